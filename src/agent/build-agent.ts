@@ -1,0 +1,148 @@
+/**
+ * The composition root: builds every adapter from the frozen Config and wires detect -> journal
+ * -> transfer. The only module that imports the concrete adapters (s3/, journal/).
+ */
+import { decide } from '../core/rules.js';
+import type { Config } from '../config/schema.js';
+import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
+import { openJournal } from '../journal/sqlite-journal.js';
+import type { Logger } from '../observability/logger.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { Journal, JournalObject } from '../ports/journal.js';
+import type { LakeStore } from '../ports/lake-store.js';
+import type { SourceStore } from '../ports/source-store.js';
+import { createS3Client } from '../s3/create-client.js';
+import { createS3LakeStore } from '../s3/s3-lake-store.js';
+import { createS3SourceStore } from '../s3/s3-source-store.js';
+import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
+import { createMemoryBudget } from '../transfer/memory-budget.js';
+import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
+import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
+
+export interface Agent {
+  readonly config: Config;
+  readonly journal: Journal;
+  readonly source: SourceStore;
+  readonly lake: LakeStore;
+  readonly breaker: CircuitBreaker;
+  readonly runner: Runner;
+  readonly targets: readonly ScanTarget[];
+  /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
+  preflight(signal?: AbortSignal): Promise<void>;
+  scan(signal?: AbortSignal, onPage?: (listed: number) => void): Promise<ScanResult>;
+  close(): void;
+}
+
+export interface AgentDependencies {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly hooks?: RunnerHooks;
+  /** Logical bytes as they reach the core (progress, rates). */
+  readonly onBytesSent?: (bytes: number) => void;
+  /** Overrides for tests: adapters other than S3. */
+  readonly source?: SourceStore;
+  readonly lake?: LakeStore;
+}
+
+const PART_CONCURRENCY = 4;
+
+/** Config fields the contract names but this version does not act on yet: say so, once. */
+function warnAboutUnbuiltFeatures(config: Config, log: Logger): void {
+  if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
+    log.warn('rules[].compress is accepted but not applied yet: objects land uncompressed');
+  }
+  if (config.bandwidth.length > 0) log.warn('bandwidth windows are accepted but not enforced yet');
+  if (config.deletes === 'propagate') log.warn('deletes: propagate is accepted but deletes are not detected yet');
+}
+
+export function buildAgent(config: Config, deps: AgentDependencies): Agent {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.logger;
+  const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
+  const source = deps.source ?? createS3SourceStore(createS3Client(config.edge, sockets));
+  const lake = deps.lake ?? createS3LakeStore(createS3Client(config.core, sockets), config.core.bucket);
+  const journal = openJournal(config.journal, clock);
+  const recovered = journal.recoverInFlight();
+  if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
+
+  const breaker = createCircuitBreaker({
+    threshold: 3,
+    clock,
+    probe: async (side, signal) => {
+      if (side === 'core') await lake.probe({ signal });
+      else await source.checkBucket(config.edge.buckets[0]!.name, { signal });
+    },
+    onChange: (open, side) =>
+      open ? log.warn({ side }, `${side} unreachable: pausing transfers, probing until it answers`) : log.info({ side }, `${side} reachable again`),
+  });
+
+  const context: ReplicateContext = {
+    site: config.site,
+    keyTemplate: config.core.keyTemplate,
+    source,
+    lake,
+    journal,
+    budget: createMemoryBudget(config.transfer.memoryLimit),
+    partSize: config.transfer.partSize,
+    multipartThreshold: config.transfer.multipartThreshold,
+    partConcurrency: PART_CONCURRENCY,
+    headBeforePut: config.transfer.headBeforePut,
+    ...(deps.onBytesSent === undefined ? {} : { onBytesSent: deps.onBytesSent }),
+  };
+  warnAboutUnbuiltFeatures(config, log);
+
+  const refresh = async (job: JournalObject, signal: AbortSignal): Promise<'changed' | 'same' | 'gone'> => {
+    const page = await source.list(job.bucket, job.key, undefined, 1, { signal });
+    const current = page.objects[0];
+    if (current === undefined || current.key !== job.key) return 'gone';
+    if (current.etag === job.etag && current.size === job.size && current.mtime.getTime() === job.mtimeMs) return 'same';
+    journal.recordSeen([current], (o) => decide(config.rules, o.bucket, o.key), 'refresh');
+    return 'changed';
+  };
+
+  const runner = createRunner({
+    journal,
+    clock,
+    concurrency: config.transfer.concurrency,
+    maxAttempts: config.transfer.maxAttempts,
+    backoff: { baseMs: config.transfer.retryBase, capMs: config.transfer.retryCap },
+    breaker,
+    replicate: (job, signal) => replicateObject(context, job, signal),
+    refresh,
+    markSuperseded: (job, reason) => journal.markSuperseded(job.id, reason),
+    ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
+  });
+
+  const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
+
+  return {
+    config,
+    journal,
+    source,
+    lake,
+    breaker,
+    runner,
+    targets,
+    async preflight(signal) {
+      await lake.probe({ signal });
+      for (const target of targets) await source.checkBucket(target.name, { signal });
+    },
+    scan(signal, onPage) {
+      return scanAll(
+        {
+          source,
+          journal,
+          rules: config.rules,
+          pageSize: config.scan.pageSize,
+          clock,
+          ...(onPage === undefined ? {} : { onPage: (_t, r) => onPage(r.listed) }),
+        },
+        targets,
+        signal,
+      );
+    },
+    close() {
+      journal.close();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/**
+ * The `tributary` command. Thin: parse, load config, call the command, map the outcome to the
+ * exit codes of the contract (0 done, 1 work incomplete, 2 bad usage or config). The only module
+ * that calls process.exit.
+ */
+import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { coerceError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
+import { createLogger } from '../observability/logger.js';
+import { runAgent } from './commands/agent.js';
+import { configCheck } from './commands/config-check.js';
+import { runDemo } from './commands/demo.js';
+import { retry } from './commands/retry.js';
+import { status } from './commands/status.js';
+import { syncOnce } from './commands/sync.js';
+import { verify } from './commands/verify.js';
+import { CommandFailure, EXIT, exitCodeFor, processOutput } from './context.js';
+
+// We pin the SDK to releases that support Node 20; its notice about future releases is for us, not
+// for the operator reading the agent's output.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** First signal: graceful stop. Second: force. */
+function shutdownSignals(): { stop: AbortController; force: AbortController } {
+  const stop = new AbortController();
+  const force = new AbortController();
+  // Every in-flight request listens to these: many listeners are expected, not a leak.
+  setMaxListeners(0, stop.signal, force.signal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      process.stderr.write(`\n${signal}: finishing in-flight transfers (send again to force)\n`);
+      stop.abort(new Error(signal));
+    } else {
+      force.abort(new Error(signal));
+      setTimeout(() => process.exit(EXIT.incomplete), 3000).unref();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return { stop, force };
+}
+
+function durationOption(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new CommandFailure(`expected a duration such as 30s or 5m, got "${value}"`, EXIT.usage);
+  return ms;
+}
+
+const configOption = () => new Option('-c, --config <file>', 'config file').default('tributary.yaml');
+const logLevelOption = () => new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('tributary')
+    .description('Replicates objects one way, continuously, from edge S3 stores into one core S3 bucket.')
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('agent')
+    .description('run the daemon: scan every scan.interval and transfer continuously')
+    .addOption(configOption())
+    .addOption(logLevelOption().default('info'))
+    .action(async (opts: { config: string; logLevel: string }) => {
+      const { stop, force } = shutdownSignals();
+      exitCode = await runAgent(opts.config, createLogger({ level: opts.logLevel }), { stop: stop.signal, force: force.signal });
+    });
+
+  program
+    .command('sync')
+    .description('one pass: scan, then transfer until everything found has landed or failed')
+    .requiredOption('--once', 'run one pass and exit (the only mode of sync)')
+    .addOption(configOption())
+    .addOption(logLevelOption().default('warn'))
+    .option('--retry-window <duration>', 'wait for retries due within this window', durationOption, 60_000)
+    .option('--max-outage <duration>', 'give up when an endpoint stays unreachable this long', durationOption, 60_000)
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .action(async (opts: { config: string; logLevel: string; retryWindow: number; maxOutage: number; progress: boolean }) => {
+      const { stop, force } = shutdownSignals();
+      exitCode = await syncOnce(
+        {
+          configFile: opts.config,
+          interactive: opts.progress && process.stderr.isTTY,
+          retryWindowMs: opts.retryWindow,
+          maxOutageMs: opts.maxOutage,
+          signal: stop.signal,
+          forceSignal: force.signal,
+        },
+        processOutput,
+        createLogger({ level: opts.logLevel }),
+      );
+    });
+
+  program
+    .command('status')
+    .description('local backlog by state and priority, oldest pending age, latest errors')
+    .addOption(configOption())
+    .option('--json', 'machine-readable output')
+    .action((opts: { config: string; json?: boolean }) => {
+      exitCode = status(opts.config, opts.json === true, processOutput);
+    });
+
+  program
+    .command('verify')
+    .description('audit: every edge object in scope is in the core and unchanged since it landed')
+    .addOption(configOption())
+    .option('--deep', 're-read both sides and compare SHA-256')
+    .option('--json', 'machine-readable output')
+    .addOption(logLevelOption().default('warn'))
+    .action(async (opts: { config: string; deep?: boolean; json?: boolean; logLevel: string }) => {
+      const { stop } = shutdownSignals();
+      exitCode = await verify(opts.config, opts.deep === true, opts.json === true, processOutput, createLogger({ level: opts.logLevel }), stop.signal);
+    });
+
+  program
+    .command('retry')
+    .description('re-queue dead objects with fresh attempts')
+    .addOption(configOption())
+    .option('--code <code>', 'only objects that died with this error code')
+    .action((opts: { config: string; code?: string }) => {
+      exitCode = retry(opts.config, opts.code, processOutput);
+    });
+
+  const config = program.command('config').description('configuration helpers');
+  config
+    .command('check')
+    .description('validate the config and print it, secrets redacted')
+    .addOption(configOption())
+    .action((opts: { config: string }) => {
+      exitCode = configCheck(opts.config, processOutput);
+    });
+
+  program
+    .command('demo')
+    .description('start an edge and a core S3 server on loopback, seed site data, replicate it, show what landed')
+    .option('--keep', 'keep the servers running until interrupted')
+    .addOption(logLevelOption().default('warn'))
+    .action(async (opts: { keep?: boolean; logLevel: string }) => {
+      const { stop } = shutdownSignals();
+      exitCode = await runDemo({ keep: opts.keep === true, signal: stop.signal }, processOutput, createLogger({ level: opts.logLevel }));
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const err = error instanceof CommandFailure ? error : coerceError(error);
+    process.stderr.write(`tributary: ${err.message}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+    // Leftover keep-alive sockets or timers must not keep a finished command alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`tributary: ${String(error)}\n`);
+    process.exit(EXIT.incomplete);
+  },
+);

@@ -1,0 +1,64 @@
+/**
+ * `tributary agent`: the daemon. Scans every `scan.interval` and transfers continuously.
+ * The first SIGTERM/SIGINT stops scanning and claiming, lets in-flight transfers finish for a few
+ * seconds, releases the rest (no attempt used) and exits 0; a second signal aborts at once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { buildAgent } from '../../agent/build-agent.js';
+import { createWaker } from '../../agent/waker.js';
+import { coerceError } from '../../core/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { EXIT, exitCodeFor, loadConfigOrFail } from '../context.js';
+
+export interface AgentSignals {
+  readonly stop: AbortSignal;
+  readonly force: AbortSignal;
+}
+
+const DRAIN_MS = 5000;
+
+export async function runAgent(file: string, log: Logger, signals: AgentSignals): Promise<number> {
+  const config = loadConfigOrFail(file);
+  const agent = buildAgent(config, { logger: log });
+  const waker = createWaker();
+  try {
+    try {
+      await agent.preflight(signals.stop);
+    } catch (error) {
+      const err = coerceError(error);
+      if (exitCodeFor(err) === EXIT.usage) throw err;
+      log.warn({ code: err.code, err: err.message }, 'an endpoint is not reachable yet; starting anyway');
+    }
+    log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval }, 'agent started');
+
+    const scanning = (async () => {
+      while (!signals.stop.aborted) {
+        try {
+          const result = await agent.scan(signals.stop, () => waker.notify());
+          log.info({ listed: result.listed, queued: result.queued, changed: result.changed, resumed: result.resumed }, 'scan complete');
+        } catch (error) {
+          const err = coerceError(error);
+          if (err.errorClass === 'cancelled' || signals.stop.aborted) break;
+          log.warn({ code: err.code, err: err.message }, 'scan failed; will try again at the next interval');
+        }
+        waker.notify();
+        await sleep(config.scan.interval, undefined, { signal: signals.stop }).catch(() => undefined);
+      }
+    })();
+
+    const summary = await agent.runner.run({
+      mode: 'forever',
+      signal: signals.stop,
+      forceSignal: signals.force,
+      drainMs: DRAIN_MS,
+      wake: () => waker.wait(),
+    });
+    await scanning;
+    if (summary.fatal) throw summary.fatal;
+    log.info({ landed: summary.landed }, 'agent stopped');
+    return EXIT.ok;
+  } finally {
+    agent.close();
+  }
+}

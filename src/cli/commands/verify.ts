@@ -1,0 +1,101 @@
+/**
+ * `tributary verify [--deep]`: an audit that every edge object in scope is in the core and
+ * unchanged since it landed. For each object the edge lists now: the journal must hold that
+ * exact version as done, and a HEAD of its core key must show the size and ETag recorded when
+ * it landed. `--deep` also reads both sides and compares their SHA-256 with the recorded one.
+ * Exit 0 only when nothing is missing or different.
+ */
+import { createHash } from 'node:crypto';
+
+import { buildAgent } from '../../agent/build-agent.js';
+import { decide } from '../../core/rules.js';
+import type { Logger } from '../../observability/logger.js';
+import type { LakeStore } from '../../ports/lake-store.js';
+import type { SourceObject, SourceStore } from '../../ports/source-store.js';
+import type { Journal } from '../../ports/journal.js';
+import { EXIT, loadConfigOrFail, type Output } from '../context.js';
+
+export interface VerifyProblem {
+  readonly bucket: string;
+  readonly key: string;
+  readonly problem: 'missing' | 'different' | 'pending';
+  readonly detail: string;
+}
+
+async function sha256Of(read: () => Promise<{ body: NodeJS.ReadableStream }>): Promise<string> {
+  const hash = createHash('sha256');
+  const { body } = await read();
+  for await (const chunk of body) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function checkOne(
+  object: SourceObject,
+  journal: Journal,
+  lake: LakeStore,
+  source: SourceStore,
+  deep: boolean,
+  signal: AbortSignal,
+): Promise<VerifyProblem | undefined> {
+  const at = { bucket: object.bucket, key: object.key };
+  const row = journal.latest(object.bucket, object.key);
+  if (row === undefined) return { ...at, problem: 'missing', detail: 'never seen by the agent' };
+  if (row.etag !== object.etag || row.size !== object.size || row.mtimeMs !== object.mtime.getTime()) {
+    return { ...at, problem: 'pending', detail: `changed at the edge since it was journaled (ETag ${object.etag}, journal ${row.etag})` };
+  }
+  if (row.state !== 'done' || row.coreKey === null) {
+    return { ...at, problem: row.state === 'dead' ? 'missing' : 'pending', detail: `${row.state}${row.lastError ? `: ${row.lastError}` : ''}` };
+  }
+  const head = await lake.head(row.coreKey, { signal });
+  if (head === undefined) return { ...at, problem: 'missing', detail: `core object ${row.coreKey} does not exist` };
+  if (head.size !== row.coreSize) return { ...at, problem: 'different', detail: `core size ${head.size}, landed as ${row.coreSize ?? '?'}` };
+  if (row.coreEtag !== null && head.etag !== undefined && head.etag !== row.coreEtag) {
+    return { ...at, problem: 'different', detail: `core ETag ${head.etag}, landed as ${row.coreEtag}` };
+  }
+  if (deep) {
+    const edgeSha = await sha256Of(() => source.read(object, undefined, { signal }));
+    if (edgeSha !== row.sha256) return { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, landed as ${row.sha256 ?? '?'}` };
+    const landedSha = await sha256Of(() => lake.read(row.coreKey!, { signal }));
+    if (landedSha !== row.sha256) return { ...at, problem: 'different', detail: `core SHA-256 ${landedSha}, landed as ${row.sha256 ?? '?'}` };
+  }
+  return undefined;
+}
+
+export async function verify(file: string, deep: boolean, json: boolean, output: Output, log: Logger, signal: AbortSignal): Promise<number> {
+  const config = loadConfigOrFail(file);
+  const agent = buildAgent(config, { logger: log });
+  const problems: VerifyProblem[] = [];
+  let checked = 0;
+  try {
+    await agent.preflight(signal);
+    const concurrency = Math.max(4, config.transfer.concurrency * 2);
+    for (const target of agent.targets) {
+      let startAfter: string | undefined;
+      do {
+        const page = await agent.source.list(target.name, target.prefix, startAfter, config.scan.pageSize, { signal });
+        const inScope = page.objects.filter((o) => !decide(config.rules, o.bucket, o.key).excluded);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(concurrency, inScope.length) }, async () => {
+            while (next < inScope.length) {
+              const object = inScope[next++]!;
+              const problem = await checkOne(object, agent.journal, agent.lake, agent.source, deep, signal);
+              checked += 1;
+              if (problem) problems.push(problem);
+            }
+          }),
+        );
+        startAfter = page.nextStartAfter;
+      } while (startAfter !== undefined);
+    }
+  } finally {
+    agent.close();
+  }
+  problems.sort((a, b) => a.bucket.localeCompare(b.bucket) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (json) output.out(JSON.stringify({ checked, deep, problems }, null, 2));
+  else {
+    for (const p of problems) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
+    output.out(`verify${deep ? ' --deep' : ''}: ${checked} objects checked, ${problems.length} missing, pending or different`);
+  }
+  return problems.length === 0 ? EXIT.ok : EXIT.incomplete;
+}

@@ -1,0 +1,75 @@
+/**
+ * Progress of a sync pass: a live bar (objects, bytes, rate, ETA) when stderr is a terminal,
+ * and nothing but the final summary line otherwise (logs and CI stay readable).
+ */
+import { SingleBar } from 'cli-progress';
+
+import { formatBytes, formatDuration } from '../core/units.js';
+
+export interface SyncProgress {
+  setTotals(objects: number, bytes: number): void;
+  objectDone(bytes: number): void;
+  bytesSent(bytes: number): void;
+  stop(): void;
+  /** Bytes per second since start. */
+  rate(): number;
+  readonly elapsedMs: number;
+}
+
+export function createSyncProgress(interactive: boolean): SyncProgress {
+  const started = Date.now();
+  let totalObjects = 0;
+  let totalBytes = 0;
+  let doneObjects = 0;
+  let sentBytes = 0;
+  const bar = interactive
+    ? new SingleBar(
+        {
+          format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {eta}',
+          barCompleteChar: '█',
+          barIncompleteChar: '░',
+          hideCursor: true,
+          stream: process.stderr,
+          fps: 5,
+          etaBuffer: 50,
+        },
+      )
+    : undefined;
+  const payload = () => {
+    const elapsed = (Date.now() - started) / 1000;
+    const speed = elapsed > 0 ? sentBytes / elapsed : 0;
+    const remaining = Math.max(0, totalBytes - sentBytes);
+    return {
+      sent: formatBytes(sentBytes),
+      size: formatBytes(totalBytes),
+      speed: `${formatBytes(speed)}/s`,
+      eta: speed > 0 ? formatDuration((remaining / speed) * 1000) : '-',
+    };
+  };
+  return {
+    setTotals(objects, bytes) {
+      totalObjects = objects;
+      totalBytes = bytes;
+      bar?.start(Math.max(totalObjects, 1), doneObjects, payload());
+      if (bar && totalObjects === 0) bar.setTotal(0);
+    },
+    objectDone() {
+      doneObjects += 1;
+      bar?.update(doneObjects, payload());
+    },
+    bytesSent(bytes) {
+      sentBytes += bytes;
+      bar?.update(doneObjects, payload());
+    },
+    stop() {
+      bar?.stop();
+    },
+    rate() {
+      const elapsed = (Date.now() - started) / 1000;
+      return elapsed > 0 ? sentBytes / elapsed : 0;
+    },
+    get elapsedMs() {
+      return Date.now() - started;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// Runs one s3rver (a local S3-compatible server) on 127.0.0.1 in its own process.
+// It must run under `node --openssl-legacy-provider`: s3rver encrypts ListObjectsV2
+// continuation tokens with DES, which OpenSSL 3 only offers through the legacy provider.
+//
+// Arguments come as one JSON object in argv[2]:
+//   { directory, port?, buckets?: string[], accessKeyId?, secretAccessKey?, requestLog? }
+// On start it prints one line `{"port":N}` to stdout. With `requestLog` set, every request is
+// appended to that file as an NDJSON line {t, method, url, status, bytesIn} once it has ended.
+import { appendFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const S3rver = require('s3rver');
+const AWSAccount = require('s3rver/lib/models/account');
+
+const options = JSON.parse(process.argv[2] ?? '{}');
+if (options.accessKeyId && options.secretAccessKey) {
+  AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(options.accessKeyId, options.secretAccessKey);
+}
+
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  directory: options.directory,
+  configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+  vhostBuckets: false,
+});
+await server.configureBuckets();
+const handler = server.callback();
+const http = createServer((req, res) => {
+  if (options.requestLog) {
+    let bytesIn = 0;
+    req.on('data', (chunk) => {
+      bytesIn += chunk.length;
+    });
+    res.on('finish', () => {
+      const line = { t: Date.now(), method: req.method, url: req.url, status: res.statusCode, bytesIn };
+      appendFileSync(options.requestLog, `${JSON.stringify(line)}\n`);
+    });
+  }
+  handler(req, res);
+});
+http.keepAliveTimeout = 65_000;
+http.listen(options.port ?? 0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: http.address().port })}\n`);
+});
+const stop = () => http.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+// The parent may die without signalling us (SIGKILL in tests): exit when stdin closes.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();

@@ -1,0 +1,302 @@
+/**
+ * The Journal over one SQLite file. Every statement is prepared once; every write that must be
+ * atomic (a page of listing results, a landing, a failure with its backoff) is one transaction.
+ * Nothing is cached in the heap: millions of rows stay on disk.
+ */
+import { sortKey } from '../core/object-state.js';
+import type { Clock } from '../ports/clock.js';
+import type {
+  BacklogRow,
+  FailureFacts,
+  Journal,
+  JournalObject,
+  LandedFacts,
+  MultipartProgress,
+  ScanCheckpoint,
+  SeenDecision,
+  SeenOutcome,
+} from '../ports/journal.js';
+import type { SourceObject } from '../ports/source-store.js';
+import { openDatabase, journalError, type Db } from '../db/open-database.js';
+
+interface ObjectRow {
+  id: number;
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  mtime_ms: number;
+  version_id: string | null;
+  state: JournalObject['state'];
+  priority: number;
+  attempts: number;
+  deferrals: number;
+  next_attempt_at: number;
+  last_error_code: string | null;
+  last_error: string | null;
+  core_key: string | null;
+  sha256: string | null;
+  core_etag: string | null;
+  core_size: number | null;
+  detected_by: string;
+  first_seen_at: number;
+  landed_at: number | null;
+}
+
+function toObject(row: ObjectRow): JournalObject {
+  return {
+    id: row.id,
+    bucket: row.bucket,
+    key: row.key,
+    etag: row.etag,
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    versionId: row.version_id,
+    state: row.state,
+    priority: row.priority,
+    attempts: row.attempts,
+    deferrals: row.deferrals,
+    nextAttemptAt: row.next_attempt_at,
+    lastErrorCode: row.last_error_code,
+    lastError: row.last_error,
+    coreKey: row.core_key,
+    sha256: row.sha256,
+    coreEtag: row.core_etag,
+    coreSize: row.core_size,
+    detectedBy: row.detected_by,
+    firstSeenAt: row.first_seen_at,
+    landedAt: row.landed_at,
+  };
+}
+
+const MAX_ERROR_TEXT = 2000;
+
+export function openJournal(folder: string, clock: Clock, options: { readonly readonly?: boolean } = {}): Journal {
+  const db = openDatabase(folder, options);
+  return createJournal(db, clock, folder);
+}
+
+export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journal {
+  const sql = {
+    latest: db.prepare<[string, string], ObjectRow>(
+      'SELECT * FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1',
+    ),
+    get: db.prepare<[number], ObjectRow>('SELECT * FROM objects WHERE id = ?'),
+    insert: db.prepare<[string, string, string, number, number, string | null, string, number, number, string, number, number]>(
+      `INSERT INTO objects (bucket, key, etag, size, mtime_ms, version_id, state, priority, sort_key, detected_by, first_seen_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bucket, key, etag, size, mtime_ms) DO NOTHING`,
+    ),
+    supersede: db.prepare<[number, string, string, number]>(
+      `UPDATE objects SET state = 'superseded', updated_at = ?
+       WHERE bucket = ? AND key = ? AND id < ? AND state IN ('discovered', 'queued', 'failed', 'dead')`,
+    ),
+    claim: db.prepare<[{ now: number; limit: number }], ObjectRow>(
+      `UPDATE objects SET state = 'transferring', updated_at = @now
+       WHERE id IN (
+         SELECT o.id FROM objects o
+         WHERE o.state IN ('queued', 'failed') AND o.next_attempt_at <= @now
+           AND NOT EXISTS (SELECT 1 FROM objects b WHERE b.bucket = o.bucket AND b.key = o.key AND b.state = 'transferring')
+         ORDER BY o.sort_key LIMIT @limit)
+       RETURNING *`,
+    ),
+    landed: db.prepare<[string, string, string | null, number, number, number, number]>(
+      `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
+         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL
+       WHERE id = ?`,
+    ),
+    failed: db.prepare<[{ state: string; consume: number; code: string; message: string; next: number; now: number; id: number }]>(
+      `UPDATE objects SET state = @state, attempts = attempts + @consume, deferrals = deferrals + (1 - @consume),
+         last_error_code = @code, last_error = @message, next_attempt_at = @next, updated_at = @now
+       WHERE id = @id`,
+    ),
+    release: db.prepare<[{ next: number; code: string | null; message: string | null; now: number; id: number }]>(
+      `UPDATE objects SET state = 'queued', next_attempt_at = @next, deferrals = deferrals + (@code IS NOT NULL),
+         last_error_code = coalesce(@code, last_error_code), last_error = coalesce(@message, last_error), updated_at = @now
+       WHERE id = @id AND state = 'transferring'`,
+    ),
+    superseded: db.prepare<[string, number, number]>(
+      `UPDATE objects SET state = 'superseded', last_error_code = 'TRIB_ERR_SOURCE_CHANGED', last_error = ?, updated_at = ?
+       WHERE id = ? AND state IN ('transferring', 'queued', 'failed', 'dead')`,
+    ),
+    nextAttemptAt: db.prepare<[], { next: number | null }>(
+      `SELECT min(next_attempt_at) AS next FROM objects WHERE state IN ('queued', 'failed')`,
+    ),
+    recoverInFlight: db.prepare<[number]>(`UPDATE objects SET state = 'queued', updated_at = ? WHERE state = 'transferring'`),
+    retryDead: db.prepare<[{ now: number; code: string | null }]>(
+      `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, updated_at = @now
+       WHERE state = 'dead' AND (@code IS NULL OR last_error_code = @code)`,
+    ),
+    multipart: db.prepare<[number], { upload_id: string; core_key: string; part_size: number; sha256: string }>(
+      'SELECT upload_id, core_key, part_size, sha256 FROM multipart_uploads WHERE object_id = ?',
+    ),
+    parts: db.prepare<[number], { part_number: number; etag: string; size: number }>(
+      'SELECT part_number, etag, size FROM multipart_parts WHERE object_id = ? ORDER BY part_number',
+    ),
+    startMultipart: db.prepare<[number, string, string, number, string, number]>(
+      `INSERT OR REPLACE INTO multipart_uploads (object_id, upload_id, core_key, part_size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    recordPart: db.prepare<[number, number, string, number]>(
+      'INSERT OR REPLACE INTO multipart_parts (object_id, part_number, etag, size) VALUES (?, ?, ?, ?)',
+    ),
+    forgetMultipart: db.prepare<[number]>('DELETE FROM multipart_uploads WHERE object_id = ?'),
+    checkpoint: db.prepare<
+      [string, string],
+      { pass_started_at: number; start_after: string | null; objects_seen: number; completed_at: number | null }
+    >('SELECT pass_started_at, start_after, objects_seen, completed_at FROM scan_checkpoints WHERE bucket = ? AND prefix = ?'),
+    saveCheckpoint: db.prepare<[string, string, number, string | null, number, number | null]>(
+      `INSERT OR REPLACE INTO scan_checkpoints (bucket, prefix, pass_started_at, start_after, objects_seen, completed_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    backlog: db.prepare<[], { state: JournalObject['state']; priority: number; objects: number; bytes: number }>(
+      `SELECT state, priority, count(*) AS objects, coalesce(sum(size), 0) AS bytes
+       FROM objects WHERE state IN ('discovered', 'queued', 'transferring', 'failed', 'dead')
+       GROUP BY state, priority ORDER BY state, priority`,
+    ),
+    oldestPending: db.prepare<[], { since: number | null }>(
+      `SELECT min(first_seen_at) AS since FROM objects WHERE state IN ('discovered', 'queued', 'transferring', 'failed')`,
+    ),
+    recentErrors: db.prepare<[number], ObjectRow>(
+      `SELECT * FROM objects WHERE last_error_code IS NOT NULL AND state IN ('failed', 'dead', 'queued', 'transferring')
+       ORDER BY updated_at DESC LIMIT ?`,
+    ),
+    countRunnable: db.prepare<[], { n: number }>(
+      `SELECT count(*) AS n FROM objects WHERE state IN ('discovered', 'queued', 'transferring', 'failed')`,
+    ),
+    latestAll: db.prepare<[], ObjectRow>(
+      `SELECT o.* FROM objects o
+       WHERE o.id = (SELECT max(i.id) FROM objects i WHERE i.bucket = o.bucket AND i.key = o.key)
+       ORDER BY o.bucket, o.key`,
+    ),
+  };
+
+  function guarded<T>(action: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw journalError(error, action, folder);
+    }
+  }
+
+  const recordSeenTx = db.transaction(
+    (objects: readonly SourceObject[], decide: (o: SourceObject) => SeenDecision, detectedBy: string): SeenOutcome[] => {
+      const now = clock.now();
+      return objects.map((object) => {
+        const mtimeMs = object.mtime.getTime();
+        const latest = sql.latest.get(object.bucket, object.key);
+        if (latest && latest.etag === object.etag && latest.size === object.size && latest.mtime_ms === mtimeMs) {
+          return 'unchanged';
+        }
+        const decision = decide(object);
+        const result = sql.insert.run(
+          object.bucket,
+          object.key,
+          object.etag,
+          object.size,
+          mtimeMs,
+          object.versionId ?? null,
+          decision.excluded ? 'skipped' : 'queued',
+          decision.priority,
+          sortKey(decision.priority, now),
+          detectedBy,
+          now,
+          now,
+        );
+        if (result.changes === 0) return 'unchanged';
+        sql.supersede.run(now, object.bucket, object.key, Number(result.lastInsertRowid));
+        return latest ? 'changed' : 'new';
+      });
+    },
+  );
+
+  return {
+    recordSeen: (objects, decide, detectedBy) => guarded('record objects', () => recordSeenTx(objects, decide, detectedBy)),
+    claim: (limit) => guarded('claim objects', () => sql.claim.all({ now: clock.now(), limit }).map(toObject)),
+    get: (id) => {
+      const row = sql.get.get(id);
+      return row ? toObject(row) : undefined;
+    },
+    latest: (bucket, key) => {
+      const row = sql.latest.get(bucket, key);
+      return row ? toObject(row) : undefined;
+    },
+    markLanded: (id, facts: LandedFacts) =>
+      guarded('record a landing', () =>
+        db.transaction(() => {
+          const now = clock.now();
+          sql.landed.run(facts.coreKey, facts.sha256, facts.coreEtag, facts.coreSize, now, now, id);
+          sql.forgetMultipart.run(id);
+        })(),
+      ),
+    markFailed: (id, facts: FailureFacts) =>
+      guarded('record a failure', () => {
+        sql.failed.run({
+          state: facts.outcome === 'dead' ? 'dead' : 'failed',
+          consume: facts.consumeAttempt ? 1 : 0,
+          code: facts.code,
+          message: facts.message.slice(0, MAX_ERROR_TEXT),
+          next: facts.nextAttemptAt,
+          now: clock.now(),
+          id,
+        });
+      }),
+    markSuperseded: (id, reason) =>
+      guarded('record a superseded version', () => {
+        sql.superseded.run(reason.slice(0, MAX_ERROR_TEXT), clock.now(), id);
+      }),
+    release: (id, options = {}) =>
+      guarded('release an object', () => {
+        sql.release.run({
+          next: options.nextAttemptAt ?? 0,
+          code: options.code ?? null,
+          message: options.message?.slice(0, MAX_ERROR_TEXT) ?? null,
+          now: clock.now(),
+          id,
+        });
+      }),
+    recoverInFlight: () => guarded('recover in-flight objects', () => sql.recoverInFlight.run(clock.now()).changes),
+    retryDead: (filter = {}) => guarded('re-queue dead objects', () => sql.retryDead.run({ now: clock.now(), code: filter.code ?? null }).changes),
+
+    multipart: (id): MultipartProgress | undefined => {
+      const upload = sql.multipart.get(id);
+      if (!upload) return undefined;
+      const parts = new Map(sql.parts.all(id).map((p) => [p.part_number, { etag: p.etag, size: p.size }] as const));
+      return { uploadId: upload.upload_id, coreKey: upload.core_key, partSize: upload.part_size, sha256: upload.sha256, parts };
+    },
+    startMultipart: (id, upload) =>
+      guarded('record a multipart upload', () => {
+        sql.startMultipart.run(id, upload.uploadId, upload.coreKey, upload.partSize, upload.sha256, clock.now());
+      }),
+    recordPart: (id, partNumber, etag, size) =>
+      guarded('record an uploaded part', () => {
+        sql.recordPart.run(id, partNumber, etag, size);
+      }),
+    forgetMultipart: (id) =>
+      guarded('forget a multipart upload', () => {
+        sql.forgetMultipart.run(id);
+      }),
+
+    checkpoint: (bucket, prefix): ScanCheckpoint | undefined => {
+      const row = sql.checkpoint.get(bucket, prefix);
+      return row
+        ? { passStartedAt: row.pass_started_at, startAfter: row.start_after, objectsSeen: row.objects_seen, completedAt: row.completed_at }
+        : undefined;
+    },
+    saveCheckpoint: (bucket, prefix, c) =>
+      guarded('save a scan checkpoint', () => {
+        sql.saveCheckpoint.run(bucket, prefix, c.passStartedAt, c.startAfter, c.objectsSeen, c.completedAt);
+      }),
+
+    backlog: (): BacklogRow[] => sql.backlog.all(),
+    oldestPendingSince: () => sql.oldestPending.get()?.since ?? undefined,
+    recentErrors: (limit) => sql.recentErrors.all(limit).map(toObject),
+    countRunnable: () => sql.countRunnable.get()?.n ?? 0,
+    nextAttemptAt: () => sql.nextAttemptAt.get()?.next ?? undefined,
+    iterateLatest: function* () {
+      for (const row of sql.latestAll.iterate()) yield toObject(row);
+    },
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { ErrorCode } from '../core/errors.js';
+import type { ObjectState } from '../core/object-state.js';
+import type { SourceObject } from './source-store.js';
+
+/** One journaled object version, as the runner and the CLI see it. */
+export interface JournalObject {
+  readonly id: number;
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly versionId: string | null;
+  readonly state: ObjectState;
+  readonly priority: number;
+  readonly attempts: number;
+  readonly deferrals: number;
+  readonly nextAttemptAt: number;
+  readonly lastErrorCode: string | null;
+  readonly lastError: string | null;
+  readonly coreKey: string | null;
+  readonly sha256: string | null;
+  readonly coreEtag: string | null;
+  readonly coreSize: number | null;
+  readonly detectedBy: string;
+  readonly firstSeenAt: number;
+  readonly landedAt: number | null;
+}
+
+export type SeenOutcome = 'new' | 'changed' | 'unchanged';
+
+export interface SeenDecision {
+  readonly priority: number;
+  readonly excluded: boolean;
+}
+
+export interface LandedFacts {
+  readonly coreKey: string;
+  readonly sha256: string;
+  readonly coreEtag: string | null;
+  readonly coreSize: number;
+}
+
+export interface FailureFacts {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** 'retry' keeps it runnable at nextAttemptAt; 'dead' parks it until `tributary retry`. */
+  readonly outcome: 'retry' | 'dead';
+  readonly consumeAttempt: boolean;
+  readonly nextAttemptAt: number;
+}
+
+export interface MultipartProgress {
+  readonly uploadId: string;
+  readonly coreKey: string;
+  readonly partSize: number;
+  readonly sha256: string;
+  readonly parts: ReadonlyMap<number, { readonly etag: string; readonly size: number }>;
+}
+
+export interface ScanCheckpoint {
+  readonly passStartedAt: number;
+  readonly startAfter: string | null;
+  readonly objectsSeen: number;
+  readonly completedAt: number | null;
+}
+
+export interface BacklogRow {
+  readonly state: ObjectState;
+  readonly priority: number;
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+/** The durable catalog of every object version seen (SQLite). */
+export interface Journal {
+  recordSeen(objects: readonly SourceObject[], decide: (object: SourceObject) => SeenDecision, detectedBy: string): SeenOutcome[];
+  claim(limit: number): JournalObject[];
+  get(id: number): JournalObject | undefined;
+  latest(bucket: string, key: string): JournalObject | undefined;
+  markLanded(id: number, facts: LandedFacts): void;
+  markFailed(id: number, facts: FailureFacts): void;
+  /** This version will never land because a newer one was seen; the reason is kept. */
+  markSuperseded(id: number, reason: string): void;
+  /** Back to queued without touching attempts (shutdown, throttling, unreachable endpoint). */
+  release(id: number, options?: { readonly nextAttemptAt?: number; readonly code?: ErrorCode; readonly message?: string }): void;
+  /** Objects a crash left `transferring` go back to `queued`; their multipart progress stays. */
+  recoverInFlight(): number;
+  retryDead(filter?: { readonly code?: string | undefined }): number;
+
+  multipart(id: number): MultipartProgress | undefined;
+  startMultipart(id: number, upload: Omit<MultipartProgress, 'parts'>): void;
+  recordPart(id: number, partNumber: number, etag: string, size: number): void;
+  forgetMultipart(id: number): void;
+
+  checkpoint(bucket: string, prefix: string): ScanCheckpoint | undefined;
+  saveCheckpoint(bucket: string, prefix: string, checkpoint: ScanCheckpoint): void;
+
+  backlog(): BacklogRow[];
+  oldestPendingSince(): number | undefined;
+  recentErrors(limit: number): JournalObject[];
+  countRunnable(): number;
+  /** Earliest time a queued or failed object may run, if any is waiting. */
+  nextAttemptAt(): number | undefined;
+  /** The latest version of every key, streamed in key order (for verify). */
+  iterateLatest(): IterableIterator<JournalObject>;
+  close(): void;
+}

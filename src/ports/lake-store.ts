@@ -1,0 +1,47 @@
+import type { Readable } from 'node:stream';
+
+import type { IoOptions } from './source-store.js';
+
+export interface LakeHead {
+  readonly size: number;
+  readonly etag: string | undefined;
+  /** User metadata, lower-case names without the x-amz-meta- prefix. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface LakePutOptions extends IoOptions {
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Base64 MD5 of the body, sent as Content-MD5 so the server verifies what it received. */
+  readonly contentMd5: string;
+  readonly contentType?: string | undefined;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
+/** The core bucket: where objects land. Keys are full core keys. */
+export interface LakeStore {
+  readonly bucket: string;
+  head(key: string, options?: IoOptions): Promise<LakeHead | undefined>;
+  /** GET of a whole core object (verify --deep, get, restore). */
+  read(key: string, options?: IoOptions): Promise<{ readonly body: Readable; readonly size: number }>;
+  put(key: string, body: Buffer, options: LakePutOptions): Promise<{ readonly etag: string | undefined }>;
+  createMultipart(
+    key: string,
+    options: IoOptions & { readonly metadata: Readonly<Record<string, string>>; readonly contentType?: string | undefined },
+  ): Promise<string>;
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Buffer,
+    options: IoOptions & { readonly contentMd5: string },
+  ): Promise<{ readonly etag: string }>;
+  completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[], options?: IoOptions): Promise<void>;
+  /** Best effort: some servers do not support it. */
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+  /** Cheap reachability and permission check of the bucket (HeadBucket). */
+  probe(options?: IoOptions): Promise<void>;
+}

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+
+/** One object version as a listing or an event describes it. */
+export interface SourceObject {
+  readonly bucket: string;
+  readonly key: string;
+  /** The ETag as the server sent it, without quotes. */
+  readonly etag: string;
+  readonly size: number;
+  readonly mtime: Date;
+  readonly versionId?: string | undefined;
+}
+
+export interface SourcePage {
+  readonly objects: readonly SourceObject[];
+  /** The key to continue after, or undefined when the listing is complete. */
+  readonly nextStartAfter: string | undefined;
+}
+
+export interface SourceRead {
+  readonly body: Readable;
+  /** ETag of the version the server actually sent (checked against the one asked for). */
+  readonly etag: string;
+  readonly size: number;
+}
+
+export interface IoOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The edge: where objects come from. Reads are conditional on the version's ETag. */
+export interface SourceStore {
+  list(bucket: string, prefix: string, startAfter: string | undefined, pageSize: number, options?: IoOptions): Promise<SourcePage>;
+  /** GET with If-Match; `range` is inclusive, like the HTTP Range header. */
+  read(
+    object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>,
+    range: { readonly start: number; readonly end: number } | undefined,
+    options?: IoOptions,
+  ): Promise<SourceRead>;
+  /** Fails with a classified error when the bucket is missing or the credentials are refused. */
+  checkBucket(bucket: string, options?: IoOptions): Promise<void>;
+}

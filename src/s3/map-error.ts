@@ -1,0 +1,135 @@
+/**
+ * The one place where AWS SDK, HTTP and socket errors become Tributary error codes. Everything
+ * above the adapter matches on the code and its class, never on SDK error shapes.
+ */
+import { TributaryError, type ErrorCode } from '../core/errors.js';
+
+export type Side = 'edge' | 'core';
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number; headers?: Record<string, string | undefined> };
+  $retryable?: unknown;
+  cause?: unknown;
+}
+
+const AUTH = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+  'AuthorizationHeaderMalformed',
+  'InvalidClientTokenId',
+]);
+const THROTTLE = new Set(['SlowDown', 'TooManyRequests', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+const DIGEST = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody']);
+const REJECTED = new Set(['KeyTooLongError', 'EntityTooLarge', 'InvalidArgument', 'InvalidRequest', 'MetadataTooLarge', 'InvalidObjectState']);
+
+function networkCode(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
+  const e = error as SdkLikeError;
+  if (e.code && NETWORK.has(e.code)) return e.code;
+  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout') return 'ETIMEDOUT';
+  if (typeof e.message === 'string' && /socket hang up|other side closed|premature close/i.test(e.message)) return 'ECONNRESET';
+  return networkCode(e.cause, depth + 1);
+}
+
+function retryAfterSeconds(error: SdkLikeError): number | undefined {
+  const header = error.$response?.headers?.['retry-after'];
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+function code(side: Side, what: 'UNREACHABLE' | 'AUTH' | 'BUCKET_MISSING' | 'THROTTLED' | 'SERVER' | 'BAD_RESPONSE' | 'ACCESS_DENIED'): ErrorCode {
+  return `TRIB_ERR_${side === 'edge' ? 'EDGE' : 'CORE'}_${what}`;
+}
+
+/**
+ * Maps an error from an S3 call to a TributaryError. `operation` names the call for the message
+ * (`GET telemetry/a.json`); secrets never appear in it because the SDK does not put them there
+ * and we never add request headers.
+ */
+export function mapS3Error(error: unknown, side: Side, operation: string): TributaryError {
+  if (error instanceof TributaryError) return error;
+  const e = (error ?? {}) as SdkLikeError;
+  const name = e.name ?? e.Code ?? 'Error';
+  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  const where = `${side} ${operation}`;
+  const detail = `${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? ''}`.trim();
+
+  if (name === 'AbortError' || e.code === 'ABORT_ERR') {
+    return new TributaryError('TRIB_ERR_CANCELLED', `${where}: cancelled`, { cause: error });
+  }
+  const net = networkCode(error);
+  if (net !== undefined && status === undefined) {
+    return new TributaryError(code(side, 'UNREACHABLE'), `${where}: ${side} endpoint unreachable (${net}): ${e.message ?? ''}`, { cause: error });
+  }
+  if (AUTH.has(name)) {
+    return new TributaryError(code(side, 'AUTH'), `${where}: the ${side} rejected the credentials (${name}); check ${side}.credentials`, {
+      cause: error,
+      field: `${side}.credentials`,
+    });
+  }
+  if (name === 'NoSuchBucket') {
+    return new TributaryError(code(side, 'BUCKET_MISSING'), `${where}: bucket does not exist (NoSuchBucket)`, { cause: error });
+  }
+  if (THROTTLE.has(name) || status === 429 || status === 503) {
+    const retryAfter = retryAfterSeconds(e);
+    return new TributaryError(code(side, 'THROTTLED'), `${where}: throttled by the server: ${detail}`, {
+      cause: error,
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    });
+  }
+  if (name === 'AccessDenied' || status === 403) {
+    return new TributaryError(code(side, 'ACCESS_DENIED'), `${where}: access denied: ${detail}`, { cause: error });
+  }
+  if (side === 'edge' && (name === 'NoSuchKey' || name === 'NotFound' || status === 404)) {
+    return new TributaryError('TRIB_ERR_SOURCE_GONE', `${where}: the object no longer exists at the edge`, { cause: error });
+  }
+  if (side === 'edge' && (name === 'PreconditionFailed' || status === 412)) {
+    return new TributaryError('TRIB_ERR_SOURCE_CHANGED', `${where}: the object changed since it was listed`, { cause: error });
+  }
+  if (side === 'core' && name === 'NoSuchUpload') {
+    return new TributaryError('TRIB_ERR_CORE_UPLOAD_LOST', `${where}: the core no longer knows the multipart upload (NoSuchUpload)`, { cause: error });
+  }
+  if (DIGEST.has(name)) {
+    return new TributaryError('TRIB_ERR_LAND_MISMATCH', `${where}: the server received different bytes than were sent: ${detail}`, { cause: error });
+  }
+  if (side === 'core' && REJECTED.has(name)) {
+    return new TributaryError('TRIB_ERR_CORE_REJECTED', `${where}: the core refused the object: ${detail}`, { cause: error });
+  }
+  if (name.includes('Deserialization') || name === 'SyntaxError' || /xml|parse|deserializ/i.test(e.message ?? '') && status === undefined) {
+    return new TributaryError(code(side, 'BAD_RESPONSE'), `${where}: malformed response: ${detail}`, { cause: error });
+  }
+  if (net !== undefined) {
+    return new TributaryError(code(side, 'UNREACHABLE'), `${where}: connection failed (${net}): ${detail}`, { cause: error });
+  }
+  return new TributaryError(code(side, 'SERVER'), `${where}: ${detail}`, { cause: error });
+}
+
+/** SDK send options for an optional AbortSignal (the SDK's type does not accept `undefined`). */
+export function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal === undefined ? {} : { abortSignal: signal };
+}

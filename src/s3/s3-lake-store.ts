@@ -1,0 +1,155 @@
+/**
+ * The core bucket as a LakeStore over the AWS SDK. Bodies are Buffers the transfer stage has
+ * already hashed, so every PUT and part carries Content-MD5 and the server verifies what it got.
+ */
+import { Readable } from 'node:stream';
+
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+import { TributaryError } from '../core/errors.js';
+import type { IoOptions } from '../ports/source-store.js';
+import type { LakeHead, LakeStore } from '../ports/lake-store.js';
+import { mapS3Error, sendOptions } from './map-error.js';
+import { unquoteEtag } from './s3-source-store.js';
+
+export function createS3LakeStore(client: S3Client, bucket: string): LakeStore {
+  return {
+    bucket,
+
+    async head(key, options: IoOptions = {}): Promise<LakeHead | undefined> {
+      try {
+        const response = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), sendOptions(options.signal));
+        return {
+          size: response.ContentLength ?? 0,
+          etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag),
+          metadata: Object.fromEntries(Object.entries(response.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+        };
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const name = (error as { name?: string }).name;
+        if (status === 404 || name === 'NotFound' || name === 'NoSuchKey') return undefined;
+        throw mapS3Error(error, 'core', `HEAD ${key}`);
+      }
+    },
+
+    async read(key, options: IoOptions = {}) {
+      try {
+        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), sendOptions(options.signal));
+        if (!(response.Body instanceof Readable)) {
+          throw new TributaryError('TRIB_ERR_CORE_BAD_RESPONSE', `core GET ${key}: response has no body stream`);
+        }
+        return { body: response.Body, size: response.ContentLength ?? 0 };
+      } catch (error) {
+        throw mapS3Error(error, 'core', `GET ${key}`);
+      }
+    },
+
+    async put(key, body, options) {
+      try {
+        const response = await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: options.contentMd5,
+            Metadata: { ...options.metadata },
+            ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+          }),
+          sendOptions(options.signal),
+        );
+        return { etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag) };
+      } catch (error) {
+        throw mapS3Error(error, 'core', `PUT ${key}`);
+      }
+    },
+
+    async createMultipart(key, options) {
+      try {
+        const response = await client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            Metadata: { ...options.metadata },
+            ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+          }),
+          sendOptions(options.signal),
+        );
+        if (!response.UploadId) {
+          throw new TributaryError('TRIB_ERR_CORE_BAD_RESPONSE', `core CreateMultipartUpload ${key}: no upload id in the answer`);
+        }
+        return response.UploadId;
+      } catch (error) {
+        throw mapS3Error(error, 'core', `CreateMultipartUpload ${key}`);
+      }
+    },
+
+    async uploadPart(key, uploadId, partNumber, body, options) {
+      try {
+        const response = await client.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: options.contentMd5,
+          }),
+          sendOptions(options.signal),
+        );
+        if (!response.ETag) {
+          throw new TributaryError('TRIB_ERR_CORE_BAD_RESPONSE', `core UploadPart ${key} #${partNumber}: no ETag in the answer`);
+        }
+        return { etag: unquoteEtag(response.ETag) };
+      } catch (error) {
+        throw mapS3Error(error, 'core', `UploadPart ${key} #${partNumber}`);
+      }
+    },
+
+    async completeMultipart(key, uploadId, parts, options: IoOptions = {}) {
+      try {
+        await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+          }),
+          sendOptions(options.signal),
+        );
+      } catch (error) {
+        throw mapS3Error(error, 'core', `CompleteMultipartUpload ${key}`);
+      }
+    },
+
+    async abortMultipart(key, uploadId) {
+      try {
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      } catch {
+        // Best effort: some servers answer 405; a lifecycle rule cleans up what is left.
+      }
+    },
+
+    async probe(options: IoOptions = {}) {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: bucket }), sendOptions(options.signal));
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+          throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist`, { cause: error });
+        }
+        throw mapS3Error(error, 'core', `HEAD bucket ${bucket}`);
+      }
+    },
+  };
+}

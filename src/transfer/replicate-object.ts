@@ -1,0 +1,231 @@
+/**
+ * Replicates one journaled object version from the edge to the core. The caller (the runner)
+ * maps whatever this throws to a journal state; this module only moves and checks bytes.
+ *
+ * Small objects (under `multipartThreshold`): one GET into a bounded buffer, hashed with SHA-256
+ * and MD5 on the way; one PUT with Content-MD5 and lineage metadata. A PUT answered with the MD5
+ * we computed is confirmed; any other answer is confirmed by HEAD.
+ *
+ * Large objects: a hashing pass first (the SHA-256 must be in the metadata, which is fixed when
+ * the multipart upload is created), then parts read with ranged, conditional GETs, each sent with
+ * Content-MD5 and journaled as soon as the core acknowledges it. After a crash the upload resumes
+ * at the first part the journal does not hold. The answer of CompleteMultipartUpload is not trusted:
+ * a HEAD confirms size and SHA-256. An object already in the core with our SHA-256 and size (a
+ * re-run after a crash between landing and journaling) is not uploaded again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { renderCoreKey } from '../core/core-key.js';
+import { TributaryError } from '../core/errors.js';
+import type { JournalObject, Journal, LandedFacts } from '../ports/journal.js';
+import type { LakeStore } from '../ports/lake-store.js';
+import type { SourceStore } from '../ports/source-store.js';
+import { lineageMetadata, META } from './lineage.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { hashWholeObject, isPlainMd5Etag, readIntoBuffer } from './read-source.js';
+
+export interface ReplicateContext {
+  readonly site: string;
+  readonly keyTemplate: string;
+  readonly source: SourceStore;
+  readonly lake: LakeStore;
+  readonly journal: Journal;
+  readonly budget: MemoryBudget;
+  readonly partSize: number;
+  readonly multipartThreshold: number;
+  readonly partConcurrency: number;
+  readonly headBeforePut: 'auto' | 'always' | 'never';
+  /** Called with logical bytes as they are sent to the core (for progress and rates). */
+  readonly onBytesSent?: (bytes: number) => void;
+}
+
+export interface ReplicateResult extends LandedFacts {
+  /** True when the core already held identical content and nothing was uploaded. */
+  readonly alreadyPresent: boolean;
+}
+
+const MAX_PARTS = 10_000;
+
+export function coreKeyFor(context: Pick<ReplicateContext, 'site' | 'keyTemplate'>, job: Pick<JournalObject, 'bucket' | 'key' | 'mtimeMs'>): string {
+  try {
+    return renderCoreKey(context.keyTemplate, { site: context.site, bucket: job.bucket, key: job.key, mtime: new Date(job.mtimeMs) });
+  } catch (error) {
+    throw new TributaryError('TRIB_ERR_KEY_UNMAPPABLE', `cannot build a core key for ${job.bucket}/${job.key}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Part size that keeps the part count within the S3 limit of 10,000. */
+export function effectivePartSize(objectSize: number, configured: number): number {
+  const minimum = Math.ceil(objectSize / MAX_PARTS);
+  return Math.max(configured, Math.ceil(minimum / (1024 * 1024)) * 1024 * 1024);
+}
+
+function shouldHead(context: ReplicateContext, job: JournalObject): boolean {
+  if (context.headBeforePut === 'always') return true;
+  if (context.headBeforePut === 'never') return false;
+  return job.attempts > 0 || job.deferrals > 0 || job.lastErrorCode !== null;
+}
+
+function sourceCorrupt(job: JournalObject, md5Hex: string): TributaryError {
+  return new TributaryError(
+    'TRIB_ERR_SOURCE_CORRUPT',
+    `edge GET ${job.bucket}/${job.key}: content MD5 ${md5Hex} does not match its ETag ${job.etag}`,
+  );
+}
+
+/** The core copy is ours when its size and recorded SHA-256 match. */
+function isOurs(head: { size: number; metadata: Readonly<Record<string, string>> } | undefined, size: number, sha256Hex: string): boolean {
+  return head !== undefined && head.size === size && head.metadata[META.sha256] === sha256Hex;
+}
+
+/**
+ * HEAD until the core shows our object. Some servers acknowledge a write before a read can see
+ * it whole, so a short object is re-read a few times before it counts as a mismatch.
+ */
+async function confirmLanded(
+  lake: LakeStore,
+  key: string,
+  size: number,
+  sha256Hex: string,
+  signal: AbortSignal | undefined,
+): Promise<{ etag: string | undefined }> {
+  let last: { size: number; metadata: Readonly<Record<string, string>>; etag: string | undefined } | undefined;
+  for (let attempt = 0; attempt < 8; attempt += 1) {
+    last = await lake.head(key, { signal });
+    if (isOurs(last, size, sha256Hex)) return { etag: last?.etag };
+    if (last !== undefined && last.size > size) break;
+    await sleep(50 * 2 ** attempt, undefined, signal ? { signal } : undefined);
+  }
+  throw new TributaryError(
+    'TRIB_ERR_LAND_MISMATCH',
+    last === undefined
+      ? `core ${key}: not found after upload`
+      : `core ${key}: holds ${last.size} bytes with sha256 ${last.metadata[META.sha256] ?? 'none'}, expected ${size} bytes with sha256 ${sha256Hex}`,
+  );
+}
+
+async function replicateSmall(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+  const release = await context.budget.acquire(job.size, signal);
+  try {
+    const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, signal });
+    const md5Hex = read.md5.toString('hex');
+    const sha256Hex = read.sha256!.toString('hex');
+    if (isPlainMd5Etag(job.etag) && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
+    if (shouldHead(context, job)) {
+      const head = await context.lake.head(coreKey, { signal });
+      if (isOurs(head, job.size, sha256Hex)) {
+        return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
+      }
+    }
+    const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
+    const put = await context.lake.put(coreKey, read.data, { metadata, contentMd5: read.md5.toString('base64'), signal });
+    context.onBytesSent?.(job.size);
+    if (put.etag?.toLowerCase() === md5Hex) {
+      return { coreKey, sha256: sha256Hex, coreEtag: put.etag, coreSize: job.size, alreadyPresent: false };
+    }
+    const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, signal);
+    return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
+  } finally {
+    release();
+  }
+}
+
+async function replicateLarge(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+  const { journal, lake } = context;
+  let progress = journal.multipart(job.id);
+  if (progress !== undefined && progress.coreKey !== coreKey) {
+    await lake.abortMultipart(progress.coreKey, progress.uploadId);
+    journal.forgetMultipart(job.id);
+    progress = undefined;
+  }
+  if (progress === undefined) {
+    const checkMd5 = isPlainMd5Etag(job.etag);
+    const hashes = await hashWholeObject(context.source, job, { md5: checkMd5, signal });
+    const sha256Hex = hashes.sha256.toString('hex');
+    if (checkMd5 && hashes.md5!.toString('hex') !== job.etag.toLowerCase()) throw sourceCorrupt(job, hashes.md5!.toString('hex'));
+    if (shouldHead(context, job)) {
+      const head = await lake.head(coreKey, { signal });
+      if (isOurs(head, job.size, sha256Hex)) {
+        return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
+      }
+    }
+    const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
+    const partSize = effectivePartSize(job.size, context.partSize);
+    const uploadId = await lake.createMultipart(coreKey, { metadata, signal });
+    journal.startMultipart(job.id, { uploadId, coreKey, partSize, sha256: sha256Hex });
+    progress = journal.multipart(job.id)!;
+  }
+
+  const { uploadId, partSize, sha256: sha256Hex } = progress;
+  const partCount = Math.max(1, Math.ceil(job.size / partSize));
+  const done = new Map(progress.parts);
+  const pending: number[] = [];
+  for (let n = 1; n <= partCount; n += 1) if (!done.has(n)) pending.push(n);
+
+  const uploadOne = async (partNumber: number): Promise<void> => {
+    const start = (partNumber - 1) * partSize;
+    const end = Math.min(job.size, start + partSize) - 1;
+    const release = await context.budget.acquire(end - start + 1, signal);
+    try {
+      const read = await readIntoBuffer(context.source, job, { start, end }, { sha256: false, signal });
+      const md5Hex = read.md5.toString('hex');
+      const { etag } = await lake.uploadPart(coreKey, uploadId, partNumber, read.data, { contentMd5: read.md5.toString('base64'), signal });
+      if (isPlainMd5Etag(etag) && etag.toLowerCase() !== md5Hex) {
+        throw new TributaryError('TRIB_ERR_LAND_MISMATCH', `core UploadPart ${coreKey} #${partNumber}: ETag ${etag}, sent MD5 ${md5Hex}`);
+      }
+      journal.recordPart(job.id, partNumber, etag, read.data.length);
+      done.set(partNumber, { etag, size: read.data.length });
+      context.onBytesSent?.(read.data.length);
+    } finally {
+      release();
+    }
+  };
+
+  // A few parts of one object in flight at once; the first failure stops taking new parts, and
+  // every started part settles before the error propagates (nothing keeps running behind us).
+  let failure: unknown;
+  const workers = Array.from({ length: Math.min(context.partConcurrency, pending.length) }, async () => {
+    while (failure === undefined) {
+      const next = pending.shift();
+      if (next === undefined) return;
+      try {
+        await uploadOne(next);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (failure !== undefined) {
+    if ((failure as { code?: string }).code === 'TRIB_ERR_CORE_UPLOAD_LOST') journal.forgetMultipart(job.id);
+    throw failure;
+  }
+
+  const parts = [...done.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, part]) => ({ partNumber, etag: part.etag }));
+  try {
+    await lake.completeMultipart(coreKey, uploadId, parts, { signal });
+  } catch (error) {
+    // The answer may have been lost after the core assembled the object: look before failing.
+    const head = await lake.head(coreKey, { signal }).catch(() => undefined);
+    if (!isOurs(head, job.size, sha256Hex)) {
+      if ((error as { code?: string }).code === 'TRIB_ERR_LAND_MISMATCH') journal.forgetMultipart(job.id);
+      throw error;
+    }
+  }
+  let confirmed;
+  try {
+    confirmed = await confirmLanded(lake, coreKey, job.size, sha256Hex, signal);
+  } catch (error) {
+    journal.forgetMultipart(job.id);
+    throw error;
+  }
+  return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
+}
+
+export async function replicateObject(context: ReplicateContext, job: JournalObject, signal?: AbortSignal): Promise<ReplicateResult> {
+  const coreKey = coreKeyFor(context, job);
+  if (job.size >= context.multipartThreshold && job.size > 0) return replicateLarge(context, job, coreKey, signal);
+  return replicateSmall(context, job, coreKey, signal);
+}

@@ -1,0 +1,268 @@
+/**
+ * Pulls runnable objects from the journal with bounded concurrency, replicates each, and maps
+ * every outcome to one journal write. The error class decides (see core/errors.ts):
+ *
+ *   success      -> done
+ *   transient    -> failed, attempts+1, next attempt after jittered backoff; dead past maxAttempts
+ *   throttled    -> queued again after max(Retry-After, backoff); no attempt used
+ *   unreachable  -> queued again, no attempt used; feeds the circuit breaker (one probe at a time
+ *                   while the endpoint is down). An object that keeps failing this way while the
+ *                   endpoint is otherwise fine starts using attempts after MAX_DEFERRALS.
+ *   superseded   -> the edge is asked for the current version, which is journaled (and so queued);
+ *                   this version becomes superseded, or dead when the object is gone
+ *   permanent    -> dead with its reason
+ *   cancelled    -> queued again (shutdown)
+ *   fatal        -> queued again, and the runner stops with that error
+ *
+ * Claims happen only when a slot is free (pull, not push).
+ */
+import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { coerceError, TributaryError } from '../core/errors.js';
+import { backoffDelayMs, type BackoffSettings } from '../core/retry-policy.js';
+import type { Clock } from '../ports/clock.js';
+import type { Journal, JournalObject } from '../ports/journal.js';
+import type { Side } from '../s3/map-error.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { ReplicateResult } from './replicate-object.js';
+
+export const MAX_DEFERRALS = 50;
+
+export interface RunnerHooks {
+  onStart?(job: JournalObject): void;
+  onLanded?(job: JournalObject, result: ReplicateResult, durationMs: number): void;
+  onFailed?(job: JournalObject, error: TributaryError, outcome: 'retry' | 'dead' | 'released' | 'superseded'): void;
+}
+
+export interface RunnerOptions {
+  readonly journal: Journal;
+  readonly clock: Clock;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffSettings;
+  readonly breaker: CircuitBreaker;
+  readonly replicate: (job: JournalObject, signal: AbortSignal) => Promise<ReplicateResult>;
+  /** Looks the object up at the edge again and journals what is there now; 'gone' if nothing. */
+  readonly refresh: (job: JournalObject, signal: AbortSignal) => Promise<'changed' | 'same' | 'gone'>;
+  readonly markSuperseded: (job: JournalObject, reason: string) => void;
+  readonly hooks?: RunnerHooks;
+}
+
+export interface RunOptions {
+  /**
+   * `once`: stop when nothing is runnable now and no retry is due within `retryHorizonMs`
+   * (sync --once). `forever`: keep going until the signal aborts (the agent).
+   */
+  readonly mode: 'once' | 'forever';
+  readonly retryHorizonMs?: number;
+  /** In `once` mode: give up when an endpoint has been unreachable this long. */
+  readonly maxOutageMs?: number;
+  readonly signal: AbortSignal;
+  /** After `signal`, in-flight transfers get this long to finish before they are aborted and released. */
+  readonly drainMs?: number;
+  /** Aborts in-flight transfers at once (a second signal). */
+  readonly forceSignal?: AbortSignal;
+  /** Resolves when new work may have arrived (forever mode); the runner then claims again. */
+  readonly wake?: () => Promise<void>;
+}
+
+export interface RunSummary {
+  readonly landed: number;
+  readonly failed: number;
+  readonly dead: number;
+  readonly stoppedBy: 'idle' | 'signal' | 'fatal' | 'outage';
+  readonly fatal?: TributaryError;
+}
+
+const ERROR_SIDE: Record<string, Side> = {
+  TRIB_ERR_EDGE_UNREACHABLE: 'edge',
+  TRIB_ERR_CORE_UNREACHABLE: 'core',
+};
+
+export interface Runner {
+  run(options: RunOptions): Promise<RunSummary>;
+  readonly inFlight: number;
+}
+
+export function createRunner(options: RunnerOptions): Runner {
+  const { journal, clock, breaker } = options;
+  const active = new Map<number, Promise<void>>();
+  let landed = 0;
+  let failed = 0;
+  let dead = 0;
+  let fatal: TributaryError | undefined;
+
+  async function settle(job: JournalObject, error: unknown, signal: AbortSignal): Promise<void> {
+    const err = coerceError(error);
+    const now = clock.now();
+    const hooks = options.hooks;
+    switch (err.errorClass) {
+      case 'cancelled':
+        journal.release(job.id);
+        hooks?.onFailed?.(job, err, 'released');
+        return;
+      case 'fatal':
+        journal.release(job.id, { code: err.code, message: err.message });
+        fatal ??= err;
+        hooks?.onFailed?.(job, err, 'released');
+        return;
+      case 'throttled': {
+        const delay = backoffDelayMs(job.deferrals + 1, options.backoff, err.retryAfterSeconds);
+        journal.release(job.id, { nextAttemptAt: now + delay, code: err.code, message: err.message });
+        hooks?.onFailed?.(job, err, 'released');
+        return;
+      }
+      case 'unreachable':
+        breaker.recordUnreachable(ERROR_SIDE[err.code] ?? 'core');
+        if (job.deferrals < MAX_DEFERRALS) {
+          const delay = backoffDelayMs(Math.min(job.deferrals + 1, 4), options.backoff);
+          journal.release(job.id, { nextAttemptAt: now + delay, code: err.code, message: err.message });
+          hooks?.onFailed?.(job, err, 'released');
+          return;
+        }
+        break;
+      case 'superseded': {
+        let found: 'changed' | 'same' | 'gone';
+        try {
+          found = await options.refresh(job, signal);
+        } catch (refreshError) {
+          return settle(job, refreshError, signal);
+        }
+        if (found === 'changed') {
+          options.markSuperseded(job, err.message);
+          hooks?.onFailed?.(job, err, 'superseded');
+          return;
+        }
+        if (found === 'gone') {
+          const gone = new TributaryError('TRIB_ERR_SOURCE_GONE', `edge ${job.bucket}/${job.key}: deleted before it was replicated`);
+          journal.markFailed(job.id, { code: gone.code, message: gone.message, outcome: 'dead', consumeAttempt: true, nextAttemptAt: 0 });
+          dead += 1;
+          hooks?.onFailed?.(job, gone, 'dead');
+          return;
+        }
+        break; // same version after all: an ordinary transient failure
+      }
+      case 'permanent':
+        journal.markFailed(job.id, { code: err.code, message: err.message, outcome: 'dead', consumeAttempt: true, nextAttemptAt: 0 });
+        dead += 1;
+        hooks?.onFailed?.(job, err, 'dead');
+        return;
+      case 'transient':
+        break;
+    }
+    const attempts = job.attempts + 1;
+    if (attempts >= options.maxAttempts) {
+      const message = `gave up after ${attempts} attempts: ${err.message}`;
+      journal.markFailed(job.id, { code: err.code, message, outcome: 'dead', consumeAttempt: true, nextAttemptAt: 0 });
+      dead += 1;
+      hooks?.onFailed?.(job, err, 'dead');
+      return;
+    }
+    const delay = backoffDelayMs(attempts, options.backoff);
+    journal.markFailed(job.id, { code: err.code, message: err.message, outcome: 'retry', consumeAttempt: true, nextAttemptAt: now + delay });
+    failed += 1;
+    hooks?.onFailed?.(job, err, 'retry');
+  }
+
+  function start(job: JournalObject, signal: AbortSignal): void {
+    const startedAt = clock.now();
+    options.hooks?.onStart?.(job);
+    const task = (async () => {
+      try {
+        const result = await options.replicate(job, signal);
+        journal.markLanded(job.id, result);
+        breaker.recordSuccess();
+        landed += 1;
+        options.hooks?.onLanded?.(job, result, clock.now() - startedAt);
+      } catch (error) {
+        await settle(job, signal.aborted ? new TributaryError('TRIB_ERR_CANCELLED', 'shutdown', { cause: error }) : error, signal);
+      }
+    })()
+      .catch((error: unknown) => {
+        // A journal write failed while settling: nothing can be trusted any more.
+        fatal ??= coerceError(error);
+      })
+      .finally(() => active.delete(job.id));
+    active.set(job.id, task);
+  }
+
+  return {
+    get inFlight() {
+      return active.size;
+    },
+    async run(run) {
+      const { signal } = run;
+      const work = new AbortController();
+      setMaxListeners(0, work.signal);
+      const onForce = () => work.abort(run.forceSignal?.reason);
+      run.forceSignal?.addEventListener('abort', onForce, { once: true });
+      let stoppedBy: RunSummary['stoppedBy'] = 'idle';
+      try {
+        for (;;) {
+          if (fatal) {
+            stoppedBy = 'fatal';
+            break;
+          }
+          if (signal.aborted) {
+            stoppedBy = 'signal';
+            break;
+          }
+          if (breaker.isOpen) {
+            if (active.size > 0) {
+              await Promise.race(active.values());
+              continue;
+            }
+            if (run.mode === 'once' && run.maxOutageMs !== undefined && clock.now() - (breaker.openedAt ?? clock.now()) >= run.maxOutageMs) {
+              stoppedBy = 'outage';
+              break;
+            }
+            const probing = new AbortController();
+            const timer =
+              run.mode === 'once' && run.maxOutageMs !== undefined
+                ? setTimeout(() => probing.abort(), Math.max(0, run.maxOutageMs - (clock.now() - (breaker.openedAt ?? clock.now()))))
+                : undefined;
+            try {
+              await breaker.probeUntilClosed(AbortSignal.any([signal, probing.signal]));
+            } catch {
+              // aborted: the loop decides what that means
+            } finally {
+              clearTimeout(timer);
+            }
+            continue;
+          }
+          const free = options.concurrency - active.size;
+          const claimed = free > 0 ? journal.claim(free) : [];
+          for (const job of claimed) start(job, work.signal);
+          if (active.size > 0) {
+            await Promise.race(active.values());
+            continue;
+          }
+          // Nothing running and nothing claimable now.
+          const next = journal.nextAttemptAt();
+          if (run.mode === 'once') {
+            const horizon = run.retryHorizonMs ?? 0;
+            if (next === undefined || next - clock.now() > horizon) break;
+            await sleep(Math.max(10, next - clock.now()), undefined, { signal }).catch(() => undefined);
+            continue;
+          }
+          const waits: Promise<unknown>[] = [];
+          const idle = new AbortController();
+          const until = next === undefined ? 60_000 : Math.max(10, Math.min(60_000, next - clock.now()));
+          waits.push(sleep(until, undefined, { signal: AbortSignal.any([signal, idle.signal]) }).catch(() => undefined));
+          if (run.wake) waits.push(run.wake());
+          await Promise.race(waits);
+          idle.abort();
+        }
+      } finally {
+        const deadline = setTimeout(() => work.abort(new Error('drain deadline')), signal.aborted ? (run.drainMs ?? 0) : 0);
+        if (fatal || stoppedBy === 'outage') work.abort(new Error('runner stopped'));
+        await Promise.allSettled([...active.values()]);
+        clearTimeout(deadline);
+        run.forceSignal?.removeEventListener('abort', onForce);
+      }
+      if (fatal) stoppedBy = 'fatal';
+      return { landed, failed, dead, stoppedBy, ...(fatal ? { fatal } : {}) };
+    },
+  };
+}
