@@ -46,6 +46,11 @@ export interface AgentDependencies {
 
 const PART_CONCURRENCY = 4;
 
+/** Where the agent's heartbeat lives in the core (DESIGN.md: the fleet view reads these). */
+export function heartbeatKey(site: string): string {
+  return `_tributary/sites/${site}/heartbeat.json`;
+}
+
 /** Config fields the contract names but this version does not act on yet: say so, once. */
 function warnAboutUnbuiltFeatures(config: Config, log: Logger): void {
   if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
@@ -60,7 +65,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const log = deps.logger;
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
   const source = deps.source ?? createS3SourceStore(createS3Client(config.edge, sockets));
-  const lake = deps.lake ?? createS3LakeStore(createS3Client(config.core, sockets), config.core.bucket);
+  const lake = deps.lake ?? createS3LakeStore(createS3Client(config.core, sockets), config.core.bucket, heartbeatKey(config.site));
   const journal = openJournal(config.journal, clock);
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');

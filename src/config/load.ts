@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
 import { TributaryError } from '../core/errors.js';
@@ -32,12 +32,25 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
+/** A union branch the value was clearly not meant for: it failed on its type at the top. */
+function wrongBranch(branch: readonly z.core.$ZodIssue[]): boolean {
+  return branch.some((issue) => issue.path.length === 0 && issue.code === 'invalid_type');
+}
+
 function formatIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown field`);
   }
-  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    return [`${formatPath(issue.path)}: ${issue.message}`];
+  if (issue.code === 'invalid_union') {
+    // zod 4 reports a union as one "invalid_union" unless exactly one branch failed without
+    // aborting, so `{ name: pos, prefx: x }` in edge.buckets would read "expected a bucket name or
+    // { name, prefix }" and hide what is wrong inside the object. When the value has the type of
+    // exactly one branch, report that branch's own problems, under the union's path.
+    const plausible = issue.errors.filter((branch) => !wrongBranch(branch));
+    const [only] = plausible;
+    if (plausible.length === 1 && only !== undefined && only.length > 0) {
+      return only.flatMap((inner) => formatIssue({ ...inner, path: [...issue.path, ...inner.path] }));
+    }
   }
   return [`${formatPath(issue.path)}: ${issue.message}`];
 }
@@ -88,8 +101,14 @@ export interface LoadOptions {
 export function parseConfig(raw: unknown, source = '(inline)', options: LoadOptions = {}): Config {
   const problems: string[] = [];
   const interpolated = interpolateEnv(raw ?? {}, options.env ?? process.env, problems);
+  // A field whose variable is missing is reported once, for the variable, not again for the
+  // empty string that stood in for it (`site: expected a site name ..., got ""`).
+  const unset = problems.map((problem) => problem.slice(0, problem.indexOf(': ') + 2));
   const result = configSchema.safeParse(interpolated);
-  if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
+  if (!result.success) {
+    const schemaProblems = result.error.issues.flatMap(formatIssue);
+    problems.push(...schemaProblems.filter((problem) => !unset.some((prefix) => problem.startsWith(prefix))));
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError([...new Set(problems)], source);
   const parsed = result.data;
   const buckets: EdgeBucketConfig[] = parsed.edge.buckets.map((bucket) =>
@@ -104,6 +123,38 @@ export function parseConfig(raw: unknown, source = '(inline)', options: LoadOpti
   });
 }
 
+/**
+ * `${VAR}` is not valid YAML inside a flow mapping or list (`{ accessKeyId: ${KEY} }`): its braces
+ * are flow indicators there. Before parsing, each reference becomes `$\uE000VAR\uE001` (the same
+ * length, so line and column numbers stay right; private-use characters no config contains) and
+ * is turned back into `${VAR}` in the parsed values, which are then interpolated as usual. The
+ * environment's values never pass through the YAML parser.
+ */
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+const PROTECTED = /\$\uE000([A-Za-z_][A-Za-z0-9_]*)\uE001/g;
+
+function protectReferences(text: string): string {
+  if (text.includes(OPEN) || text.includes(CLOSE)) return text;
+  return text.replace(VARIABLE, (_match, name: string) => `$${OPEN}${name}${CLOSE}`);
+}
+
+function restoreReferences(text: string): string {
+  return text.replace(PROTECTED, (_match, name: string) => `\${${name}}`);
+}
+
+function restoreTree(value: unknown): unknown {
+  if (typeof value === 'string') return restoreReferences(value);
+  if (Array.isArray(value)) return value.map(restoreTree);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [restoreReferences(key), restoreTree(item)]));
+  }
+  return value;
+}
+
+/** After a syntax error, the parser's further errors are mostly its own confusion. */
+const MAX_YAML_ERRORS = 5;
+
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
@@ -111,12 +162,51 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
   } catch (error) {
     throw new ConfigError([`cannot read ${file}: ${(error as Error).message}`], file);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(protectReferences(text), { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const at = (offset: number): string => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `line ${line}, column ${col}`;
+  };
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((error) => `YAML syntax: ${error.message.split('\n')[0] ?? ''}`),
-      file,
-    );
+    // Duplicate keys are reported with the path of the key; the parser's message does not name it.
+    const duplicates = duplicateKeys(doc).map(({ path, offset }) => `${formatPath(path)}: duplicate key (${at(offset)})`);
+    const others = doc.errors
+      .filter((error) => error.code !== 'DUPLICATE_KEY' || duplicates.length === 0)
+      .map((error) => `YAML syntax error at ${at(error.pos[0])}: ${error.message}`);
+    const shown = others.slice(0, MAX_YAML_ERRORS);
+    if (others.length > shown.length) shown.push(`(${others.length - shown.length} more YAML errors after these)`);
+    throw new ConfigError([...duplicates, ...shown].map(restoreReferences), file);
   }
-  return parseConfig(doc.toJS(), file, { baseDir: dirname(resolve(file)), ...options });
+  let raw: unknown;
+  try {
+    raw = restoreTree(doc.toJS());
+  } catch (error) {
+    // An alias to a missing anchor, or one that expands past the alias limit.
+    throw new ConfigError([`YAML: ${restoreReferences((error as Error).message)}`], file);
+  }
+  return parseConfig(raw, file, { baseDir: dirname(resolve(file)), ...options });
+}
+
+/** Keys that appear twice in the same mapping, with their paths and where the second one is. */
+function duplicateKeys(doc: Document): { path: PropertyKey[]; offset: number }[] {
+  const found: { path: PropertyKey[]; offset: number }[] = [];
+  const walk = (node: unknown, path: PropertyKey[]): void => {
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        const name = typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
+        if (name !== undefined && seen.has(name)) {
+          found.push({ path: [...path, restoreReferences(name)], offset: isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0 });
+        }
+        seen.add(name);
+        if (name !== undefined) walk(pair.value, [...path, name]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => walk(item, [...path, index]));
+    }
+  };
+  walk(doc.contents, []);
+  return found;
 }

@@ -23,50 +23,67 @@ const required = (what: string) => (issue: { input?: unknown }) =>
 
 const str = (what = 'a string') => z.string({ error: required(what) });
 
-/** A value checked by a parser: the parser's undefined becomes "expected <what>, got <input>". */
-function parsed<T>(what: string, parse: (input: unknown) => T | undefined) {
-  return z.unknown().transform((input, ctx): T => {
-    const value = input === undefined ? undefined : parse(input);
-    if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message: required(what)({ input }) });
-      return z.NEVER;
-    }
-    return value;
+/**
+ * A strict object: unknown keys are errors, and a missing or non-object value reads
+ * `edge: required` / `edge: expected a mapping of fields, got "x"` (zod's own message says neither).
+ */
+function obj<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'invalid_type' ? required('a mapping of fields')(issue) : undefined),
   });
 }
 
-const positiveInt = parsed('a positive integer', (v) =>
+/** A kind of value the config writes in human units; docs/config.md is generated from these. */
+export type ValueKind = 'positive integer' | 'size' | 'duration' | 'rate';
+
+/** The kind of each parsed (unit-bearing) value schema, for the config documentation generator. */
+export const valueKinds = z.registry<{ kind: ValueKind }>();
+
+/** A value checked by a parser: the parser's undefined becomes "expected <what>, got <input>". */
+function parsed<T>(kind: ValueKind, what: string, parse: (input: unknown) => T | undefined) {
+  return z
+    .unknown()
+    .transform((input, ctx): T => {
+      const value = input === undefined ? undefined : parse(input);
+      if (value === undefined) {
+        ctx.addIssue({ code: 'custom', message: required(what)({ input }) });
+        return z.NEVER;
+      }
+      return value;
+    })
+    .register(valueKinds, { kind });
+}
+
+const positiveInt = parsed('positive integer', 'a positive integer', (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined,
 );
 const size = (what = 'a size such as 16MiB') =>
-  parsed(what, (v) => (typeof v === 'string' || typeof v === 'number' ? parseSize(v) : undefined));
-const duration = parsed('a duration such as 60s, 5m or 1h', (v) =>
+  parsed('size', what, (v) => (typeof v === 'string' || typeof v === 'number' ? parseSize(v) : undefined));
+const duration = parsed('duration', 'a duration such as 60s, 5m or 1h', (v) =>
   typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined,
 );
-const rate = parsed('a rate such as 2MiB/s or unlimited', (v) =>
+const rate = parsed('rate', 'a rate such as 2MiB/s or unlimited', (v) =>
   typeof v === 'string' || typeof v === 'number' ? parseRate(v) : undefined,
 );
 const bool = z.boolean({ error: required('true or false') });
 
-const endpoint = str('a URL such as http://127.0.0.1:9000').refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected an http:// or https:// URL' },
-);
+/** A refinement's message with the offending value: `expected ..., got "Store_1"`. */
+const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${describeValue(issue.input)}` });
 
-const credentials = z
-  .strictObject({
-    accessKeyId: str(),
-    secretAccessKey: str(),
-    sessionToken: str().optional(),
-  })
-  .describe('Static credentials; when absent, the standard AWS credential chain is used.');
+const endpoint = str('a URL such as http://127.0.0.1:9000').refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, got('an http:// or https:// URL'));
+
+const credentials = obj({
+  accessKeyId: str().describe('Access key ID, usually `${VAR}` from the environment. Redacted wherever the config is printed.'),
+  secretAccessKey: str().describe('Secret access key, usually `${VAR}` from the environment. Redacted wherever the config is printed.'),
+  sessionToken: str().optional().describe('Session token of temporary credentials. Redacted wherever the config is printed.'),
+}).describe('Static credentials; when absent, the standard AWS credential chain is used.');
 
 const checksums = z
   .enum(['when_required', 'when_supported'], { error: required('when_required or when_supported') })
@@ -75,8 +92,8 @@ const checksums = z
   );
 
 const endpointFields = {
-  endpoint: endpoint.optional().describe('S3 endpoint URL; omit for AWS S3.'),
-  region: str().default('us-east-1'),
+  endpoint: endpoint.optional().describe('S3 endpoint URL, http:// or https://; omit for AWS S3.'),
+  region: str().default('us-east-1').describe('Region the requests are signed for.'),
   credentials: credentials.optional(),
   checksums: checksums.default('when_required'),
   requestTimeout: duration.default(60_000).describe('Abort a request that makes no progress for this long.'),
@@ -84,101 +101,173 @@ const endpointFields = {
 };
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const bucketName = str('a bucket name').refine((v) => BUCKET_NAME.test(v), {
-  message: 'expected an S3 bucket name (3-63 characters of a-z, 0-9, ".", "-")',
-});
+const bucketName = str('a bucket name').refine(
+  (v) => BUCKET_NAME.test(v),
+  got('an S3 bucket name (3-63 characters of a-z, 0-9, ".", "-")'),
+);
 
-const edgeBucket = z.union([bucketName, z.strictObject({ name: bucketName, prefix: str().default('') })], {
-  error: (issue) => `expected a bucket name or { name, prefix }, got ${describeValue(issue.input)}`,
-});
+const edgeBucket = z.union(
+  [
+    bucketName,
+    obj({
+      name: bucketName.describe('Bucket name.'),
+      prefix: str().default('').describe('Replicate only keys that start with this prefix; empty means every key.'),
+    }),
+  ],
+  { error: (issue) => `expected a bucket name or { name, prefix }, got ${describeValue(issue.input)}` },
+);
 
 export const PRIORITIES = ['critical', 'high', 'normal', 'bulk'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-const rule = z.strictObject({
-  match: z
-    .strictObject({
-      bucket: str().optional(),
-      prefix: str().optional(),
-      suffix: str().optional(),
-    })
-    .default({}),
-  priority: z.enum(PRIORITIES, { error: required('one of critical, high, normal, bulk') }).optional(),
-  exclude: bool.optional(),
-  compress: z.enum(['zstd', 'gzip', 'none'], { error: required('zstd, gzip or none') }).optional(),
-});
-
-const bandwidthWindow = z.strictObject({
-  window: str('a window such as "Mon-Fri 08:00-18:00"').optional(),
-  limit: rate,
-});
-
-export const configSchema = z
-  .strictObject({
-    site: str('a site name').refine((v) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v), {
-      message: 'expected a site name of a-z, 0-9 and "-" (at most 63, not starting or ending with "-")',
-    }),
-    journal: str().default('./tributary-data').describe('Folder for the SQLite journal and local state.'),
-    edge: z.strictObject({
-      ...endpointFields,
-      forcePathStyle: bool.default(true),
-      buckets: z
-        .array(edgeBucket, { error: required('a list of buckets') })
-        .min(1, { message: 'expected at least one bucket' }),
-    }),
-    core: z.strictObject({
-      ...endpointFields,
-      forcePathStyle: bool.default(false),
-      bucket: bucketName,
-      keyTemplate: str().default('{site}/{bucket}/{key}'),
-    }),
-    rules: z.array(rule, { error: required('a list of rules') }).default([]),
-    transfer: z
-      .strictObject({
-        concurrency: positiveInt.default(8),
-        partSize: size().default(16 * 1024 * 1024),
-        multipartThreshold: size().optional().describe('Objects at least this large use multipart; default partSize.'),
-        memoryLimit: size()
-          .default(96 * 1024 * 1024)
-          .describe('Bytes of object data buffered at once across all transfers.'),
-        maxAttempts: positiveInt.default(10).describe('Attempts before an object is dead.'),
-        retryBase: duration.default(2000),
-        retryCap: duration.default(15 * 60_000),
-        headBeforePut: z
-          .enum(['auto', 'always', 'never'], { error: required('auto, always or never') })
-          .default('auto')
-          .describe('HEAD the core key before uploading: auto does so only for retried objects.'),
-      })
-      .prefault({}),
-    bandwidth: z.array(bandwidthWindow, { error: required('a list of windows') }).default([]),
-    scan: z
-      .strictObject({
-        interval: duration.default(60_000),
-        pageSize: positiveInt.default(1000),
-      })
-      .prefault({}),
-    deletes: z.enum(['ignore', 'propagate'], { error: required('ignore or propagate') }).default('ignore'),
-    http: z
-      .strictObject({
-        listen: str().default('127.0.0.1:9464'),
-        token: str().optional(),
-      })
-      .prefault({}),
+const rule = obj({
+  match: obj({
+    bucket: str().optional().describe('The edge bucket is exactly this one.'),
+    prefix: str().optional().describe('The key starts with this.'),
+    suffix: str().optional().describe('The key ends with this.'),
   })
-  .superRefine((config, ctx) => {
-    for (const problem of validateKeyTemplate(config.core.keyTemplate, config.edge.buckets.length)) {
+    .default({})
+    .describe('Conditions an object must all meet; an empty or absent match matches every object.'),
+  priority: z
+    .enum(PRIORITIES, { error: required('one of critical, high, normal, bulk') })
+    .optional()
+    .describe('Priority class of matching objects; higher classes are transferred first. Unmatched objects are normal.'),
+  exclude: bool.optional().describe('true: matching objects are not replicated.'),
+  compress: z
+    .enum(['zstd', 'gzip', 'none'], { error: required('zstd, gzip or none') })
+    .optional()
+    .describe('Compression of matching objects in the core. Accepted but not applied yet: objects land uncompressed.'),
+});
+
+const bandwidthWindow = obj({
+  window: str('a window such as "Mon-Fri 08:00-18:00"')
+    .optional()
+    .describe('Days and hours of local time, such as "Mon-Fri 08:00-18:00"; absent means at all times.'),
+  limit: rate.describe('Most bytes per second sent to the core, such as 2MiB/s, or unlimited.'),
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * For cross-field checks: run them even when some field failed (zod skips them by default), as
+ * long as the object itself is one; the failed fields are reported on their own.
+ */
+const isMapping = (payload: { value: unknown }): boolean => isRecord(payload.value);
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_PART_SIZE = 5 * 1024 ** 3;
+
+export const configSchema = obj({
+  site: str('a site name')
+    .refine(
+      (v) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
+      got('a site name of a-z, 0-9 and "-" (at most 63, not starting or ending with "-")'),
+    )
+    .describe(
+      'Names this site: the first segment of its core keys and its name in the fleet view. 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-".',
+    ),
+  journal: str()
+    .default('./tributary-data')
+    .describe("Folder for the SQLite journal and local state. A relative path is resolved from the config file's folder."),
+  edge: obj({
+    ...endpointFields,
+    forcePathStyle: bool
+      .default(true)
+      .describe('Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; MinIO, Ceph and most S3-compatible servers need true.'),
+    buckets: z
+      .array(edgeBucket, { error: required('a list of buckets') })
+      .min(1, { message: 'expected at least one bucket' })
+      .describe('The buckets to replicate, at least one: plain names, or { name, prefix } to replicate only the keys under prefix.'),
+  }).describe('The S3 store of this site, replicated from (read-only: Tributary lists and reads it, never writes).'),
+  core: obj({
+    ...endpointFields,
+    forcePathStyle: bool
+      .default(false)
+      .describe('Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; AWS S3 wants false, MinIO and Ceph usually true.'),
+    bucket: bucketName.describe('The core bucket every object of every site lands in.'),
+    keyTemplate: str()
+      .default('{site}/{bucket}/{key}')
+      .describe(
+        'Where an object lands in the core bucket. Tokens: {site} {bucket} {key} {yyyy} {mm} {dd} {hh} (the date parts of the source mtime, UTC). It must start with "{site}/", end with "/{key}", and contain {bucket} when the site has several buckets; see docs/keys.md.',
+      ),
+  }).describe('The S3 bucket everything lands in.'),
+  rules: z
+    .array(rule, { error: required('a list of rules') })
+    .default([])
+    .describe('Priority, exclusion and compression per object. The first rule that matches an object decides; unmatched objects replicate as normal.'),
+  transfer: obj({
+    concurrency: positiveInt.default(8).describe('Objects transferred at once.'),
+    partSize: size()
+      .refine((v) => v >= MIN_PART_SIZE, { message: 'must be at least 5MiB (the S3 minimum part size)' })
+      .refine((v) => v <= MAX_PART_SIZE, { message: 'must be at most 5GiB (the S3 maximum part size)' })
+      .default(16 * 1024 * 1024)
+      .describe('Part size of multipart uploads, 5MiB to 5GiB.'),
+    multipartThreshold: size().optional().describe('Objects at least this large use multipart; default partSize.'),
+    memoryLimit: size()
+      .default(96 * 1024 * 1024)
+      .describe('Bytes of object data buffered at once across all transfers; at least partSize.'),
+    maxAttempts: positiveInt.default(10).describe('Attempts before an object is dead.'),
+    retryBase: duration
+      .default(2000)
+      .describe('Delay before the first retry of an object; it doubles with every further attempt (with jitter) up to retryCap.'),
+    retryCap: duration.default(15 * 60_000).describe('Longest delay between two attempts of an object.'),
+    headBeforePut: z
+      .enum(['auto', 'always', 'never'], { error: required('auto, always or never') })
+      .default('auto')
+      .describe('HEAD the core key before uploading: auto does so only for retried objects.'),
+  })
+    .superRefine(
+      (transfer, ctx) => {
+        // Runs even when another transfer field is wrong, so every problem is reported at once;
+        // a field that failed holds no number, and its own problem is reported already.
+        const { partSize, memoryLimit } = transfer as { partSize: unknown; memoryLimit: unknown };
+        if (typeof partSize === 'number' && typeof memoryLimit === 'number' && memoryLimit < partSize) {
+          ctx.addIssue({ code: 'custom', path: ['memoryLimit'], message: 'must be at least transfer.partSize' });
+        }
+      },
+      { when: isMapping },
+    )
+    .prefault({})
+    .describe('How objects are transferred.'),
+  bandwidth: z
+    .array(bandwidthWindow, { error: required('a list of windows') })
+    .default([])
+    .describe('Bandwidth limits by time of day; the first window that matches the local time applies. Accepted but not enforced yet.'),
+  scan: obj({
+    interval: duration.default(60_000).describe('Time between two reconcile scans of the edge buckets.'),
+    pageSize: positiveInt.default(1000).describe('Keys asked for per list request (S3 returns at most 1000).'),
+  })
+    .prefault({})
+    .describe('The reconcile scan: a full listing of the edge buckets that finds what to replicate.'),
+  deletes: z
+    .enum(['ignore', 'propagate'], { error: required('ignore or propagate') })
+    .default('ignore')
+    .describe('What a deletion on the edge does in the core: ignore keeps the core copy. propagate is accepted but not applied yet: deletes are not detected.'),
+  http: obj({
+    listen: str().default('127.0.0.1:9464').describe('host:port the agent serves /metrics /healthz /readyz /events /status on.'),
+    token: str()
+      .optional()
+      .describe('Bearer token the event endpoint and the web pages require. Redacted wherever the config is printed.'),
+  })
+    .prefault({})
+    .describe("The agent's HTTP endpoint."),
+}).superRefine(
+  (config, ctx) => {
+    // Runs even when other fields are wrong (so every problem is reported at once): any part of
+    // `config` may then be missing or hold a failed value, hence the checks of shape.
+    const { core, edge } = config as { core?: unknown; edge?: unknown };
+    const template = isRecord(core) ? core['keyTemplate'] : undefined;
+    if (typeof template !== 'string') return;
+    const buckets = isRecord(edge) ? edge['buckets'] : undefined;
+    const bucketCount = Array.isArray(buckets) ? buckets.length : 1;
+    for (const problem of validateKeyTemplate(template, bucketCount)) {
       ctx.addIssue({ code: 'custom', path: ['core', 'keyTemplate'], message: problem });
     }
-    if (config.transfer.partSize < 5 * 1024 * 1024) {
-      ctx.addIssue({ code: 'custom', path: ['transfer', 'partSize'], message: 'must be at least 5MiB (the S3 minimum part size)' });
-    }
-    if (config.transfer.partSize > 5 * 1024 ** 3) {
-      ctx.addIssue({ code: 'custom', path: ['transfer', 'partSize'], message: 'must be at most 5GiB (the S3 maximum part size)' });
-    }
-    if (config.transfer.memoryLimit < config.transfer.partSize) {
-      ctx.addIssue({ code: 'custom', path: ['transfer', 'memoryLimit'], message: 'must be at least transfer.partSize' });
-    }
-  });
+  },
+  { when: isMapping },
+);
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -5,7 +5,8 @@
 // Arguments come as one JSON object in argv[2]:
 //   { directory, port?, buckets?: string[], accessKeyId?, secretAccessKey?, requestLog? }
 // On start it prints one line `{"port":N}` to stdout. With `requestLog` set, every request is
-// appended to that file as an NDJSON line {t, method, url, status, bytesIn} once it has ended.
+// appended to that file as an NDJSON line {t, method, url, status, bytesIn} once it has ended
+// (bytesIn is the request's Content-Length).
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -32,10 +33,8 @@ await server.configureBuckets();
 const handler = server.callback();
 const http = createServer((req, res) => {
   if (options.requestLog) {
-    let bytesIn = 0;
-    req.on('data', (chunk) => {
-      bytesIn += chunk.length;
-    });
+    // Listening to 'data' here would start the body flowing before s3rver reads it: use the header.
+    const bytesIn = Number(req.headers['content-length'] ?? 0);
     res.on('finish', () => {
       const line = { t: Date.now(), method: req.method, url: req.url, status: res.statusCode, bytesIn };
       appendFileSync(options.requestLog, `${JSON.stringify(line)}\n`);

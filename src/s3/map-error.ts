@@ -108,7 +108,7 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
   if (side === 'edge' && (name === 'NoSuchKey' || name === 'NotFound' || status === 404)) {
     return new TributaryError('TRIB_ERR_SOURCE_GONE', `${where}: the object no longer exists at the edge`, { cause: error });
   }
-  if (side === 'edge' && (name === 'PreconditionFailed' || status === 412)) {
+  if (side === 'edge' && (name === 'PreconditionFailed' || status === 412 || name === 'InvalidRange' || status === 416)) {
     return new TributaryError('TRIB_ERR_SOURCE_CHANGED', `${where}: the object changed since it was listed`, { cause: error });
   }
   if (side === 'core' && name === 'NoSuchUpload') {

@@ -9,7 +9,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
@@ -22,7 +21,8 @@ import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
 import { unquoteEtag } from './s3-source-store.js';
 
-export function createS3LakeStore(client: S3Client, bucket: string): LakeStore {
+/** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
+export function createS3LakeStore(client: S3Client, bucket: string, probeKey: string): LakeStore {
   return {
     bucket,
 
@@ -142,13 +142,18 @@ export function createS3LakeStore(client: S3Client, bucket: string): LakeStore {
     },
 
     async probe(options: IoOptions = {}) {
+      // A GET (not HeadBucket): it needs no bucket-level permission, and unlike HEAD its error
+      // answers carry a body, so bad credentials are told apart from a missing bucket. NoSuchKey
+      // or AccessDenied both prove the endpoint is up and the signature was accepted.
       try {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }), sendOptions(options.signal));
+        await client.send(new GetObjectCommand({ Bucket: bucket, Key: probeKey, Range: 'bytes=0-0' }), sendOptions(options.signal));
       } catch (error) {
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        const name = (error as { name?: string }).name;
+        if (name === 'NoSuchKey' || name === 'AccessDenied' || name === 'InvalidRange') return;
+        if (name === 'NoSuchBucket') {
           throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist`, { cause: error });
         }
-        throw mapS3Error(error, 'core', `HEAD bucket ${bucket}`);
+        throw mapS3Error(error, 'core', `probe ${bucket}`);
       }
     },
   };

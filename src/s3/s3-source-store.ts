@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 
-import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 import { TributaryError } from '../core/errors.js';
 import type { IoOptions, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
@@ -91,14 +91,14 @@ export function createS3SourceStore(client: S3Client): SourceStore {
     },
 
     async checkBucket(bucket, options: IoOptions = {}): Promise<void> {
+      // A one-key listing: the permission the scan needs anyway, and an error body (HEAD has none).
       try {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }), sendOptions(options.signal));
+        await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), sendOptions(options.signal));
       } catch (error) {
-        const mapped = mapS3Error(error, 'edge', `HEAD bucket ${bucket}`);
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        if ((error as { name?: string }).name === 'NoSuchBucket') {
           throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist`, { cause: error });
         }
-        throw mapped;
+        throw mapS3Error(error, 'edge', `LIST ${bucket}`);
       }
     },
   };

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { runCli } from '../helpers/cli.js';
+import { journalRows } from '../helpers/journal-db.js';
+import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { writeTestConfig } from '../helpers/test-config.js';
+
+const EDGE_KEYS = { accessKeyId: 'EDGEKEY123', secretAccessKey: 'edge-secret-value-1' };
+const CORE_KEYS = { accessKeyId: 'COREKEY456', secretAccessKey: 'core-secret-value-2' };
+
+// s3rver checks that the access key exists but does not verify SigV4 signatures, so a wrong
+// secret cannot be told apart here; test/unit/s3/map-error.test.ts covers SignatureDoesNotMatch.
+for (const side of ['core', 'edge'] as const) {
+  test(`wrong ${side} credentials: a clear error naming ${side}.credentials, exit 2, nothing marked done`, async (t) => {
+    const dir = tempDir(t);
+    const edge = await startTestS3(t, dir, 'edge', ['edge'], EDGE_KEYS);
+    const core = await startTestS3(t, dir, 'core', ['lake'], CORE_KEYS);
+    await putObject(edge, 'edge', 'a.txt', 'alpha');
+    const wrong = { accessKeyId: 'WRONGKEY789', secretAccessKey: 'not-the-secret' };
+    const config = writeTestConfig(dir, edge, core, side === 'core' ? { coreCredentials: wrong } : { edgeCredentials: wrong });
+    const result = await runCli(['sync', '--once', '-c', config]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`the ${side} rejected the credentials \\(InvalidAccessKeyId\\); check ${side}\\.credentials`));
+    assert.doesNotMatch(result.stderr + result.stdout, /not-the-secret/);
+    assert.deepEqual(await listKeys(core, 'lake'), []);
+    const rows = (() => {
+      try {
+        return journalRows(join(dir, 'journal'));
+      } catch {
+        return [];
+      }
+    })();
+    assert.ok(rows.every((r) => r.state !== 'done'));
+  });
+}
+
+test('a core bucket that does not exist is a clear error', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const config = writeTestConfig(dir, edge, core, { coreBucket: 'no-such-lake' });
+  const result = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /core bucket no-such-lake does not exist/);
+});
+
+test('an edge bucket that does not exist is a clear error', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const config = writeTestConfig(dir, edge, core, { buckets: ['edge', 'not-here'] });
+  const result = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /edge bucket not-here does not exist/);
+});

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { runCli } from '../helpers/cli.js';
+import { journalRows } from '../helpers/journal-db.js';
+import { getObject, headObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { writeTestConfig } from '../helpers/test-config.js';
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+test('sync --once lands every object byte-for-byte with lineage, and a second pass costs no GET or PUT', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['telemetry', 'pos']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const objects = new Map<string, Buffer>();
+  for (let i = 0; i < 40; i += 1) objects.set(`telemetry/line-1/s${i}.jsonl`, Buffer.from(`{"i":${i}}\n`.repeat(i + 1)));
+  objects.set('telemetry/empty.jsonl', Buffer.alloc(0));
+  objects.set('telemetry/big.bin', randomBytes(12 * 1024 * 1024 + 17));
+  objects.set('pos/receipts/r1.json', Buffer.from('{"total":12.5}'));
+  objects.set('pos/other/skip-me.json', Buffer.from('{}'));
+  for (const [path, body] of objects) {
+    const [bucket, ...rest] = path.split('/');
+    await putObject(edge, bucket!, rest.join('/'), body);
+  }
+  const config = writeTestConfig(dir, edge, core, {
+    buckets: ['telemetry', { name: 'pos', prefix: 'receipts/' }],
+    extra: { transfer: { partSize: '5MiB' } },
+  });
+
+  const first = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /landed 43 /);
+
+  const landed = await listKeys(core, 'lake');
+  assert.equal(landed.length, 43);
+  for (const [path, body] of objects) {
+    const [bucket, ...rest] = path.split('/');
+    const key = rest.join('/');
+    if (key.startsWith('other/')) {
+      assert.ok(!landed.includes(`site-a/${path}`), 'objects outside the configured prefix stay at the edge');
+      continue;
+    }
+    const coreKey = `site-a/${bucket}/${key}`;
+    assert.deepEqual(await getObject(core, 'lake', coreKey), body, coreKey);
+    const head = await headObject(core, 'lake', coreKey);
+    assert.equal(head.Metadata?.['tributary-sha256'], sha256(body));
+    assert.equal(head.Metadata?.['tributary-site'], 'site-a');
+    assert.equal(head.Metadata?.['tributary-source-bucket'], bucket);
+    assert.equal(decodeURIComponent(head.Metadata?.['tributary-source-key'] ?? ''), key);
+    assert.ok(head.Metadata?.['tributary-source-etag']);
+    assert.ok(!Number.isNaN(Date.parse(head.Metadata?.['tributary-source-mtime'] ?? '')));
+  }
+  const rows = journalRows(join(dir, 'journal'));
+  assert.equal(rows.length, 43);
+  assert.ok(rows.every((r) => r.state === 'done' && r.sha256 !== null && r.core_key !== null));
+
+  // The big object went multipart: 3 parts of 5 MiB, confirmed by HEAD after completion.
+  const coreRequests = core.requests();
+  assert.equal(coreRequests.filter((r) => r.method === 'PUT' && r.url.includes('partNumber=')).length, 3);
+
+  const edgeBefore = edge.requests().length;
+  const coreBefore = core.requests().length;
+  const second = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /landed 0 /);
+  const edgeAfter = edge.requests().slice(edgeBefore);
+  const coreAfter = core.requests().slice(coreBefore);
+  assert.deepEqual(
+    edgeAfter.filter((r) => r.method === 'GET' && !r.url.includes('list-type')),
+    [],
+    'unchanged objects are not read again',
+  );
+  assert.deepEqual(coreAfter.filter((r) => r.method === 'PUT' || r.method === 'POST'), [], 'nothing is written again');
+
+  const verify = await runCli(['verify', '-c', config]);
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, /43 objects checked, 0 missing/);
+  const deep = await runCli(['verify', '--deep', '-c', config]);
+  assert.equal(deep.code, 0, deep.stdout + deep.stderr);
+});
+
+test('verify exits 1 and names each object that is missing or different in the core', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'a.txt', 'alpha');
+  await putObject(edge, 'edge', 'b.txt', 'bravo');
+  const config = writeTestConfig(dir, edge, core);
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
+
+  await putObject(core, 'lake', 'site-a/edge/a.txt', 'tampered!');
+  await putObject(edge, 'edge', 'c.txt', 'charlie');
+  const result = await runCli(['verify', '-c', config]);
+  assert.equal(result.code, 1);
+  assert.match(result.stdout, /different\s+edge\/a\.txt/);
+  assert.match(result.stdout, /missing\s+edge\/c\.txt: never seen/);
+  assert.doesNotMatch(result.stdout, /edge\/b\.txt/);
+});
+
+test('an object changed at the edge after it landed replicates its new version', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'doc.json', '{"v":1}');
+  const config = writeTestConfig(dir, edge, core);
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
+  await putObject(edge, 'edge', 'doc.json', '{"v":2,"longer":true}');
+  const second = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal((await getObject(core, 'lake', 'site-a/edge/doc.json')).toString(), '{"v":2,"longer":true}');
+  const rows = journalRows(join(dir, 'journal'));
+  assert.deepEqual(
+    rows.map((r) => r.state),
+    ['done', 'done'],
+  );
+});

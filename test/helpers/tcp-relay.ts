@@ -1,0 +1,76 @@
+/**
+ * A TCP relay on 127.0.0.1 between the agent and an S3 server that can slow the upload
+ * direction to a byte rate (so a multipart upload takes long enough to be interrupted) or
+ * refuse connections for a while (an outage). Loopback only.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+
+export interface RelayOptions {
+  /** Bytes per second from client to server; undefined for full speed. */
+  readonly uploadRate?: number;
+}
+
+export interface TcpRelay {
+  readonly endpoint: string;
+  setUploadRate(rate: number | undefined): void;
+  /** While down, new connections are closed at once and open ones are destroyed. */
+  setDown(down: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpRelay(targetPort: number, options: RelayOptions = {}): Promise<TcpRelay> {
+  let rate = options.uploadRate;
+  let down = false;
+  const sockets = new Set<Socket>();
+
+  const server: Server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const cleanup = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', cleanup);
+    upstream.on('error', cleanup);
+    client.on('close', cleanup);
+    upstream.on('close', cleanup);
+    upstream.pipe(client);
+    // Upload direction, paced: after each chunk, pause for as long as the rate says it took.
+    client.on('data', (chunk: Buffer) => {
+      const ok = upstream.write(chunk);
+      if (rate !== undefined) {
+        client.pause();
+        setTimeout(() => client.resume(), (chunk.length / rate) * 1000);
+      } else if (!ok) {
+        client.pause();
+        upstream.once('drain', () => client.resume());
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('relay has no port');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    setUploadRate(next) {
+      rate = next;
+    },
+    setDown(next) {
+      down = next;
+      if (down) for (const socket of sockets) socket.destroy();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
