@@ -32,6 +32,8 @@ const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
 const SITE = 'bench-site';
 const CORE_BUCKET = 'lake';
 const RCLONE_FLAGS = ['--transfers', '16', '--checkers', '16', '--fast-list', '--s3-no-head'];
+/** Same part size as Tributary's default partSize (rclone's M is MiB). */
+const RCLONE_MULTIPART_FLAGS = ['--s3-upload-cutoff', '16M', '--s3-chunk-size', '16M'];
 const TRIBUTARY_TRANSFER = { concurrency: 16 };
 const USAGE = 'usage: npm run bench -- [--quick] [--only a|b|c|rss[,...]] [--rss-100k] [--skip-rss] [--json out.json]';
 
@@ -39,6 +41,7 @@ interface Options {
   readonly quick: boolean;
   readonly datasets: readonly DatasetId[];
   readonly jsonFile: string | undefined;
+  readonly profileDir: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -48,6 +51,7 @@ function parseOptions(argv: readonly string[]): Options {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       json: { type: 'string' },
+      profile: { type: 'string' },
       'rss-100k': { type: 'boolean', default: false },
       'skip-rss': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -62,7 +66,8 @@ function parseOptions(argv: readonly string[]): Options {
         '  --only LIST   run only these data sets: a (4 KiB JSON lines), b (mixed 1 KiB-2 MiB), c (64 MiB), rss (100,000 tiny objects)\n' +
         '  --rss-100k    run the peak-RSS measurement over 100,000 objects (default unless --quick)\n' +
         '  --skip-rss    do not run it (it seeds for 4-5 minutes)\n' +
-        '  --json FILE   also write the results as JSON',
+        '  --json FILE   also write the results as JSON\n' +
+        '  --profile DIR run Tributary with --cpu-prof into DIR (adds overhead: figures not comparable)',
     );
     process.exit(0);
   }
@@ -80,8 +85,10 @@ function parseOptions(argv: readonly string[]): Options {
   }
   if (datasets.length === 0) throw new Error(`nothing to run\n${USAGE}`);
   // npm runs scripts in the package folder; a relative --json path means the caller's folder.
-  const jsonFile = values.json === undefined ? undefined : resolve(process.env['INIT_CWD'] ?? process.cwd(), values.json);
-  return { quick: values.quick, datasets, jsonFile };
+  const callerDir = process.env['INIT_CWD'] ?? process.cwd();
+  const jsonFile = values.json === undefined ? undefined : resolve(callerDir, values.json);
+  const profileDir = values.profile === undefined ? undefined : resolve(callerDir, values.profile);
+  return { quick: values.quick, datasets, jsonFile, profileDir };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,7 +231,8 @@ async function measure(options: {
   return result;
 }
 
-async function runDataset(data: Dataset, root: string, quick: boolean, hashCost: HashCost | undefined): Promise<DatasetResult> {
+async function runDataset(data: Dataset, root: string, options: Options, hashCost: HashCost | undefined): Promise<DatasetResult> {
+  const { quick } = options;
   const dir = join(root, `dataset-${data.id}`);
   const timeoutMs = (quick ? 15 : 90) * 60_000;
   log(`\n== (${data.id}) ${data.title}: ${data.objects.length} objects, ${fmt(data.totalBytes / 1e6, 1)} MB`);
@@ -287,7 +295,8 @@ async function runDataset(data: Dataset, root: string, quick: boolean, hashCost:
         transfer: TRIBUTARY_TRANSFER,
       }),
     );
-    const tributaryArgs = [CLI, 'sync', '--once', '-c', configFile, '--no-progress'];
+    const profileArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=tributary-${data.id}.cpuprofile`];
+    const tributaryArgs = [...profileArgs, CLI, 'sync', '--once', '-c', configFile, '--no-progress'];
     const tributary = await measure({
       tool: 'tributary',
       data,
@@ -297,20 +306,19 @@ async function runDataset(data: Dataset, root: string, quick: boolean, hashCost:
       command: process.execPath,
       args: tributaryArgs,
       env: process.env,
-      display: ['node', relative(ROOT, CLI), ...tributaryArgs.slice(1)].map(shellQuote).join(' '),
+      display: ['node', ...profileArgs, relative(ROOT, CLI), ...tributaryArgs.slice(profileArgs.length + 1)].map(shellQuote).join(' '),
       corePrefix: `${SITE}/${data.bucket}/`,
       timeoutMs,
     });
     await stopServer(coreTributary);
 
     // rclone into another fresh core server (not for the RSS-only run).
-    let rclone: ToolResult | undefined;
-    if (data.id !== 'rss') {
-      const coreRclone = await start('core-rclone', [CORE_BUCKET]);
+    const runRclone = async (tool: 'rclone' | 'rclone-multipart', extraFlags: readonly string[]): Promise<ToolResult> => {
+      const coreRclone = await start(`core-${tool}`, [CORE_BUCKET]);
       const vars = rcloneEnv(edge, coreRclone);
-      const args = ['copy', `edge:${data.bucket}`, `core:${CORE_BUCKET}`, ...RCLONE_FLAGS];
-      rclone = await measure({
-        tool: 'rclone',
+      const args = ['copy', `edge:${data.bucket}`, `core:${CORE_BUCKET}`, ...RCLONE_FLAGS, ...extraFlags];
+      const result = await measure({
+        tool,
         data,
         dir,
         edge,
@@ -323,7 +331,12 @@ async function runDataset(data: Dataset, root: string, quick: boolean, hashCost:
         timeoutMs,
       });
       await stopServer(coreRclone);
-    }
+      return result;
+    };
+    const rclone = data.id === 'rss' ? undefined : await runRclone('rclone', []);
+    // For reference on large objects: rclone made to send 16 MiB parts, as Tributary does (s3rver's
+    // multipart assembly costs server CPU that competes with the copier for the two cores).
+    const rcloneMultipart = data.path === 'multipart' ? await runRclone('rclone-multipart', RCLONE_MULTIPART_FLAGS) : undefined;
 
     const partial = {
       id: data.id,
@@ -337,6 +350,7 @@ async function runDataset(data: Dataset, root: string, quick: boolean, hashCost:
       ...(rclone === undefined
         ? {}
         : { rclone, ratios: { wall: tributary.wallS / rclone.wallS, cpu: tributary.cpuS / rclone.cpuS, rss: tributary.peakRssMB / rclone.peakRssMB } }),
+      ...(rcloneMultipart === undefined ? {} : { rcloneMultipart }),
       ...(hashCost === undefined || data.id === 'rss' ? {} : { hashing: hashShare(hashCost, data.path, data.totalBytes, tributary.cpuS) }),
     };
     return { ...partial, targets: evaluateTargets(partial) };
@@ -404,6 +418,7 @@ async function main(): Promise<number> {
   console.log(
     `started ${new Date().toISOString()} on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGB} GB; node ${machine.node}; ${machine.rclone}; git ${machine.gitCommit}`,
   );
+  if (options.profileDir !== undefined) console.log(`PROFILING Tributary into ${options.profileDir}: its figures include the profiler's overhead`);
   console.log(
     `data sets: ${options.datasets.join(', ')}${options.quick ? ' (--quick: SMOKE RUN, scaled down ×10)' : ''}; MB = 10^6 bytes, GB = 10^9 bytes, CPU = user + sys`,
   );
@@ -431,7 +446,7 @@ async function main(): Promise<number> {
     abort.signal.throwIfAborted();
     const data = buildDataset(id, options.quick);
     try {
-      const result = await runDataset(data, tempRoot, options.quick, hashCost);
+      const result = await runDataset(data, tempRoot, options, hashCost);
       report.datasets.push(result);
       console.log(`\n${formatDataset(result)}`);
     } catch (error) {

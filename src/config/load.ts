@@ -174,9 +174,10 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
     const others = doc.errors
       .filter((error) => error.code !== 'DUPLICATE_KEY' || duplicates.length === 0)
       .map((error) => `YAML syntax error at ${at(error.pos[0])}: ${error.message}`);
-    const shown = others.slice(0, MAX_YAML_ERRORS);
-    if (others.length > shown.length) shown.push(`(${others.length - shown.length} more YAML errors after these)`);
-    throw new ConfigError([...duplicates, ...shown].map(restoreReferences), file);
+    const all = [...duplicates, ...others];
+    const shown = all.slice(0, MAX_YAML_ERRORS);
+    if (all.length > shown.length) shown.push(`(${all.length - shown.length} more YAML errors after these)`);
+    throw new ConfigError(shown.map(restoreReferences), file);
   }
   let raw: unknown;
   try {

@@ -198,6 +198,14 @@ export function createRunner(options: RunnerOptions): Runner {
       const onForce = () => work.abort(run.forceSignal?.reason);
       run.forceSignal?.addEventListener('abort', onForce, { once: true });
       let stoppedBy: RunSummary['stoppedBy'] = 'idle';
+      const runStartedAt = clock.now();
+      // Wakes the loop when a stop is asked for, so it does not wait for a transfer to end first.
+      const stopped = new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      // How long the endpoint has been down as far as this run is concerned.
+      const outageSoFar = () => clock.now() - Math.max(breaker.openedAt ?? clock.now(), runStartedAt);
       try {
         for (;;) {
           if (fatal) {
@@ -210,17 +218,17 @@ export function createRunner(options: RunnerOptions): Runner {
           }
           if (breaker.isOpen) {
             if (active.size > 0) {
-              await Promise.race(active.values());
+              await Promise.race([...active.values(), stopped]);
               continue;
             }
-            if (run.mode === 'once' && run.maxOutageMs !== undefined && clock.now() - (breaker.openedAt ?? clock.now()) >= run.maxOutageMs) {
+            if (run.mode === 'once' && run.maxOutageMs !== undefined && outageSoFar() >= run.maxOutageMs) {
               stoppedBy = 'outage';
               break;
             }
             const probing = new AbortController();
             const timer =
               run.mode === 'once' && run.maxOutageMs !== undefined
-                ? setTimeout(() => probing.abort(), Math.max(0, run.maxOutageMs - (clock.now() - (breaker.openedAt ?? clock.now()))))
+                ? setTimeout(() => probing.abort(), Math.max(0, run.maxOutageMs - outageSoFar()))
                 : undefined;
             try {
               await breaker.probeUntilClosed(AbortSignal.any([signal, probing.signal]));
@@ -235,7 +243,7 @@ export function createRunner(options: RunnerOptions): Runner {
           const claimed = free > 0 ? journal.claim(free) : [];
           for (const job of claimed) start(job, work.signal);
           if (active.size > 0) {
-            await Promise.race(active.values());
+            await Promise.race([...active.values(), stopped]);
             continue;
           }
           // Nothing running and nothing claimable now.

@@ -1,0 +1,351 @@
+/**
+ * Generates docs/config.md from the config schema (src/config/schema.ts): every field with its
+ * path, type, default and the description given to it with `.describe()`, then the rules of the
+ * file that are not one field's business (`${VAR}`, units, rule order, what is not applied yet).
+ *
+ *   node --import tsx scripts/gen-config-doc.ts           writes docs/config.md
+ *   node --import tsx scripts/gen-config-doc.ts --check   exits 1 when docs/config.md is stale
+ *
+ * test/unit/config/config-doc.test.ts fails when docs/config.md differs from this output.
+ *
+ * Why a walk of the schema rather than `z.toJSONSchema(schema, { io: 'input' })`: the unit-bearing
+ * fields (sizes, durations, rates, positive integers) are transforms of `z.unknown()`, so JSON
+ * Schema renders them as `{}`, with neither type nor default. Here they are told apart by the
+ * `valueKinds` registry the schema puts them in, and their defaults are shown in their units.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { z } from 'zod';
+
+import { configSchema, valueKinds, type ValueKind } from '../src/config/schema.js';
+
+export const CONFIG_DOC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'config.md');
+
+/** The parts of a zod 4 definition this walk reads. */
+interface Def {
+  readonly type: string;
+  readonly shape?: Record<string, z.core.$ZodType>;
+  readonly element?: z.core.$ZodType;
+  readonly options?: readonly z.core.$ZodType[];
+  readonly innerType?: z.core.$ZodType;
+  readonly defaultValue?: unknown;
+  readonly entries?: Record<string, string | number>;
+}
+
+const defOf = (schema: z.core.$ZodType): Def => schema._zod.def as unknown as Def;
+
+/** A field with its wrappers (optional, default, prefault) peeled off. */
+interface Field {
+  readonly schema: z.core.$ZodType;
+  readonly required: boolean;
+  readonly hasDefault: boolean;
+  readonly defaultValue: unknown;
+  readonly description: string | undefined;
+}
+
+function peel(outer: z.core.$ZodType): Field {
+  let schema = outer;
+  let required = true;
+  let hasDefault = false;
+  let defaultValue: unknown;
+  let description: string | undefined;
+  for (;;) {
+    // The outermost description wins: `.describe()` is usually the last call of a field.
+    description ??= z.globalRegistry.get(schema)?.description;
+    const def = defOf(schema);
+    if (def.type === 'optional' && def.innerType !== undefined) {
+      required = false;
+      schema = def.innerType;
+    } else if ((def.type === 'default' || def.type === 'prefault') && def.innerType !== undefined) {
+      required = false;
+      if (!hasDefault) {
+        hasDefault = true;
+        defaultValue = def.defaultValue;
+      }
+      schema = def.innerType;
+    } else {
+      return { schema, required, hasDefault, defaultValue, description };
+    }
+  }
+}
+
+const kindOf = (schema: z.core.$ZodType): ValueKind | undefined => valueKinds.get(schema)?.kind;
+
+const KIND_LINKS: Record<ValueKind, string> = {
+  'positive integer': 'positive integer',
+  size: '[size](#sizes)',
+  duration: '[duration](#durations)',
+  rate: '[rate](#rates)',
+};
+
+function typeName(schema: z.core.$ZodType, plural = false): string {
+  const kind = kindOf(schema);
+  if (kind !== undefined) return KIND_LINKS[kind] + (plural ? 's' : '');
+  const def = defOf(schema);
+  switch (def.type) {
+    case 'string':
+      return plural ? 'strings' : 'string';
+    case 'boolean':
+      return plural ? 'booleans' : '`true` or `false`';
+    case 'enum':
+      return `one of ${Object.values(def.entries ?? {})
+        .map((value) => `\`${value}\``)
+        .join(', ')}`;
+    case 'object':
+      return plural ? 'mappings' : 'mapping';
+    case 'array':
+      return `list of ${def.element === undefined ? 'values' : typeName(peel(def.element).schema, true)}`;
+    case 'union':
+      return (def.options ?? []).map((option) => typeName(peel(option).schema, plural)).join(' or ');
+    default:
+      throw new Error(`gen-config-doc: no type name for a zod "${def.type}" schema; teach typeName about it`);
+  }
+}
+
+const SIZE_UNITS: readonly [string, number][] = [
+  ['TiB', 1024 ** 4],
+  ['GiB', 1024 ** 3],
+  ['MiB', 1024 ** 2],
+  ['KiB', 1024],
+];
+const DURATION_UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** A number in the largest unit that divides it exactly: 16777216 → 16MiB, 900000 → 15m. */
+function inUnits(value: number, units: readonly [string, number][], base: string): string {
+  for (const [name, factor] of units) if (value !== 0 && value % factor === 0) return `${value / factor}${name}`;
+  return `${value}${base}`;
+}
+
+function formatDefault(field: Field): string {
+  if (field.required) return '**required**';
+  if (!field.hasDefault) return '—';
+  const value = field.defaultValue;
+  const kind = kindOf(field.schema);
+  if (typeof value === 'number' && kind === 'size') return `\`${inUnits(value, SIZE_UNITS, '')}\``;
+  if (typeof value === 'number' && kind === 'duration') return `\`${inUnits(value, DURATION_UNITS, 'ms')}\``;
+  if (typeof value === 'number' && kind === 'rate') return Number.isFinite(value) ? `\`${inUnits(value, SIZE_UNITS, '')}/s\`` : '`unlimited`';
+  if (typeof value === 'string') return value === '' ? '`""`' : `\`${value}\``;
+  return `\`${JSON.stringify(value)}\``;
+}
+
+interface Row {
+  readonly path: string;
+  readonly type: string;
+  readonly default: string;
+  readonly description: string;
+}
+
+/** Every field under `schema`, depth first in the order the schema declares them. */
+function collect(schema: z.core.$ZodType, path: string, rows: Row[]): void {
+  const def = defOf(schema);
+  if (def.type === 'object') {
+    for (const [key, child] of Object.entries(def.shape ?? {})) {
+      const childPath = path === '' ? key : `${path}.${key}`;
+      const field = peel(child);
+      rows.push({
+        path: childPath,
+        type: typeName(field.schema),
+        default: formatDefault(field),
+        description: field.description ?? '',
+      });
+      collect(field.schema, childPath, rows);
+    }
+  } else if (def.type === 'array' && def.element !== undefined) {
+    collect(peel(def.element).schema, `${path}[]`, rows);
+  } else if (def.type === 'union') {
+    for (const option of def.options ?? []) collect(peel(option).schema, path, rows);
+  }
+}
+
+const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+function fieldTable(): string {
+  const rows: Row[] = [];
+  collect(configSchema, '', rows);
+  const missing = rows.filter((row) => row.description === '').map((row) => row.path);
+  if (missing.length > 0) throw new Error(`gen-config-doc: fields without a .describe() in the schema: ${missing.join(', ')}`);
+  return [
+    '| Field | Type | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((row) => `| \`${row.path}\` | ${cell(row.type)} | ${cell(row.default)} | ${cell(row.description)} |`),
+  ].join('\n');
+}
+
+/** The example of DESIGN.md "Contract: the config file". The doc test checks that it loads. */
+export const EXAMPLE = `site: store-0042                  # [a-z0-9-]; names this site in the core and the fleet view
+journal: ./tributary-data         # folder for the SQLite journal and local state
+edge:
+  endpoint: http://127.0.0.1:9000
+  region: us-east-1
+  forcePathStyle: true
+  credentials:                    # optional: else the standard AWS credential chain
+    accessKeyId: \${EDGE_ACCESS_KEY}       # \${VAR} is read from the environment
+    secretAccessKey: \${EDGE_SECRET_KEY}
+  buckets:                        # plain names, or { name, prefix }
+    - telemetry
+    - { name: pos, prefix: receipts/ }
+core:
+  endpoint: https://s3.eu-west-1.amazonaws.com
+  region: eu-west-1
+  forcePathStyle: false
+  credentials: { accessKeyId: \${CORE_ACCESS_KEY}, secretAccessKey: \${CORE_SECRET_KEY} }
+  bucket: lake
+  keyTemplate: "{site}/{bucket}/{key}"     # tokens: {site} {bucket} {key} {yyyy} {mm} {dd} {hh}
+rules:                            # first match wins; unmatched objects replicate as 'normal'
+  - match: { bucket: pos, prefix: receipts/ }
+    priority: critical
+  - match: { suffix: .jsonl }
+    compress: zstd
+  - match: { prefix: tmp/ }
+    exclude: true
+transfer:
+  concurrency: 8
+  partSize: 16MiB
+bandwidth:                        # first window that matches the local time applies
+  - { window: "Mon-Fri 08:00-18:00", limit: 2MiB/s }
+  - { limit: unlimited }
+scan:
+  interval: 60s                   # reconcile scan period
+http:
+  listen: 127.0.0.1:9464          # /metrics /healthz /readyz /events /status
+  token: \${TRIBUTARY_TOKEN}
+`;
+
+/** The whole of docs/config.md. */
+export function renderConfigDoc(): string {
+  return `<!-- Generated by scripts/gen-config-doc.ts from src/config/schema.ts: do not edit by hand.
+     Change the schema's .describe() texts or the script, then run
+     node --import tsx scripts/gen-config-doc.ts -->
+
+# Configuration
+
+Tributary reads one YAML file, \`tributary.yaml\` in the working folder unless \`-c FILE\` names
+another. Check a file, and see every default filled in, with
+
+\`\`\`
+tributary config check -c tributary.yaml
+\`\`\`
+
+It prints the effective config with every secret replaced by \`[redacted]\` and exits 0, or
+lists every problem of the file at once, each with the path of its field
+(\`core.bucket: required\`, \`transfer.concurrency: expected a positive integer, got "lots"\`,
+\`rules[1].match.prfix: unknown field\`), and exits 2. Every command validates the file the same
+way before it does anything.
+
+Field names are a contract: they are never renamed. Every mapping is strict: a field that is not
+listed below is an error, not silently ignored, so a typo cannot pass for a default.
+
+## Example
+
+\`\`\`yaml
+${EXAMPLE}\`\`\`
+
+## Fields
+
+Paths are written as in the error messages: \`edge.buckets[]\` is an item of the list
+\`edge.buckets\`. A field with a default may be left out; so may a whole section
+(\`transfer\`, \`scan\`, \`http\`) whose fields all have defaults.
+
+${fieldTable()}
+
+## Environment variables: \`\${VAR}\`
+
+A string value may contain \`\${NAME}\` references (\`NAME\` is letters, digits and \`_\`, not
+starting with a digit). Each is replaced by the value of that environment variable, in every
+string value of the file, after the YAML is parsed:
+
+- A reference can be all of a value (\`secretAccessKey: \${EDGE_SECRET_KEY}\`) or part of one
+  (\`prefix: \${STORE_ID}/receipts/\`), and may stand inside a flow mapping or list
+  (\`credentials: { accessKeyId: \${KEY}, secretAccessKey: \${SECRET} }\`).
+- A variable that is not set is an error that names the field
+  (\`edge.credentials.accessKeyId: environment variable EDGE_ACCESS_KEY is not set\`). A variable
+  set to the empty string is substituted as empty.
+- The variable's value is text, never YAML: quotes, \`#\`, \`:\` or braces in it are kept as they
+  are. So a substituted value suits strings, sizes, durations and rates
+  (\`partSize: \${PART_SIZE}\`); fields that take a number (\`transfer.concurrency\`) or
+  \`true\`/\`false\` reject text such as \`"8"\`, so write those literally.
+- Only \`\${NAME}\` is a reference: \`$NAME\` and \`\${}\` are literal text. There is no default
+  syntax and no escape.
+- References are not expanded in field names, only in values.
+
+Put credentials in the environment, not in the file. Wherever the config is printed (\`config
+check\`, logs), the values of \`accessKeyId\`, \`secretAccessKey\`, \`sessionToken\` and \`token\` are
+shown as \`[redacted]\`.
+
+## Units
+
+### Sizes
+
+A whole number of bytes (\`16777216\`), or a number and a unit, case-insensitive, with an optional
+space and decimals (\`16MiB\`, \`1.5 GiB\`, \`512kb\`):
+
+| Unit | Bytes |
+| --- | --- |
+| \`B\` | 1 |
+| \`K\`, \`KB\` / \`M\`, \`MB\` / \`G\`, \`GB\` / \`T\`, \`TB\` | 1000, 1000², 1000³, 1000⁴ |
+| \`Ki\`, \`KiB\` / \`Mi\`, \`MiB\` / \`Gi\`, \`GiB\` / \`Ti\`, \`TiB\` | 1024, 1024², 1024³, 1024⁴ |
+
+### Durations
+
+A number and a unit: \`ms\`, \`s\`, \`m\` (minutes), \`h\`, \`d\`, \`w\`; units can be combined with no
+space (\`1h30m\`, \`2m30s\`). A bare number is seconds (\`90\` is 90s).
+
+### Rates
+
+A size per second: \`2MiB/s\`, \`500KB/s\` (the \`/s\` may be left out). \`unlimited\`, \`off\` and \`0\`
+mean no limit.
+
+## Rules: which rule applies
+
+\`rules\` is a list, tried in order for every object; the **first** rule whose \`match\` fits the
+object decides its priority, whether it is excluded and (once applied) its compression. Later
+rules are not consulted, even for the fields the first rule leaves out: a first rule with only
+\`compress\` gives its objects the priority \`normal\`.
+
+- A \`match\` fits when all its conditions hold: \`bucket\` is the edge bucket's name, \`prefix\`
+  and \`suffix\` test the whole object key (not the part after a bucket's own \`prefix\`). An empty
+  or absent \`match\` fits every object, so it belongs last.
+- An object no rule fits replicates with priority \`normal\`.
+- Priorities, highest first: \`critical\`, \`high\`, \`normal\`, \`bulk\`. An object that has waited long
+  counts as one class higher for every 10 minutes it waits, so \`bulk\` is slowed, never starved.
+- \`exclude: true\` keeps matching objects out of replication altogether.
+
+## Accepted but not applied yet
+
+These fields are part of the file's contract and are validated, but this version does not act on
+them; the agent logs a warning at start when the file uses them:
+
+- \`rules[].compress\` (\`zstd\`, \`gzip\`): objects land uncompressed. \`none\` is the behaviour today.
+- \`bandwidth\`: no limit is enforced.
+- \`deletes: propagate\`: deletions on the edge are not detected, so nothing is deleted in the core.
+`;
+}
+
+function main(argv: readonly string[]): number {
+  const text = renderConfigDoc();
+  if (argv.includes('--check')) {
+    let current = '';
+    try {
+      current = readFileSync(CONFIG_DOC_PATH, 'utf8');
+    } catch {
+      // missing: stale
+    }
+    if (current === text) return 0;
+    process.stderr.write(`${CONFIG_DOC_PATH} is out of date: run node --import tsx scripts/gen-config-doc.ts\n`);
+    return 1;
+  }
+  writeFileSync(CONFIG_DOC_PATH, text);
+  process.stdout.write(`wrote ${CONFIG_DOC_PATH}\n`);
+  return 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -1,0 +1,109 @@
+/**
+ * The daemon: continuous scans and transfers, riding out a core outage without using attempts,
+ * `status` while it runs, and a clean exit 0 on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+
+import { stringify } from 'yaml';
+
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { journalRows } from '../helpers/journal-db.js';
+import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { testConfigDocument } from '../helpers/test-config.js';
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+test('agent: scans continuously, survives a core outage without using attempts, exits 0 on SIGTERM', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const relay = await startTcpRelay(core.port);
+  t.after(() => relay.close());
+  const doc = testConfigDocument(dir, edge, core, { extra: { scan: { interval: '1s' }, core: { requestTimeout: '2s', maxAttempts: 1 } } });
+  (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
+  const config = join(dir, 'tributary.yaml');
+  writeFileSync(config, stringify(doc));
+  const journal = join(dir, 'journal');
+
+  for (let i = 0; i < 3; i += 1) await putObject(edge, 'edge', `first/${i}.json`, `{"i":${i}}`);
+  const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
+  t.after(() => {
+    if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+  });
+  await waitFor('the first objects to land', async () => (await listKeys(core, 'lake')).length === 3);
+
+  relay.setDown(true);
+  for (let i = 0; i < 2; i += 1) await putObject(edge, 'edge', `during-outage/${i}.json`, `{"o":${i}}`);
+  await waitFor('the outage to be noticed', () =>
+    journalRows(journal).some((r) => r.key.startsWith('during-outage/') && r.last_error_code === 'TRIB_ERR_CORE_UNREACHABLE'),
+  );
+  const status = await runCli(['status', '-c', config]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /backlog: 2 objects pending/);
+  assert.match(status.stdout, /oldest pending \d/);
+  assert.match(status.stdout, /during-outage\/\d\.json \(attempts 0\) TRIB_ERR_CORE_UNREACHABLE/);
+  const json = JSON.parse((await runCli(['status', '--json', '-c', config])).stdout) as { totals: { pendingObjects: number } };
+  assert.equal(json.totals.pendingObjects, 2);
+
+  await sleep(2000);
+  relay.setDown(false);
+  await waitFor('the backlog to drain after the outage', async () => (await listKeys(core, 'lake')).length === 5, 90_000);
+  const rows = journalRows(journal);
+  assert.ok(rows.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(rows.map((r) => [r.key, r.state, r.attempts])));
+
+  const stoppedAt = Date.now();
+  agent.child.kill('SIGTERM');
+  const result = await agent.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(Date.now() - stoppedAt < 10_000, 'stopped within seconds');
+  assert.match(result.stderr, /agent stopped/);
+});
+
+test('agent: SIGTERM during a large upload exits 0 quickly and the object resumes later', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const relay = await startTcpRelay(core.port, { uploadRate: 256 * 1024 });
+  t.after(() => relay.close());
+  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB' } } });
+  (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
+  const config = join(dir, 'tributary.yaml');
+  writeFileSync(config, stringify(doc));
+  const body = Buffer.alloc(40 * 1024 * 1024, 1);
+  await putObject(edge, 'edge', 'big.bin', body);
+
+  const agent = spawnCli(['agent', '-c', config]);
+  await waitFor('the upload to start', () => {
+    try {
+      return journalRows(join(dir, 'journal')).some((r) => r.state === 'transferring');
+    } catch {
+      return false;
+    }
+  });
+  await sleep(500);
+  const stoppedAt = Date.now();
+  agent.child.kill('SIGTERM');
+  const result = await agent.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(Date.now() - stoppedAt < 10_000, `took ${Date.now() - stoppedAt} ms`);
+  const [row] = journalRows(join(dir, 'journal'));
+  assert.equal(row!.state, 'queued', 'released, not failed');
+  assert.equal(row!.attempts, 0);
+
+  relay.setUploadRate(undefined);
+  const sync = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.equal((await listKeys(core, 'lake')).length, 1);
+});

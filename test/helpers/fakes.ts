@@ -1,0 +1,167 @@
+/**
+ * In-memory stand-ins for the ports, for unit tests of the runner and the scanner. Each store
+ * can be told to fail a given operation with a given error, a given number of times.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+
+import type { Clock } from '../../src/ports/clock.js';
+import { mapS3Error } from '../../src/s3/map-error.js';
+import type { LakeHead, LakeStore } from '../../src/ports/lake-store.js';
+import type { SourceObject, SourceStore } from '../../src/ports/source-store.js';
+
+export class FakeClock implements Clock {
+  constructor(public time = 1_800_000_000_000) {}
+  now(): number {
+    return this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+type Failure = { error: () => unknown; times: number };
+
+export class FakeSource implements SourceStore {
+  readonly objects = new Map<string, { data: Buffer; etag: string; mtime: Date }>();
+  readonly failures = new Map<string, Failure>();
+  reads = 0;
+  lists = 0;
+
+  put(bucket: string, key: string, data: Buffer | string, mtime = new Date('2026-11-27T08:00:00Z')): SourceObject {
+    const body = typeof data === 'string' ? Buffer.from(data) : data;
+    const etag = createHash('md5').update(body).digest('hex');
+    this.objects.set(`${bucket}/${key}`, { data: body, etag, mtime });
+    return { bucket, key, etag, size: body.length, mtime };
+  }
+
+  failNext(operation: 'list' | 'read', error: () => unknown, times = 1): void {
+    this.failures.set(operation, { error, times });
+  }
+
+  private maybeFail(operation: string): void {
+    const failure = this.failures.get(operation);
+    if (failure && failure.times > 0) {
+      failure.times -= 1;
+      throw mapS3Error(failure.error(), 'edge', operation);
+    }
+  }
+
+  async list(bucket: string, prefix: string, startAfter: string | undefined, pageSize: number) {
+    this.lists += 1;
+    this.maybeFail('list');
+    const keys = [...this.objects.keys()]
+      .filter((k) => k.startsWith(`${bucket}/${prefix}`))
+      .map((k) => k.slice(bucket.length + 1))
+      .filter((k) => startAfter === undefined || k > startAfter)
+      .sort();
+    const page = keys.slice(0, pageSize);
+    return {
+      objects: page.map((key) => {
+        const o = this.objects.get(`${bucket}/${key}`)!;
+        return { bucket, key, etag: o.etag, size: o.data.length, mtime: o.mtime };
+      }),
+      nextStartAfter: keys.length > pageSize ? page.at(-1) : undefined,
+    };
+  }
+
+  async read(object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>, range: { start: number; end: number } | undefined) {
+    this.reads += 1;
+    this.maybeFail('read');
+    const o = this.objects.get(`${object.bucket}/${object.key}`);
+    if (!o) throw mapS3Error(sdkError.noSuchKey(), 'edge', 'read');
+    const data = range ? o.data.subarray(range.start, range.end + 1) : o.data;
+    return { body: Readable.from([data]), etag: o.etag, size: data.length };
+  }
+
+  async checkBucket(): Promise<void> {
+    this.maybeFail('list');
+  }
+}
+
+export class FakeLake implements LakeStore {
+  readonly bucket = 'lake';
+  readonly objects = new Map<string, { data: Buffer; metadata: Record<string, string> }>();
+  readonly uploads = new Map<string, { key: string; metadata: Record<string, string>; parts: Map<number, Buffer> }>();
+  readonly failures = new Map<string, Failure>();
+  readonly calls: string[] = [];
+  private uploadCounter = 0;
+
+  failNext(operation: 'put' | 'head' | 'uploadPart' | 'complete' | 'create' | 'probe', error: () => unknown, times = 1): void {
+    this.failures.set(operation, { error, times });
+  }
+
+  private maybeFail(operation: string): void {
+    this.calls.push(operation);
+    const failure = this.failures.get(operation);
+    if (failure && failure.times > 0) {
+      failure.times -= 1;
+      throw mapS3Error(failure.error(), 'core', operation);
+    }
+  }
+
+  async head(key: string): Promise<LakeHead | undefined> {
+    this.maybeFail('head');
+    const o = this.objects.get(key);
+    return o ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata } : undefined;
+  }
+
+  async read(key: string) {
+    const o = this.objects.get(key);
+    if (!o) throw new Error(`no ${key}`);
+    return { body: Readable.from([o.data]), size: o.data.length };
+  }
+
+  async put(key: string, body: Buffer, options: { metadata: Readonly<Record<string, string>> }) {
+    this.maybeFail('put');
+    this.objects.set(key, { data: Buffer.from(body), metadata: { ...options.metadata } });
+    return { etag: createHash('md5').update(body).digest('hex') };
+  }
+
+  async createMultipart(key: string, options: { metadata: Readonly<Record<string, string>> }) {
+    this.maybeFail('create');
+    const id = `upload-${++this.uploadCounter}`;
+    this.uploads.set(id, { key, metadata: { ...options.metadata }, parts: new Map() });
+    return id;
+  }
+
+  async uploadPart(_key: string, uploadId: string, partNumber: number, body: Buffer) {
+    this.maybeFail('uploadPart');
+    const upload = this.uploads.get(uploadId);
+    if (!upload) throw mapS3Error(Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' }), 'core', 'uploadPart');
+    upload.parts.set(partNumber, Buffer.from(body));
+    return { etag: createHash('md5').update(body).digest('hex') };
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: readonly { partNumber: number }[]) {
+    this.maybeFail('complete');
+    const upload = this.uploads.get(uploadId)!;
+    const data = Buffer.concat(parts.map((p) => upload.parts.get(p.partNumber)!));
+    this.objects.set(key, { data, metadata: upload.metadata });
+    this.uploads.delete(uploadId);
+  }
+
+  async abortMultipart(_key: string, uploadId: string) {
+    this.uploads.delete(uploadId);
+  }
+
+  async probe() {
+    this.maybeFail('probe');
+  }
+}
+
+/** SDK-shaped errors, as the S3 adapter receives them. */
+export const sdkError = {
+  network: () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+  slowDown: (retryAfter?: string) =>
+    Object.assign(new Error('Please reduce your request rate.'), {
+      name: 'SlowDown',
+      $metadata: { httpStatusCode: 503 },
+      $response: { statusCode: 503, headers: retryAfter ? { 'retry-after': retryAfter } : {} },
+    }),
+  internal: () => Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }),
+  accessDenied: () => Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+  noSuchKey: () => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }),
+  badSignature: () =>
+    Object.assign(new Error('The request signature we calculated does not match'), { name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } }),
+};

@@ -1,0 +1,719 @@
+/**
+ * The config loader: every kind of bad config is reported with the path of its field, all
+ * problems of a file at once, and a good config comes back normalised, defaulted and frozen.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+
+import { ConfigError, loadConfigFile, parseConfig, type LoadOptions } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+const MiB = 1024 * 1024;
+const BASE_DIR = '/srv/tributary';
+
+/** The smallest valid config; tests spread their changes over it. */
+function minimal(): Record<string, unknown> {
+  return { site: 'store-1', edge: { buckets: ['telemetry'] }, core: { bucket: 'lake' } };
+}
+
+function withField(section: 'edge' | 'core' | 'transfer' | 'scan' | 'http', fields: Record<string, unknown>) {
+  const base = minimal();
+  return { ...base, [section]: { ...((base[section] as object | undefined) ?? {}), ...fields } };
+}
+
+function parse(raw: unknown, options: LoadOptions = {}): Config {
+  return parseConfig(raw, 'test.yaml', { env: {}, baseDir: BASE_DIR, ...options });
+}
+
+/** The problems a ConfigError lists; fails the test when the call does not throw one. */
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.problems;
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+function problems(raw: unknown, options: LoadOptions = {}): readonly string[] {
+  return problemsOf(() => parse(raw, options));
+}
+
+function writeConfig(t: TestContext, text: string, name = 'tributary.yaml'): string {
+  const dir = tempDir(t);
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function fileProblems(t: TestContext, text: string, env: NodeJS.ProcessEnv = {}): readonly string[] {
+  const file = writeConfig(t, text);
+  return problemsOf(() => loadConfigFile(file, { env }));
+}
+
+const BUCKET_RULE = '(3-63 characters of a-z, 0-9, ".", "-")';
+const SITE_RULE = 'a site name of a-z, 0-9 and "-" (at most 63, not starting or ending with "-")';
+
+/** The example of DESIGN.md "Contract: the config file", verbatim. */
+const DESIGN_EXAMPLE = `site: store-0042                  # [a-z0-9-]; names this site in the core and the fleet view
+journal: ./tributary-data         # folder for the SQLite journal and local state
+edge:
+  endpoint: http://127.0.0.1:9000
+  region: us-east-1
+  forcePathStyle: true
+  credentials:                    # optional: else the standard AWS credential chain
+    accessKeyId: \${EDGE_ACCESS_KEY}       # \${VAR} is read from the environment
+    secretAccessKey: \${EDGE_SECRET_KEY}
+  buckets:                        # plain names, or { name, prefix }
+    - telemetry
+    - { name: pos, prefix: receipts/ }
+core:
+  endpoint: https://s3.eu-west-1.amazonaws.com
+  region: eu-west-1
+  forcePathStyle: false
+  credentials: { accessKeyId: \${CORE_ACCESS_KEY}, secretAccessKey: \${CORE_SECRET_KEY} }
+  bucket: lake
+  keyTemplate: "{site}/{bucket}/{key}"     # tokens: {site} {bucket} {key} {yyyy} {mm} {dd} {hh}
+rules:                            # first match wins; unmatched objects replicate as 'normal'
+  - match: { bucket: pos, prefix: receipts/ }
+    priority: critical
+  - match: { suffix: .jsonl }
+    compress: zstd
+  - match: { prefix: tmp/ }
+    exclude: true
+transfer:
+  concurrency: 8
+  partSize: 16MiB
+bandwidth:                        # first window that matches the local time applies
+  - { window: "Mon-Fri 08:00-18:00", limit: 2MiB/s }
+  - { limit: unlimited }
+scan:
+  interval: 60s                   # reconcile scan period
+http:
+  listen: 127.0.0.1:9464          # /metrics /healthz /readyz /events /status
+  token: \${TRIBUTARY_TOKEN}
+`;
+
+const DESIGN_ENV = {
+  EDGE_ACCESS_KEY: 'edge-access',
+  EDGE_SECRET_KEY: 'edge-secret',
+  CORE_ACCESS_KEY: 'core-access',
+  CORE_SECRET_KEY: 'core-secret',
+  TRIBUTARY_TOKEN: 'the-token',
+};
+
+describe('config: missing required fields', () => {
+  it('an empty document lists every required top-level field', () => {
+    assert.deepEqual(problems({}), ['site: required', 'edge: required', 'core: required']);
+    assert.deepEqual(problems(null), ['site: required', 'edge: required', 'core: required']);
+  });
+
+  it('names the missing field inside its section', () => {
+    assert.deepEqual(problems({ ...minimal(), core: {} }), ['core.bucket: required']);
+    assert.deepEqual(problems({ ...minimal(), edge: {} }), ['edge.buckets: required']);
+    const { site: _site, ...noSite } = minimal();
+    assert.deepEqual(problems(noSite), ['site: required']);
+  });
+
+  it('names missing fields in lists and nested mappings', () => {
+    assert.deepEqual(problems({ ...minimal(), bandwidth: [{ window: 'Mon-Fri 08:00-18:00' }] }), ['bandwidth[0].limit: required']);
+    assert.deepEqual(problems(withField('core', { credentials: { accessKeyId: 'a' } })), [
+      'core.credentials.secretAccessKey: required',
+    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: [{}] })), ['edge.buckets[0].name: required']);
+  });
+
+  it('an empty bucket list is not enough', () => {
+    assert.deepEqual(problems(withField('edge', { buckets: [] })), ['edge.buckets: expected at least one bucket']);
+  });
+});
+
+describe('config: wrong types', () => {
+  const concurrency = (value: unknown) => problems(withField('transfer', { concurrency: value }));
+
+  it('transfer.concurrency must be a positive integer', () => {
+    assert.deepEqual(concurrency('lots'), ['transfer.concurrency: expected a positive integer, got "lots"']);
+    assert.deepEqual(concurrency(-1), ['transfer.concurrency: expected a positive integer, got -1']);
+    assert.deepEqual(concurrency(0), ['transfer.concurrency: expected a positive integer, got 0']);
+    assert.deepEqual(concurrency(1.5), ['transfer.concurrency: expected a positive integer, got 1.5']);
+    assert.deepEqual(concurrency(null), ['transfer.concurrency: expected a positive integer, got null']);
+    assert.deepEqual(concurrency('8'), ['transfer.concurrency: expected a positive integer, got "8"']);
+    assert.deepEqual(concurrency([8]), ['transfer.concurrency: expected a positive integer, got a list']);
+  });
+
+  it('strings, booleans and lists say what they expected and what they got', () => {
+    assert.deepEqual(problems({ ...minimal(), site: 42 }), ['site: expected a site name, got 42']);
+    assert.deepEqual(problems({ ...minimal(), journal: 5 }), ['journal: expected a string, got 5']);
+    assert.deepEqual(problems(withField('core', { region: true })), ['core.region: expected a string, got true']);
+    assert.deepEqual(problems(withField('edge', { forcePathStyle: 'yes' })), [
+      'edge.forcePathStyle: expected true or false, got "yes"',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), rules: [{ exclude: 1 }] }), ['rules[0].exclude: expected true or false, got 1']);
+    assert.deepEqual(problems({ ...minimal(), rules: 'all' }), ['rules: expected a list of rules, got "all"']);
+    assert.deepEqual(problems(withField('edge', { buckets: 'telemetry' })), [
+      'edge.buckets: expected a list of buckets, got "telemetry"',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), bandwidth: {} }), ['bandwidth: expected a list of windows, got an object']);
+    assert.deepEqual(problems(withField('http', { listen: 9464 })), ['http.listen: expected a string, got 9464']);
+  });
+
+  it('a section that is not a mapping says so', () => {
+    assert.deepEqual(problems({ ...minimal(), edge: 'minio' }), ['edge: expected a mapping of fields, got "minio"']);
+    assert.deepEqual(problems({ ...minimal(), transfer: null }), ['transfer: expected a mapping of fields, got null']);
+    assert.deepEqual(problems({ ...minimal(), scan: ['60s'] }), ['scan: expected a mapping of fields, got a list']);
+    assert.deepEqual(problems({ ...minimal(), rules: [{ match: null }] }), ['rules[0].match: expected a mapping of fields, got null']);
+    assert.deepEqual(problems({ ...minimal(), rules: ['pos'] }), ['rules[0]: expected a mapping of fields, got "pos"']);
+    assert.deepEqual(problems(withField('core', { credentials: 'none' })), [
+      'core.credentials: expected a mapping of fields, got "none"',
+    ]);
+  });
+
+  it('the document itself must be a mapping', () => {
+    assert.deepEqual(problems(['site', 'edge']), ['(top level): expected a mapping of fields, got a list']);
+    assert.deepEqual(problems('site: x'), ['(top level): expected a mapping of fields, got "site: x"']);
+  });
+});
+
+describe('config: unknown fields', () => {
+  it('at the top level', () => {
+    assert.deepEqual(problems({ ...minimal(), sites: 'x' }), ['sites: unknown field']);
+  });
+
+  it('nested in sections, lists and list items', () => {
+    assert.deepEqual(problems(withField('core', { bucketz: 'lake' })), ['core.bucketz: unknown field']);
+    assert.deepEqual(problems({ ...minimal(), rules: [{ match: { prefix: 'a/' } }, { match: { prfix: 'b/' } }] }), [
+      'rules[1].match.prfix: unknown field',
+    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: [{ name: 'pos', prefx: 'receipts/' }] })), [
+      'edge.buckets[0].prefx: unknown field',
+    ]);
+    assert.deepEqual(problems(withField('edge', { credentials: { accessKeyId: 'a', secretAccessKey: 'b', region: 'x' } })), [
+      'edge.credentials.region: unknown field',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { concurency: 4, partsize: '8MiB' })), [
+      'transfer.concurency: unknown field',
+      'transfer.partsize: unknown field',
+    ]);
+  });
+});
+
+describe('config: values outside their set', () => {
+  it('enums list the values they accept', () => {
+    assert.deepEqual(problems({ ...minimal(), rules: [{ priority: 'urgent' }] }), [
+      'rules[0].priority: expected one of critical, high, normal, bulk, got "urgent"',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), rules: [{}, { compress: 'lz4' }] }), [
+      'rules[1].compress: expected zstd, gzip or none, got "lz4"',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), deletes: 'sometimes' }), ['deletes: expected ignore or propagate, got "sometimes"']);
+    assert.deepEqual(problems(withField('core', { checksums: 'always' })), [
+      'core.checksums: expected when_required or when_supported, got "always"',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { headBeforePut: true })), [
+      'transfer.headBeforePut: expected auto, always or never, got true',
+    ]);
+  });
+
+  it('sizes, durations and rates in units they do not know', () => {
+    assert.deepEqual(problems(withField('transfer', { partSize: 'big' })), [
+      'transfer.partSize: expected a size such as 16MiB, got "big"',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { memoryLimit: '-5MiB' })), [
+      'transfer.memoryLimit: expected a size such as 16MiB, got "-5MiB"',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { multipartThreshold: '16 parsecs' })), [
+      'transfer.multipartThreshold: expected a size such as 16MiB, got "16 parsecs"',
+    ]);
+    assert.deepEqual(problems(withField('scan', { interval: 'soon' })), [
+      'scan.interval: expected a duration such as 60s, 5m or 1h, got "soon"',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { retryBase: -1 })), [
+      'transfer.retryBase: expected a duration such as 60s, 5m or 1h, got -1',
+    ]);
+    assert.deepEqual(problems(withField('edge', { requestTimeout: '10 s and a bit' })), [
+      'edge.requestTimeout: expected a duration such as 60s, 5m or 1h, got "10 s and a bit"',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), bandwidth: [{ limit: 'fast' }] }), [
+      'bandwidth[0].limit: expected a rate such as 2MiB/s or unlimited, got "fast"',
+    ]);
+  });
+
+  it('partSize stays within what S3 allows for a part', () => {
+    assert.deepEqual(problems(withField('transfer', { partSize: '1MiB' })), [
+      'transfer.partSize: must be at least 5MiB (the S3 minimum part size)',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { partSize: 5 * MiB - 1 })), [
+      'transfer.partSize: must be at least 5MiB (the S3 minimum part size)',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { partSize: '6GiB', memoryLimit: '8GiB' })), [
+      'transfer.partSize: must be at most 5GiB (the S3 maximum part size)',
+    ]);
+    assert.equal(parse(withField('transfer', { partSize: '5MiB' })).transfer.partSize, 5 * MiB);
+    assert.equal(parse(withField('transfer', { partSize: '5GiB', memoryLimit: '5GiB' })).transfer.partSize, 5 * 1024 * MiB);
+  });
+
+  it('memoryLimit holds at least one part', () => {
+    assert.deepEqual(problems(withField('transfer', { memoryLimit: '8MiB' })), [
+      'transfer.memoryLimit: must be at least transfer.partSize',
+    ]);
+    assert.deepEqual(problems(withField('transfer', { partSize: '64MiB', memoryLimit: '32MiB' })), [
+      'transfer.memoryLimit: must be at least transfer.partSize',
+    ]);
+  });
+
+  it('site names', () => {
+    for (const site of ['Store-1', 'store_1', '-store', 'store-', 'store 1', '']) {
+      assert.deepEqual(problems({ ...minimal(), site }), [`site: expected ${SITE_RULE}, got ${JSON.stringify(site)}`], site);
+    }
+    // A long value is shortened in the message.
+    assert.deepEqual(problems({ ...minimal(), site: 'a'.repeat(64) }), [`site: expected ${SITE_RULE}, got "${'a'.repeat(57)}..."`]);
+    for (const site of ['a', '0', 'store-0042', 'a'.repeat(63)]) assert.equal(parse({ ...minimal(), site }).site, site);
+  });
+
+  it('bucket names, in the core and on the edge', () => {
+    assert.deepEqual(problems(withField('core', { bucket: 'Lake_1' })), [
+      `core.bucket: expected an S3 bucket name ${BUCKET_RULE}, got "Lake_1"`,
+    ]);
+    assert.deepEqual(problems(withField('core', { bucket: 'ab' })), [`core.bucket: expected an S3 bucket name ${BUCKET_RULE}, got "ab"`]);
+    assert.deepEqual(problems(withField('core', { bucket: 7 })), ['core.bucket: expected a bucket name, got 7']);
+    assert.deepEqual(problems(withField('edge', { buckets: ['telemetry', 'Bad_Name'] })), [
+      `edge.buckets[1]: expected an S3 bucket name ${BUCKET_RULE}, got "Bad_Name"`,
+    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: [{ name: '-pos' }] })), [
+      `edge.buckets[0].name: expected an S3 bucket name ${BUCKET_RULE}, got "-pos"`,
+    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: [{ name: 'pos', prefix: 5 }] })), [
+      'edge.buckets[0].prefix: expected a string, got 5',
+    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: [42] })), [
+      'edge.buckets[0]: expected a bucket name or { name, prefix }, got 42',
+    ]);
+    assert.equal(parse(withField('core', { bucket: 'my.lake-01' })).core.bucket, 'my.lake-01');
+  });
+
+  it('endpoint URLs', () => {
+    assert.deepEqual(problems(withField('edge', { endpoint: 'ftp://minio:21' })), [
+      'edge.endpoint: expected an http:// or https:// URL, got "ftp://minio:21"',
+    ]);
+    assert.deepEqual(problems(withField('core', { endpoint: 'minio:9000/' })), [
+      'core.endpoint: expected an http:// or https:// URL, got "minio:9000/"',
+    ]);
+    assert.deepEqual(problems(withField('core', { endpoint: 'not a url' })), [
+      'core.endpoint: expected an http:// or https:// URL, got "not a url"',
+    ]);
+    assert.deepEqual(problems(withField('edge', { endpoint: 9000 })), [
+      'edge.endpoint: expected a URL such as http://127.0.0.1:9000, got 9000',
+    ]);
+    assert.equal(parse(withField('edge', { endpoint: 'https://s3.example.com:8443' })).edge.endpoint, 'https://s3.example.com:8443');
+  });
+
+  it('key templates: every problem validateKeyTemplate finds, under core.keyTemplate', () => {
+    assert.deepEqual(problems(withField('core', { keyTemplate: '{bucket}/{key}/{foo}' })), [
+      'core.keyTemplate: unknown token "{foo}"',
+      'core.keyTemplate: must start with "{site}/"',
+      'core.keyTemplate: must end with "{key}"',
+    ]);
+    assert.deepEqual(problems(withField('core', { keyTemplate: '{site}/{bucket}' })), ['core.keyTemplate: must contain "{key}"']);
+    assert.deepEqual(problems(withField('core', { keyTemplate: '{site}/../{key}' })), [
+      'core.keyTemplate: must not contain a ".." segment',
+    ]);
+  });
+
+  it('a key template without {bucket} is fine for one bucket, not for several', () => {
+    assert.equal(parse(withField('core', { keyTemplate: '{site}/{key}' })).core.keyTemplate, '{site}/{key}');
+    const several = { ...minimal(), edge: { buckets: ['telemetry', 'pos'] }, core: { bucket: 'lake', keyTemplate: '{site}/{key}' } };
+    assert.deepEqual(problems(several), ['core.keyTemplate: must contain "{bucket}" when the site has several buckets']);
+  });
+});
+
+describe('config: ${VAR} from the environment', () => {
+  const withCredentials = { ...minimal(), edge: { buckets: ['telemetry'], credentials: { accessKeyId: '${X}', secretAccessKey: '${Y}' } } };
+
+  it('a variable that is not set is a problem of the field that uses it', () => {
+    assert.deepEqual(problems(withCredentials, { env: { Y: 'secret' } }), [
+      'edge.credentials.accessKeyId: environment variable X is not set',
+    ]);
+  });
+
+  it('every missing variable is reported, in lists too', () => {
+    assert.deepEqual(problems({ ...withCredentials, rules: [{ match: { prefix: '${PREFIX}' } }] }), [
+      'edge.credentials.accessKeyId: environment variable X is not set',
+      'edge.credentials.secretAccessKey: environment variable Y is not set',
+      'rules[0].match.prefix: environment variable PREFIX is not set',
+    ]);
+  });
+
+  it('a missing variable is reported once, not again for the empty value standing in for it', () => {
+    assert.deepEqual(problems({ ...minimal(), site: '${SITE}' }), ['site: environment variable SITE is not set']);
+  });
+
+  it('substitutes inside longer strings, and a set-but-empty variable is empty', () => {
+    const config = parse(
+      { ...minimal(), site: 'store-${STORE}', rules: [{ match: { prefix: '${P}raw/' } }], http: { token: '${T}' } },
+      { env: { STORE: '0042', P: '', T: 'tok' } },
+    );
+    assert.equal(config.site, 'store-0042');
+    assert.equal(config.rules[0]?.match.prefix, 'raw/');
+    assert.equal(config.http.token, 'tok');
+  });
+
+  it('the substituted value is validated like a literal one', () => {
+    assert.deepEqual(problems({ ...minimal(), site: '${SITE}' }, { env: { SITE: 'Store 1' } }), [
+      `site: expected ${SITE_RULE}, got "Store 1"`,
+    ]);
+    assert.equal(parse(withField('transfer', { partSize: '${PART}' }), { env: { PART: '32MiB' } }).transfer.partSize, 32 * MiB);
+  });
+
+  it('only ${NAME} is a reference: $NAME and ${} are literal text', () => {
+    const config = parse({ ...minimal(), rules: [{ match: { prefix: '$HOME/${}/${1X}' } }] }, { env: { HOME: '/root' } });
+    assert.equal(config.rules[0]?.match.prefix, '$HOME/${}/${1X}');
+  });
+
+  it('reads process.env when no env is given', () => {
+    const name = 'TRIBUTARY_TEST_LOAD_SITE';
+    process.env[name] = 'from-process-env';
+    try {
+      assert.equal(parseConfig({ ...minimal(), site: `\${${name}}` }, 'x', { baseDir: BASE_DIR }).site, 'from-process-env');
+    } finally {
+      delete process.env[name];
+    }
+  });
+});
+
+describe('config: several problems at once', () => {
+  it('reports every problem of the document in one ConfigError', () => {
+    const raw = {
+      site: 'Store_1',
+      sitez: true,
+      edge: { buckets: [], endpoint: 'ftp://x', credentials: { accessKeyId: '${MISSING}', secretAccessKey: 's' } },
+      core: { keyTemplate: '{site}/{key}/x' },
+      rules: [{ priority: 'urgent', match: { prfix: 'a/' } }],
+      transfer: { concurrency: 'lots', partSize: '1MiB' },
+      scan: { interval: 'soon' },
+    };
+    let caught: unknown;
+    try {
+      parse(raw);
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof ConfigError);
+    assert.deepEqual([...caught.problems].sort(), [
+      'core.bucket: required',
+      'core.keyTemplate: must end with "{key}"',
+      'edge.buckets: expected at least one bucket',
+      'edge.credentials.accessKeyId: environment variable MISSING is not set',
+      'edge.endpoint: expected an http:// or https:// URL, got "ftp://x"',
+      'rules[0].match.prfix: unknown field',
+      'rules[0].priority: expected one of critical, high, normal, bulk, got "urgent"',
+      'scan.interval: expected a duration such as 60s, 5m or 1h, got "soon"',
+      `site: expected ${SITE_RULE}, got "Store_1"`,
+      'sitez: unknown field',
+      'transfer.concurrency: expected a positive integer, got "lots"',
+      'transfer.partSize: must be at least 5MiB (the S3 minimum part size)',
+    ]);
+    assert.equal(caught.code, 'TRIB_ERR_CONFIG_INVALID');
+    assert.match(caught.message, /^invalid config test\.yaml:\n/);
+    for (const problem of caught.problems) assert.ok(caught.message.includes(`\n  ${problem}`), problem);
+  });
+
+  it('checks across fields still run when an unrelated field is wrong', () => {
+    assert.deepEqual(problems(withField('transfer', { concurrency: 0, memoryLimit: '8MiB' })), [
+      'transfer.concurrency: expected a positive integer, got 0',
+      'transfer.memoryLimit: must be at least transfer.partSize',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), edge: { buckets: ['a1b', 42] }, core: { keyTemplate: '{key}' } }), [
+      'edge.buckets[1]: expected a bucket name or { name, prefix }, got 42',
+      'core.bucket: required',
+      'core.keyTemplate: must start with "{site}/"',
+      'core.keyTemplate: "{key}" must follow a "/"',
+      'core.keyTemplate: must contain "{bucket}" when the site has several buckets',
+    ]);
+  });
+});
+
+describe('config: the file', () => {
+  it('a YAML syntax error names the line and column', (t) => {
+    const found = fileProblems(t, 'site: store-1\nedge: [telemetry\ncore: { bucket: lake }\n');
+    assert.ok(found.length >= 1);
+    for (const problem of found) assert.match(problem, /^YAML syntax error at line \d+, column \d+: \S/);
+    assert.deepEqual(fileProblems(t, 'site: store-1\n\tedge: x\n'), [
+      'YAML syntax error at line 2, column 1: Tabs are not allowed as indentation',
+    ]);
+  });
+
+  it('a broken file reports its first few syntax errors, not every one that follows', (t) => {
+    const lines = Array.from({ length: 40 }, (_, i) => `key${i}: value`);
+    const found = fileProblems(t, `core: { bucket: lake {x} }\n${lines.join('\n')}\n`);
+    assert.equal(found.length, 6, found.join('\n'));
+    for (const problem of found.slice(0, 5)) assert.match(problem, /^YAML syntax error at line \d+, column \d+: \S/);
+    assert.match(found[5] ?? '', /^\(\d+ more YAML errors after these\)$/);
+    const duplicates = fileProblems(t, `site: a\n${'site: b\n'.repeat(10)}`);
+    assert.deepEqual(duplicates.slice(0, 2), ['site: duplicate key (line 2, column 1)', 'site: duplicate key (line 3, column 1)']);
+    assert.deepEqual(duplicates.slice(5), ['(5 more YAML errors after these)']);
+  });
+
+  it('a duplicate key names its path and where it repeats', (t) => {
+    assert.deepEqual(fileProblems(t, 'site: store-1\nsite: store-2\n'), ['site: duplicate key (line 2, column 1)']);
+    assert.deepEqual(
+      fileProblems(t, 'site: store-1\nedge:\n  buckets: [telemetry]\n  buckets: [pos]\ncore:\n  bucket: lake\n'),
+      ['edge.buckets: duplicate key (line 4, column 3)'],
+    );
+    assert.deepEqual(fileProblems(t, 'site: store-1\nrules:\n  - priority: high\n    priority: bulk\n'), [
+      'rules[0].priority: duplicate key (line 4, column 5)',
+    ]);
+  });
+
+  it('an empty file, or one of only comments, is missing every required field', (t) => {
+    assert.deepEqual(fileProblems(t, ''), ['site: required', 'edge: required', 'core: required']);
+    assert.deepEqual(fileProblems(t, '# nothing here yet\n'), ['site: required', 'edge: required', 'core: required']);
+  });
+
+  it('a file that is a list, or a plain string, is not a config', (t) => {
+    assert.deepEqual(fileProblems(t, '- site: store-1\n- core: lake\n'), ['(top level): expected a mapping of fields, got a list']);
+    assert.deepEqual(fileProblems(t, 'just some text\n'), ['(top level): expected a mapping of fields, got "just some text"']);
+  });
+
+  it('a file that does not exist names the file', (t) => {
+    const file = join(tempDir(t), 'missing.yaml');
+    const found = problemsOf(() => loadConfigFile(file, { env: {} }));
+    assert.equal(found.length, 1);
+    assert.ok(found[0]?.startsWith(`cannot read ${file}: `), found[0]);
+    assert.match(found[0] ?? '', /ENOENT/);
+  });
+
+  it('a folder is not a file', (t) => {
+    const dir = tempDir(t);
+    const found = problemsOf(() => loadConfigFile(dir, { env: {} }));
+    assert.equal(found.length, 1);
+    assert.ok(found[0]?.startsWith(`cannot read ${dir}: `), found[0]);
+  });
+
+  it('an alias to an anchor that does not exist is a problem, not a crash', (t) => {
+    const found = fileProblems(t, 'site: *nowhere\n');
+    assert.equal(found.length, 1);
+    assert.match(found[0] ?? '', /^YAML: .*nowhere/);
+  });
+
+  it('problems of a file name the file in the message', (t) => {
+    const file = writeConfig(t, 'site: store-1\n');
+    assert.throws(
+      () => loadConfigFile(file, { env: {} }),
+      (error: unknown) => error instanceof ConfigError && error.message.startsWith(`invalid config ${file}:\n  edge: required`),
+    );
+  });
+
+  it('${VAR} works in flow mappings and lists, where its braces are not plain YAML', (t) => {
+    const file = writeConfig(
+      t,
+      [
+        'site: store-1',
+        'edge: { buckets: [ "${BUCKET}", { name: pos, prefix: ${PREFIX} } ] }',
+        'core: { bucket: lake, credentials: { accessKeyId: ${KEY}, secretAccessKey: ${SECRET} } }',
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfigFile(file, { env: { BUCKET: 'telemetry', PREFIX: 'receipts/', KEY: 'k: #1', SECRET: '{s}, [x]' } });
+    assert.deepEqual(config.edge.buckets, [
+      { name: 'telemetry', prefix: '' },
+      { name: 'pos', prefix: 'receipts/' },
+    ]);
+    // The values are substituted after parsing: YAML syntax in them is just text.
+    assert.deepEqual(config.core.credentials, { accessKeyId: 'k: #1', secretAccessKey: '{s}, [x]' });
+  });
+
+  it('a missing variable in a flow mapping is reported under its field', (t) => {
+    assert.deepEqual(fileProblems(t, 'site: store-1\nedge: { buckets: [telemetry] }\ncore: { bucket: lake, credentials: { accessKeyId: ${KEY}, secretAccessKey: x } }\n'), [
+      'core.credentials.accessKeyId: environment variable KEY is not set',
+    ]);
+  });
+});
+
+describe('config: a valid config', () => {
+  it('the example of the design parses, with its variables from the environment', (t) => {
+    const file = writeConfig(t, DESIGN_EXAMPLE);
+    const config = loadConfigFile(file, { env: DESIGN_ENV });
+    assert.equal(config.site, 'store-0042');
+    assert.equal(config.journal, join(file, '..', 'tributary-data'));
+    assert.deepEqual(config.edge, {
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'edge-access', secretAccessKey: 'edge-secret' },
+      checksums: 'when_required',
+      requestTimeout: 60_000,
+      maxAttempts: 3,
+      buckets: [
+        { name: 'telemetry', prefix: '' },
+        { name: 'pos', prefix: 'receipts/' },
+      ],
+    });
+    assert.deepEqual(config.core, {
+      endpoint: 'https://s3.eu-west-1.amazonaws.com',
+      region: 'eu-west-1',
+      forcePathStyle: false,
+      credentials: { accessKeyId: 'core-access', secretAccessKey: 'core-secret' },
+      checksums: 'when_required',
+      requestTimeout: 60_000,
+      maxAttempts: 3,
+      bucket: 'lake',
+      keyTemplate: '{site}/{bucket}/{key}',
+    });
+    assert.deepEqual(config.rules, [
+      { match: { bucket: 'pos', prefix: 'receipts/' }, priority: 'critical' },
+      { match: { suffix: '.jsonl' }, compress: 'zstd' },
+      { match: { prefix: 'tmp/' }, exclude: true },
+    ]);
+    assert.equal(config.transfer.concurrency, 8);
+    assert.equal(config.transfer.partSize, 16 * MiB);
+    assert.deepEqual(config.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: 2 * MiB }, { limit: Infinity }]);
+    assert.equal(config.scan.interval, 60_000);
+    assert.deepEqual(config.http, { listen: '127.0.0.1:9464', token: 'the-token' });
+    assert.equal(config.deletes, 'ignore');
+  });
+
+  it('the example of the design without its variables names each one', (t) => {
+    assert.deepEqual(fileProblems(t, DESIGN_EXAMPLE, { EDGE_ACCESS_KEY: 'a', EDGE_SECRET_KEY: 'b' }), [
+      'core.credentials.accessKeyId: environment variable CORE_ACCESS_KEY is not set',
+      'core.credentials.secretAccessKey: environment variable CORE_SECRET_KEY is not set',
+      'http.token: environment variable TRIBUTARY_TOKEN is not set',
+    ]);
+  });
+
+  it('applies every default', () => {
+    assert.deepEqual(parse(minimal()), {
+      site: 'store-1',
+      journal: join(BASE_DIR, 'tributary-data'),
+      edge: {
+        region: 'us-east-1',
+        checksums: 'when_required',
+        requestTimeout: 60_000,
+        maxAttempts: 3,
+        forcePathStyle: true,
+        buckets: [{ name: 'telemetry', prefix: '' }],
+      },
+      core: {
+        region: 'us-east-1',
+        checksums: 'when_required',
+        requestTimeout: 60_000,
+        maxAttempts: 3,
+        forcePathStyle: false,
+        bucket: 'lake',
+        keyTemplate: '{site}/{bucket}/{key}',
+      },
+      rules: [],
+      transfer: {
+        concurrency: 8,
+        partSize: 16_777_216,
+        multipartThreshold: 16_777_216,
+        memoryLimit: 96 * MiB,
+        maxAttempts: 10,
+        retryBase: 2000,
+        retryCap: 15 * 60_000,
+        headBeforePut: 'auto',
+      },
+      bandwidth: [],
+      scan: { interval: 60_000, pageSize: 1000 },
+      deletes: 'ignore',
+      http: { listen: '127.0.0.1:9464' },
+    });
+  });
+
+  it('multipartThreshold follows partSize unless set', () => {
+    assert.equal(parse(withField('transfer', { partSize: '32MiB', memoryLimit: '64MiB' })).transfer.multipartThreshold, 32 * MiB);
+    assert.equal(parse(withField('transfer', { multipartThreshold: '100MB' })).transfer.multipartThreshold, 100_000_000);
+  });
+
+  it('a rule without match matches everything', () => {
+    assert.deepEqual(parse({ ...minimal(), rules: [{ priority: 'bulk' }] }).rules, [{ match: {}, priority: 'bulk' }]);
+  });
+
+  it('reads sizes, durations and rates in their units', () => {
+    const config = parse({
+      ...minimal(),
+      edge: { buckets: ['telemetry'], requestTimeout: '250ms' },
+      transfer: { partSize: 8 * MiB, multipartThreshold: '1.5MiB', memoryLimit: '1GB', retryBase: '1h30m', retryCap: 90 },
+      scan: { interval: '2d' },
+      bandwidth: [{ limit: '512KiB/s' }, { limit: '1MB' }, { limit: 'off' }, { limit: 0 }],
+    });
+    assert.equal(config.edge.requestTimeout, 250);
+    assert.equal(config.transfer.partSize, 8 * MiB);
+    assert.equal(config.transfer.multipartThreshold, 1.5 * MiB);
+    assert.equal(config.transfer.memoryLimit, 1_000_000_000);
+    assert.equal(config.transfer.retryBase, 90 * 60_000);
+    assert.equal(config.transfer.retryCap, 90_000, 'a bare number is seconds');
+    assert.equal(config.scan.interval, 2 * 86_400_000);
+    assert.deepEqual(
+      config.bandwidth.map((w) => w.limit),
+      [512 * 1024, 1_000_000, Infinity, Infinity],
+    );
+  });
+
+  it('buckets normalise to { name, prefix }', () => {
+    const config = parse(withField('edge', { buckets: ['telemetry', { name: 'pos', prefix: 'receipts/' }, { name: 'cams' }] }));
+    assert.deepEqual(config.edge.buckets, [
+      { name: 'telemetry', prefix: '' },
+      { name: 'pos', prefix: 'receipts/' },
+      { name: 'cams', prefix: '' },
+    ]);
+  });
+
+  it('the result is deeply frozen', () => {
+    const config = parse({
+      ...minimal(),
+      edge: { buckets: ['telemetry'], credentials: { accessKeyId: 'a', secretAccessKey: 'b' } },
+      rules: [{ match: { prefix: 'a/' }, priority: 'high' }],
+      bandwidth: [{ limit: '1MiB/s' }],
+    });
+    const parts: unknown[] = [
+      config,
+      config.edge,
+      config.edge.buckets,
+      config.edge.buckets[0],
+      config.edge.credentials,
+      config.core,
+      config.rules,
+      config.rules[0],
+      config.rules[0]?.match,
+      config.transfer,
+      config.bandwidth,
+      config.bandwidth[0],
+      config.scan,
+      config.http,
+    ];
+    for (const [index, part] of parts.entries()) assert.ok(Object.isFrozen(part), `part ${index} is not frozen`);
+    assert.throws(() => {
+      (config.transfer as { concurrency: number }).concurrency = 99;
+    }, TypeError);
+    assert.throws(() => {
+      (config.edge.buckets as unknown as { name: string }[]).push({ name: 'x' });
+    }, TypeError);
+  });
+
+  it('two loads share no objects: freezing one does not touch the other', () => {
+    const first = parse(minimal());
+    const second = parse(minimal());
+    assert.notEqual(first.rules, second.rules);
+    assert.notEqual(first.transfer, second.transfer);
+  });
+
+  it('a relative journal resolves against the folder of the config file', (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'etc'));
+    const file = join(dir, 'etc', 'tributary.yaml');
+    writeFileSync(file, 'site: store-1\njournal: ../var/journal\nedge: { buckets: [telemetry] }\ncore: { bucket: lake }\n');
+    assert.equal(loadConfigFile(file, { env: {} }).journal, join(dir, 'var', 'journal'));
+
+    writeFileSync(file, 'site: store-1\nedge: { buckets: [telemetry] }\ncore: { bucket: lake }\n');
+    assert.equal(loadConfigFile(file, { env: {} }).journal, join(dir, 'etc', 'tributary-data'));
+  });
+
+  it('an absolute journal stays as it is; parseConfig resolves against baseDir', () => {
+    assert.equal(parse({ ...minimal(), journal: '/var/lib/tributary' }).journal, '/var/lib/tributary');
+    assert.equal(parse({ ...minimal(), journal: 'data' }, { baseDir: '/opt/x' }).journal, '/opt/x/data');
+  });
+});

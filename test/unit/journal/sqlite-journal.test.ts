@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { openJournal } from '../../../src/journal/sqlite-journal.js';
+import type { SourceObject } from '../../../src/ports/source-store.js';
+import { FakeClock } from '../../helpers/fakes.js';
+import { readJournal } from '../../helpers/journal-db.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+const normal = () => ({ priority: 2, excluded: false });
+const object = (key: string, etag = 'e1', size = 10, mtime = new Date('2026-11-27T00:00:00Z')): SourceObject => ({
+  bucket: 'b',
+  key,
+  etag,
+  size,
+  mtime,
+});
+
+function open(t: Parameters<typeof tempDir>[0]) {
+  const dir = tempDir(t);
+  const clock = new FakeClock();
+  const journal = openJournal(join(dir, 'j'), clock);
+  t.after(() => journal.close());
+  return { journal, clock, dir: join(dir, 'j') };
+}
+
+test('recordSeen tells new, unchanged and changed versions apart, and supersedes pending older ones', (t) => {
+  const { journal } = open(t);
+  assert.deepEqual(journal.recordSeen([object('a'), object('b')], normal, 'scan'), ['new', 'new']);
+  assert.deepEqual(journal.recordSeen([object('a'), object('b')], normal, 'scan'), ['unchanged', 'unchanged']);
+  assert.deepEqual(journal.recordSeen([object('a', 'e2', 11)], normal, 'scan'), ['changed']);
+  assert.equal(journal.latest('b', 'a')?.etag, 'e2');
+  assert.equal(journal.latest('b', 'a')?.state, 'queued');
+  assert.equal(journal.backlog().reduce((n, r) => n + r.objects, 0), 2, 'the older version of a is superseded');
+});
+
+test('migrations are applied once and the schema is versioned', (t) => {
+  const { journal, dir } = open(t);
+  journal.close();
+  const again = openJournal(dir, new FakeClock());
+  again.close();
+  const names = readJournal(dir, (db) => db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]);
+  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql']);
+});
+
+test('only one version of a key is in flight: a newer version waits for the older transfer to finish', (t) => {
+  const { journal } = open(t);
+  journal.recordSeen([object('a')], normal, 'scan');
+  const [first] = journal.claim(10);
+  assert.equal(first?.etag, 'e1');
+  journal.recordSeen([object('a', 'e2', 12)], normal, 'scan');
+  assert.deepEqual(journal.claim(10), [], 'e2 must not start while e1 is transferring');
+  journal.markLanded(first!.id, { coreKey: 's/b/a', sha256: 'x', coreEtag: null, coreSize: 10 });
+  const [second] = journal.claim(10);
+  assert.equal(second?.etag, 'e2');
+});
+
+test('claim order: priority classes, ageing lifts long-waiting bulk objects', (t) => {
+  const { journal, clock } = open(t);
+  journal.recordSeen([object('bulk-old')], () => ({ priority: 3, excluded: false }), 'scan');
+  clock.advance(31 * 60_000);
+  journal.recordSeen([object('critical-new')], () => ({ priority: 0, excluded: false }), 'scan');
+  journal.recordSeen([object('normal-new')], () => ({ priority: 2, excluded: false }), 'scan');
+  const keys = journal.claim(3).map((o) => o.key);
+  assert.deepEqual(keys, ['bulk-old', 'critical-new', 'normal-new']);
+});
+
+test('failure columns are persisted: attempts, error code and message, next attempt', (t) => {
+  const { journal, clock } = open(t);
+  journal.recordSeen([object('a')], normal, 'scan');
+  const [job] = journal.claim(1);
+  journal.markFailed(job!.id, { code: 'TRIB_ERR_CORE_SERVER', message: 'boom'.repeat(1000), outcome: 'retry', consumeAttempt: true, nextAttemptAt: clock.now() + 5000 });
+  const row = journal.get(job!.id)!;
+  assert.equal(row.state, 'failed');
+  assert.equal(row.attempts, 1);
+  assert.equal(row.lastErrorCode, 'TRIB_ERR_CORE_SERVER');
+  assert.equal(row.lastError?.length, 2000, 'error text is truncated');
+  assert.deepEqual(journal.claim(1), [], 'not runnable before next_attempt_at');
+  clock.advance(5000);
+  assert.equal(journal.claim(1).length, 1);
+});
+
+test('recoverInFlight returns objects a crash left transferring to the queue, keeping multipart progress', (t) => {
+  const { journal } = open(t);
+  journal.recordSeen([object('a', 'e1', 100 * 1024 * 1024)], normal, 'scan');
+  const [job] = journal.claim(1);
+  journal.startMultipart(job!.id, { uploadId: 'u1', coreKey: 's/b/a', partSize: 5 * 1024 * 1024, sha256: 'abc' });
+  journal.recordPart(job!.id, 1, 'etag-1', 5 * 1024 * 1024);
+  journal.recordPart(job!.id, 2, 'etag-2', 5 * 1024 * 1024);
+  assert.equal(journal.recoverInFlight(), 1);
+  assert.equal(journal.get(job!.id)?.state, 'queued');
+  const progress = journal.multipart(job!.id)!;
+  assert.equal(progress.uploadId, 'u1');
+  assert.deepEqual([...progress.parts.keys()], [1, 2]);
+  journal.markLanded(job!.id, { coreKey: 's/b/a', sha256: 'abc', coreEtag: null, coreSize: 1 });
+  assert.equal(journal.multipart(job!.id), undefined, 'landing forgets the multipart progress');
+});
+
+test('memory does not grow with the object count: 200,000 rows live on disk', (t) => {
+  const { journal } = open(t);
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  for (let page = 0; page < 200; page += 1) {
+    const objects = Array.from({ length: 1000 }, (_, i) => object(`k/${page}/${i}`));
+    journal.recordSeen(objects, normal, 'scan');
+  }
+  globalThis.gc?.();
+  const grown = process.memoryUsage().heapUsed - before;
+  const backlog = journal.backlog();
+  assert.equal(backlog.reduce((n, r) => n + r.objects, 0), 200_000);
+  assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${Math.round(grown / 1024 / 1024)} MiB`);
+});

@@ -1,0 +1,209 @@
+/**
+ * How the runner maps each class of failure to the journal: the columns a failure writes
+ * (state, attempts, deferrals, next_attempt_at, last_error_code) are asserted directly.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createHash } from 'node:crypto';
+
+import { buildAgent, type Agent } from '../../../src/agent/build-agent.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { FakeClock, FakeLake, FakeSource, sdkError } from '../../helpers/fakes.js';
+import { journalRows } from '../../helpers/journal-db.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+function setup(t: Parameters<typeof tempDir>[0], transfer: Record<string, unknown> = {}, rules: unknown[] = []) {
+  const dir = tempDir(t);
+  const config = parseConfig({
+    site: 'site-a',
+    journal: join(dir, 'journal'),
+    edge: { endpoint: 'http://127.0.0.1:1', buckets: ['edge'] },
+    core: { endpoint: 'http://127.0.0.1:2', bucket: 'lake' },
+    transfer: { concurrency: 1, retryBase: '10s', retryCap: '10m', maxAttempts: 3, ...transfer },
+    rules,
+  });
+  const clock = new FakeClock();
+  const source = new FakeSource();
+  const lake = new FakeLake();
+  const order: string[] = [];
+  const agent = buildAgent(config, {
+    logger: silentLogger,
+    clock,
+    source,
+    lake,
+    hooks: { onLanded: (job) => order.push(job.key) },
+  });
+  t.after(() => agent.close());
+  return { dir, journal: join(dir, 'journal'), clock, source, lake, agent, order };
+}
+
+async function pass(agent: Agent, maxOutageMs = 0) {
+  await agent.scan();
+  return agent.runner.run({ mode: 'once', retryHorizonMs: 0, maxOutageMs, signal: new AbortController().signal });
+}
+
+test('transient: failed, one attempt used, next attempt after jittered backoff', async (t) => {
+  const { source, lake, agent, clock, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  lake.failNext('put', sdkError.internal);
+  const summary = await pass(agent);
+  assert.equal(summary.failed, 1);
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'failed');
+  assert.equal(row!.attempts, 1);
+  assert.equal(row!.last_error_code, 'TRIB_ERR_CORE_SERVER');
+  assert.ok(row!.next_attempt_at >= clock.now() + 5_000 && row!.next_attempt_at <= clock.now() + 15_000, String(row!.next_attempt_at - clock.now()));
+
+  clock.advance(20_000);
+  await pass(agent);
+  const [after] = journalRows(journal);
+  assert.equal(after!.state, 'done');
+  assert.equal(lake.objects.get('site-a/edge/a.txt')?.data.toString(), 'alpha');
+});
+
+test('throttled: Retry-After honoured and no attempt used', async (t) => {
+  const { source, lake, agent, clock, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  lake.failNext('put', () => sdkError.slowDown('120'));
+  await pass(agent);
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'queued');
+  assert.equal(row!.attempts, 0);
+  assert.equal(row!.deferrals, 1);
+  assert.equal(row!.last_error_code, 'TRIB_ERR_CORE_THROTTLED');
+  assert.ok(row!.next_attempt_at >= clock.now() + 120_000);
+});
+
+test('permanent: dead at once with the reason', async (t) => {
+  const { source, lake, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  lake.failNext('put', sdkError.accessDenied);
+  const summary = await pass(agent);
+  assert.equal(summary.dead, 1);
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'dead');
+  assert.equal(row!.last_error_code, 'TRIB_ERR_CORE_ACCESS_DENIED');
+  assert.match(row!.last_error!, /access denied/);
+});
+
+test('attempts exhausted: dead after transfer.maxAttempts, and retry re-queues it', async (t) => {
+  const { source, lake, agent, clock, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  lake.failNext('put', sdkError.internal, 3);
+  for (let i = 0; i < 3; i += 1) {
+    await pass(agent);
+    clock.advance(60 * 60_000);
+  }
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'dead');
+  assert.equal(row!.attempts, 3);
+  assert.match(row!.last_error!, /^gave up after 3 attempts/);
+
+  assert.equal(agent.journal.retryDead(), 1);
+  const [requeued] = journalRows(journal);
+  assert.equal(requeued!.state, 'queued');
+  assert.equal(requeued!.attempts, 0);
+  await pass(agent);
+  assert.equal(journalRows(journal)[0]!.state, 'done');
+});
+
+test('core unreachable: no attempt is used, the circuit opens, and the backlog lands once it is back', async (t) => {
+  const { source, lake, agent, journal, clock } = setup(t);
+  for (let i = 0; i < 6; i += 1) source.put('edge', `o${i}.txt`, `object ${i}`);
+  lake.failNext('put', sdkError.network, 3);
+  const summary = await pass(agent, 0);
+  assert.equal(summary.stoppedBy, 'outage');
+  assert.ok(agent.breaker.isOpen);
+  const rows = journalRows(journal);
+  assert.ok(rows.every((r) => r.attempts === 0 && r.state === 'queued'), JSON.stringify(rows.map((r) => [r.state, r.attempts])));
+  assert.equal(rows.filter((r) => r.last_error_code === 'TRIB_ERR_CORE_UNREACHABLE').length, 3);
+
+  // The core is back: the next pass probes once, closes the circuit and drains the backlog.
+  clock.advance(10 * 60_000);
+  const probesBefore = lake.calls.filter((c) => c === 'probe').length;
+  const drained = await agent.runner.run({ mode: 'once', retryHorizonMs: 0, maxOutageMs: 60_000, signal: new AbortController().signal });
+  assert.equal(drained.stoppedBy, 'idle');
+  assert.equal(lake.calls.filter((c) => c === 'probe').length - probesBefore, 1, 'one probe, not a storm');
+  assert.ok(!agent.breaker.isOpen);
+  const after = journalRows(journal);
+  assert.ok(after.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(after.map((r) => [r.state, r.attempts])));
+});
+
+test('an object deleted at the edge before its transfer is dead with TRIB_ERR_SOURCE_GONE', async (t) => {
+  const { source, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  await agent.scan();
+  source.objects.delete('edge/a.txt');
+  await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'dead');
+  assert.equal(row!.last_error_code, 'TRIB_ERR_SOURCE_GONE');
+});
+
+test('bad credentials are fatal: the runner stops, the object stays queued, nothing is done', async (t) => {
+  const { source, lake, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  source.put('edge', 'b.txt', 'bravo');
+  lake.failNext('put', sdkError.badSignature, 10);
+  const summary = await pass(agent);
+  assert.equal(summary.stoppedBy, 'fatal');
+  assert.equal(summary.fatal?.code, 'TRIB_ERR_CORE_AUTH');
+  const rows = journalRows(journal);
+  assert.ok(rows.every((r) => r.state === 'queued' && r.attempts === 0));
+});
+
+test('a retried object whose identical copy is already in the core is not uploaded again', async (t) => {
+  const { source, lake, agent, clock, journal } = setup(t);
+  const body = 'already there';
+  source.put('edge', 'a.txt', body);
+  lake.failNext('put', sdkError.internal);
+  await pass(agent);
+  // The core got it after all (a lost answer): it holds our bytes and SHA-256.
+  const sha = createHash('sha256').update(body).digest('hex');
+  lake.objects.set('site-a/edge/a.txt', { data: Buffer.from(body), metadata: { 'tributary-sha256': sha } });
+  const putsBefore = lake.calls.filter((c) => c === 'put').length;
+  clock.advance(60_000);
+  await pass(agent);
+  assert.equal(lake.calls.filter((c) => c === 'put').length, putsBefore, 'no second PUT');
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'done');
+  assert.equal(row!.sha256, sha);
+});
+
+test('priority classes: critical before normal before bulk', async (t) => {
+  const { source, agent, order } = setup(t, {}, [
+    { match: { prefix: 'receipts/' }, priority: 'critical' },
+    { match: { prefix: 'video/' }, priority: 'bulk' },
+    { match: { prefix: 'tmp/' }, exclude: true },
+  ]);
+  source.put('edge', 'video/v.bin', 'v');
+  source.put('edge', 'logs/l.txt', 'l');
+  source.put('edge', 'receipts/r.json', 'r');
+  source.put('edge', 'tmp/t.txt', 't');
+  await pass(agent);
+  assert.deepEqual(order, ['receipts/r.json', 'logs/l.txt', 'video/v.bin']);
+  assert.equal(agent.journal.latest('edge', 'tmp/t.txt')?.state, 'skipped');
+});
+
+test('a multipart upload resumes from the journal: finished parts are not uploaded again', async (t) => {
+  const { source, lake, agent, clock, journal } = setup(t, { partSize: '5MiB' });
+  const body = Buffer.alloc(16 * 1024 * 1024 + 3, 7);
+  for (let i = 0; i < body.length; i += 4096) body[i] = i % 251;
+  source.put('edge', 'big.bin', body);
+  lake.failNext('uploadPart', sdkError.internal, 1);
+  // Part 1 may run in parallel with the failing one: count the parts that went through.
+  await pass(agent);
+  const partsBefore = lake.calls.filter((c) => c === 'uploadPart').length;
+  const journaled = journalRows(journal)[0]!;
+  assert.equal(journaled.state, 'failed');
+  const done = agent.journal.multipart(journaled.id)!.parts.size;
+  assert.ok(done >= 1 && done < 4, `parts journaled: ${done}`);
+  clock.advance(60_000);
+  await pass(agent);
+  const partsAfter = lake.calls.filter((c) => c === 'uploadPart').length - partsBefore;
+  assert.equal(partsAfter, 4 - done, 'only the unfinished parts were sent');
+  assert.deepEqual(lake.objects.get('site-a/edge/big.bin')?.data, body);
+  assert.equal(lake.calls.filter((c) => c === 'create').length, 1);
+});
