@@ -236,8 +236,8 @@ tributary config check -c tributary.yaml
 It prints the effective config with every secret replaced by \`[redacted]\` and exits 0, or
 lists every problem of the file at once, each with the path of its field
 (\`core.bucket: required\`, \`transfer.concurrency: expected a positive integer, got "lots"\`,
-\`rules[1].match.prfix: unknown field\`), and exits 2. Every command validates the file the same
-way before it does anything.
+\`rules[1].match.prfix: unknown field\`), and exits 2. Every command that reads the file validates
+it the same way, and stops with exit code 2 on the same problems, before it does anything.
 
 Field names are a contract: they are never renamed. Every mapping is strict: a field that is not
 listed below is an error, not silently ignored, so a typo cannot pass for a default.
@@ -313,8 +313,9 @@ rules are not consulted, even for the fields the first rule leaves out: a first 
   and \`suffix\` test the whole object key (not the part after a bucket's own \`prefix\`). An empty
   or absent \`match\` fits every object, so it belongs last.
 - An object no rule fits replicates with priority \`normal\`.
-- Priorities, highest first: \`critical\`, \`high\`, \`normal\`, \`bulk\`. An object that has waited long
-  counts as one class higher for every 10 minutes it waits, so \`bulk\` is slowed, never starved.
+- Priorities, highest first: \`critical\`, \`high\`, \`normal\`, \`bulk\`. Objects are transferred
+  by class, but every 10 minutes an object has waited counts as one class higher, so \`bulk\`
+  objects are delayed, never starved.
 - \`exclude: true\` keeps matching objects out of replication altogether.
 
 ## Accepted but not applied yet

@@ -166,7 +166,7 @@ export const configSchema = obj({
       got('a site name of a-z, 0-9 and "-" (at most 63, not starting or ending with "-")'),
     )
     .describe(
-      'Names this site: the first segment of its core keys and its name in the fleet view. 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-".',
+      'Names this site: the first segment of its core keys and its name in the fleet view. 1-63 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.',
     ),
   journal: str()
     .default('./tributary-data')
@@ -179,7 +179,7 @@ export const configSchema = obj({
     buckets: z
       .array(edgeBucket, { error: required('a list of buckets') })
       .min(1, { message: 'expected at least one bucket' })
-      .describe('The buckets to replicate, at least one: plain names, or { name, prefix } to replicate only the keys under prefix.'),
+      .describe('The buckets to replicate, at least one: plain names, or `{ name, prefix }` to replicate only the keys under prefix.'),
   }).describe('The S3 store of this site, replicated from (read-only: Tributary lists and reads it, never writes).'),
   core: obj({
     ...endpointFields,
@@ -190,7 +190,7 @@ export const configSchema = obj({
     keyTemplate: str()
       .default('{site}/{bucket}/{key}')
       .describe(
-        'Where an object lands in the core bucket. Tokens: {site} {bucket} {key} {yyyy} {mm} {dd} {hh} (the date parts of the source mtime, UTC). It must start with "{site}/", end with "/{key}", and contain {bucket} when the site has several buckets; see docs/keys.md.',
+        'Where an object lands in the core bucket. Tokens: `{site}` `{bucket}` `{key}` `{yyyy}` `{mm}` `{dd}` `{hh}` (the date parts of the source mtime, UTC). It must start with `{site}/`, end with `/{key}`, and contain `{bucket}` when the site has several buckets; see docs/keys.md.',
       ),
   }).describe('The S3 bucket everything lands in.'),
   rules: z
