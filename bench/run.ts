@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 
+import { openDatabase, type Db } from '../src/db/open-database.js';
 import { startLocalS3, type LocalS3 } from '../src/demo/s3-server.js';
 import { createS3Client } from '../src/s3/create-client.js';
 import { buildDataset, DATASET_IDS, seedBucket, waitForListing, type Dataset, type DatasetId, type Listing } from './datasets.js';
@@ -159,7 +160,35 @@ function releaseClient(client: S3Client): void {
 
 // ---------------------------------------------------------------------------------------------
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const benchStarted = performance.now();
+/** Progress goes to stderr with the seconds since the start; results go to stdout. */
+const log = (text: string) => {
+  const line = text.replace(/^\n+/, '');
+  if (line !== text) process.stderr.write('\n');
+  const [first, ...rest] = line.split('\n');
+  const stamp = `[${((performance.now() - benchStarted) / 1000).toFixed(1).padStart(7)} s]`;
+  process.stderr.write(`${stamp} ${first ?? ''}${rest.map((l) => `\n${' '.repeat(stamp.length)} ${l}`).join('')}\n`);
+};
+
+/**
+ * Every 30 s of a long Tributary run, how many objects its journal holds by state (read-only;
+ * SQLite's WAL lets a reader in beside the writer). Returns the function that stops it.
+ */
+function watchJournal(folder: string): () => void {
+  const timer = setInterval(() => {
+    let db: Db | undefined;
+    try {
+      db = openDatabase(folder, { readonly: true });
+      const rows = db.prepare<[], { state: string; n: number }>('SELECT state, count(*) AS n FROM objects GROUP BY state').all();
+      log(`  tributary journal: ${rows.map((r) => `${r.state} ${r.n.toLocaleString('en-US')}`).join(', ') || 'empty'}`);
+    } catch {
+      // not created yet, or busy: try again next time
+    } finally {
+      db?.close();
+    }
+  }, 30_000);
+  return () => clearInterval(timer);
+}
 
 function rcloneEnv(edge: LocalS3, core: LocalS3): Record<string, string> {
   const vars: Record<string, string> = { RCLONE_CONFIG: '/dev/null' };
@@ -192,19 +221,27 @@ async function measure(options: {
   readonly display: string;
   readonly corePrefix: string;
   readonly timeoutMs: number;
+  /** Tributary's journal folder, to report progress on long runs. */
+  readonly journal?: string;
 }): Promise<ToolResult> {
   const { data, edge, core } = options;
   log(`  ${options.tool}: ${options.display}`);
   const edgeBefore = processCpuSeconds(edge.process.pid);
   const coreBefore = processCpuSeconds(core.process.pid);
-  const run: TimedRun = await runTimed({
-    command: options.command,
-    args: options.args,
-    env: options.env,
-    cwd: ROOT,
-    timeFile: join(options.dir, `time-${options.tool}.txt`),
-    timeoutMs: options.timeoutMs,
-  });
+  const stopWatching = options.journal === undefined ? () => undefined : watchJournal(options.journal);
+  let run: TimedRun;
+  try {
+    run = await runTimed({
+      command: options.command,
+      args: options.args,
+      env: options.env,
+      cwd: ROOT,
+      timeFile: join(options.dir, `time-${options.tool}.txt`),
+      timeoutMs: options.timeoutMs,
+    });
+  } finally {
+    stopWatching();
+  }
   const serverCpuS = { edge: processCpuSeconds(edge.process.pid) - edgeBefore, core: processCpuSeconds(core.process.pid) - coreBefore };
   abort.signal.throwIfAborted();
   const expected: Listing = { count: data.objects.length, bytes: data.totalBytes };
@@ -234,7 +271,7 @@ async function measure(options: {
 async function runDataset(data: Dataset, root: string, options: Options, hashCost: HashCost | undefined): Promise<DatasetResult> {
   const { quick } = options;
   const dir = join(root, `dataset-${data.id}`);
-  const timeoutMs = (quick ? 15 : 90) * 60_000;
+  const timeoutMs = (quick ? 15 : data.id === 'rss' ? 180 : 60) * 60_000;
   log(`\n== (${data.id}) ${data.title}: ${data.objects.length} objects, ${fmt(data.totalBytes / 1e6, 1)} MB`);
   // s3rver maps keys to paths unsanitised: keep its data folders nested deep in the temp folder.
   const serverDir = (name: string) => join(dir, 'servers', name, 'data', 'store');
@@ -275,11 +312,12 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
     // Tributary into a fresh core server.
     const coreTributary = await start('core-tributary', [CORE_BUCKET]);
     const configFile = join(dir, 'tributary.yaml');
+    const journalDir = join(dir, 'journal');
     writeFileSync(
       configFile,
       stringify({
         site: SITE,
-        journal: join(dir, 'journal'),
+        journal: journalDir,
         edge: {
           endpoint: edge.endpoint,
           forcePathStyle: true,
@@ -309,6 +347,7 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       display: ['node', ...profileArgs, relative(ROOT, CLI), ...tributaryArgs.slice(profileArgs.length + 1)].map(shellQuote).join(' '),
       corePrefix: `${SITE}/${data.bucket}/`,
       timeoutMs,
+      journal: journalDir,
     });
     await stopServer(coreTributary);
 
@@ -357,6 +396,7 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
   } finally {
     await Promise.allSettled(started.map((server) => stopServer(server)));
     rmSync(dir, { recursive: true, force: true });
+    log(`  servers stopped, ${relative(root, dir)} removed`);
   }
 }
 

@@ -114,7 +114,13 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     breaker,
     replicate: (job, signal) => replicateObject(context, job, signal),
     refresh,
-    markSuperseded: (job, reason) => journal.markSuperseded(job.id, reason),
+    markSuperseded: (job, reason) => {
+      // The unfinished upload of the old version will never complete: free it at the core.
+      const upload = journal.multipart(job.id);
+      if (upload) void lake.abortMultipart(upload.coreKey, upload.uploadId);
+      journal.forgetMultipart(job.id);
+      journal.markSuperseded(job.id, reason);
+    },
     ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
   });
 

@@ -9,7 +9,8 @@
  * - `unreachable` the endpoint could not be reached at all (refused, DNS, timeout): the object is
  *                 not at fault, so no attempt is consumed; repeated ones open the circuit breaker.
  * - `permanent`   the object cannot be replicated as it is (gone, denied): `dead` with the reason.
- * - `superseded`  the object changed under us: the newer version is queued instead.
+ * - `superseded`  the object changed under us (or its bytes do not match its ETag): the edge is asked
+ *                 for the current version; a newer one replaces this one, the same one is retried.
  * - `cancelled`   shutdown: release without backoff.
  * - `fatal`       nothing useful can continue (bad credentials, journal corrupt or full): stop.
  */
@@ -43,7 +44,7 @@ export const ERROR_CODES = {
   TRIB_ERR_CORE_UPLOAD_LOST: 'transient',
   TRIB_ERR_SOURCE_GONE: 'permanent',
   TRIB_ERR_SOURCE_CHANGED: 'superseded',
-  TRIB_ERR_SOURCE_CORRUPT: 'transient',
+  TRIB_ERR_SOURCE_CORRUPT: 'superseded',
   TRIB_ERR_LAND_MISMATCH: 'transient',
   TRIB_ERR_KEY_UNMAPPABLE: 'permanent',
   TRIB_ERR_OBJECT_TOO_LARGE: 'permanent',
