@@ -160,7 +160,7 @@ export async function runTimed(options: {
     wallS,
     userS,
     sysS,
-    cpuS: userS + sysS,
+    cpuS: Math.round((userS + sysS) * 1000) / 1000,
     maxRssKiB,
     stdout,
     stderr,

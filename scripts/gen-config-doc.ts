@@ -99,6 +99,12 @@ function typeName(schema: z.core.$ZodType, plural = false): string {
       return `list of ${def.element === undefined ? 'values' : typeName(peel(def.element).schema, true)}`;
     case 'union':
       return (def.options ?? []).map((option) => typeName(peel(option).schema, plural)).join(' or ');
+    case 'pipe': {
+      // z.preprocess(fn, inner): the accepted type is the inner schema's.
+      const out = (def as { out?: z.core.$ZodType }).out;
+      if (out !== undefined) return typeName(peel(out).schema, plural);
+      throw new Error('gen-config-doc: a pipe without an output schema');
+    }
     default:
       throw new Error(`gen-config-doc: no type name for a zod "${def.type}" schema; teach typeName about it`);
   }
@@ -269,8 +275,8 @@ string value of the file, after the YAML is parsed:
   set to the empty string is substituted as empty.
 - The variable's value is text, never YAML: quotes, \`#\`, \`:\` or braces in it are kept as they
   are. So a substituted value suits strings, sizes, durations and rates
-  (\`partSize: \${PART_SIZE}\`); fields that take a number (\`transfer.concurrency\`) or
-  \`true\`/\`false\` reject text such as \`"8"\`, so write those literally.
+  (\`partSize: \${PART_SIZE}\`), and also whole numbers (\`concurrency: \${CONCURRENCY}\` with
+  \`CONCURRENCY=8\`) and \`true\`/\`false\`, which are accepted as text too.
 - Only \`\${NAME}\` is a reference: \`$NAME\` and \`\${}\` are literal text. There is no default
   syntax and no escape.
 - References are not expanded in field names, only in values.

@@ -54,9 +54,11 @@ function parsed<T>(kind: ValueKind, what: string, parse: (input: unknown) => T |
     .register(valueKinds, { kind });
 }
 
-const positiveInt = parsed('positive integer', 'a positive integer', (v) =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined,
-);
+// Digit strings are accepted too: a value substituted from `${VAR}` is always text.
+const positiveInt = parsed('positive integer', 'a positive integer', (v) => {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+});
 const size = (what = 'a size such as 16MiB') =>
   parsed('size', what, (v) => (typeof v === 'string' || typeof v === 'number' ? parseSize(v) : undefined));
 const duration = parsed('duration', 'a duration such as 60s, 5m or 1h', (v) =>
@@ -65,7 +67,10 @@ const duration = parsed('duration', 'a duration such as 60s, 5m or 1h', (v) =>
 const rate = parsed('rate', 'a rate such as 2MiB/s or unlimited', (v) =>
   typeof v === 'string' || typeof v === 'number' ? parseRate(v) : undefined,
 );
-const bool = z.boolean({ error: required('true or false') });
+const bool = z.preprocess(
+  (v) => (v === 'true' ? true : v === 'false' ? false : v),
+  z.boolean({ error: required('true or false') }),
+);
 
 /** A refinement's message with the offending value: `expected ..., got "Store_1"`. */
 const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${describeValue(issue.input)}` });

@@ -94,7 +94,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     claim: db.prepare<[{ now: number; limit: number }], ObjectRow>(
       `UPDATE objects SET state = 'transferring', updated_at = @now
        WHERE id IN (
-         SELECT o.id FROM objects o
+         SELECT o.id FROM objects o INDEXED BY objects_runnable
          WHERE o.state IN ('queued', 'failed') AND o.next_attempt_at <= @now
            AND NOT EXISTS (SELECT 1 FROM objects b WHERE b.bucket = o.bucket AND b.key = o.key AND b.state = 'transferring')
          ORDER BY o.sort_key LIMIT @limit)

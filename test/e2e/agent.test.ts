@@ -10,17 +10,17 @@ import { test } from 'node:test';
 
 import { stringify } from 'yaml';
 
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { journalRows } from '../helpers/journal-db.js';
 import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testConfigDocument } from '../helpers/test-config.js';
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000, explain: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${explain()}`);
     await sleep(100);
   }
 }
@@ -39,15 +39,16 @@ test('agent: scans continuously, survives a core outage without using attempts, 
 
   for (let i = 0; i < 3; i += 1) await putObject(edge, 'edge', `first/${i}.json`, `{"i":${i}}`);
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
-  t.after(() => {
-    if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
-  });
+  t.after(() => killIfRunning(agent));
   await waitFor('the first objects to land', async () => (await listKeys(core, 'lake')).length === 3);
 
   relay.setDown(true);
   for (let i = 0; i < 2; i += 1) await putObject(edge, 'edge', `during-outage/${i}.json`, `{"o":${i}}`);
-  await waitFor('the outage to be noticed', () =>
-    journalRows(journal).some((r) => r.key.startsWith('during-outage/') && r.last_error_code === 'TRIB_ERR_CORE_UNREACHABLE'),
+  await waitFor(
+    'the outage to be noticed',
+    () => journalRows(journal).some((r) => r.key.startsWith('during-outage/') && r.last_error_code === 'TRIB_ERR_CORE_UNREACHABLE'),
+    60_000,
+    () => JSON.stringify(journalRows(journal).map((r) => [r.key, r.state, r.last_error_code, r.last_error])) + agent.stderr().slice(-3000),
   );
   const status = await runCli(['status', '-c', config]);
   assert.equal(status.code, 0, status.stderr);
@@ -85,6 +86,7 @@ test('agent: SIGTERM during a large upload exits 0 quickly and the object resume
   await putObject(edge, 'edge', 'big.bin', body);
 
   const agent = spawnCli(['agent', '-c', config]);
+  t.after(() => killIfRunning(agent));
   await waitFor('the upload to start', () => {
     try {
       return journalRows(join(dir, 'journal')).some((r) => r.state === 'transferring');

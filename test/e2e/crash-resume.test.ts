@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { readJournal } from '../helpers/journal-db.js';
 import { getObject, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
@@ -44,6 +44,7 @@ test('a SIGKILL mid-multipart resumes at the next part; finished parts are not s
   const journal = join(dir, 'journal');
 
   const agent = spawnCli(['sync', '--once', '-c', config]);
+  t.after(() => killIfRunning(agent));
   const deadline = Date.now() + 60_000;
   while (partsJournaled(journal).length < 3) {
     assert.ok(Date.now() < deadline, `no parts journaled in time: ${agent.stderr()}`);

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 
 import { stringify } from 'yaml';
 
-import { spawnCli } from '../helpers/cli.js';
+import { killIfRunning, spawnCli } from '../helpers/cli.js';
 import { journalRows, readJournal } from '../helpers/journal-db.js';
 import { getObject, headObject, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
@@ -36,6 +36,7 @@ test('an object overwritten during its transfer lands as its newer version, neve
   const journal = join(dir, 'journal');
 
   const sync = spawnCli(['sync', '--once', '-c', config, '--log-level', process.env['TEST_LOG_LEVEL'] ?? 'warn']);
+  t.after(() => killIfRunning(sync));
   const deadline = Date.now() + 60_000;
   for (;;) {
     const parts = (() => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { readJournal } from '../helpers/journal-db.js';
 import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -38,6 +38,7 @@ test('a scan killed mid-listing resumes from its checkpoint', async (t) => {
   };
 
   const first = spawnCli(['sync', '--once', '-c', config]);
+  t.after(() => killIfRunning(first));
   const deadline = Date.now() + 30_000;
   for (;;) {
     const saved = checkpoint();

@@ -22,6 +22,17 @@ export interface CliProcess {
   done: Promise<CliResult>;
 }
 
+const live = new Set<ChildProcess>();
+// A failed test must not leave an agent running: it would keep the test file alive until its timeout.
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Kills a spawned CLI still running when the test ends (register with t.after). */
+export function killIfRunning(proc: CliProcess): void {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+}
+
 export function spawnCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...options.env },
@@ -36,6 +47,8 @@ export function spawnCli(args: readonly string[], options: { env?: NodeJS.Proces
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const done = once(child, 'close').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,

@@ -29,6 +29,7 @@ export async function startTcpRelay(targetPort: number, options: RelayOptions = 
       client.destroy();
       return;
     }
+    client.setNoDelay(true);
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -69,8 +70,15 @@ export async function startTcpRelay(targetPort: number, options: RelayOptions = 
       if (down) for (const socket of sockets) socket.destroy();
     },
     async close() {
+      down = true;
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
   };
 }

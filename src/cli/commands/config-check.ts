@@ -9,6 +9,8 @@ export function configCheck(file: string, output: Output): number {
   const config = loadConfigOrFail(file);
   const shown = redactSecrets({
     ...config,
+    edge: { ...config.edge, requestTimeout: formatDuration(config.edge.requestTimeout) },
+    core: { ...config.core, requestTimeout: formatDuration(config.core.requestTimeout) },
     transfer: {
       ...config.transfer,
       partSize: formatBytes(config.transfer.partSize),

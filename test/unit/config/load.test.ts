@@ -141,7 +141,7 @@ describe('config: wrong types', () => {
     assert.deepEqual(concurrency(0), ['transfer.concurrency: expected a positive integer, got 0']);
     assert.deepEqual(concurrency(1.5), ['transfer.concurrency: expected a positive integer, got 1.5']);
     assert.deepEqual(concurrency(null), ['transfer.concurrency: expected a positive integer, got null']);
-    assert.deepEqual(concurrency('8'), ['transfer.concurrency: expected a positive integer, got "8"']);
+    assert.deepEqual(concurrency('8.5'), ['transfer.concurrency: expected a positive integer, got "8.5"']);
     assert.deepEqual(concurrency([8]), ['transfer.concurrency: expected a positive integer, got a list']);
   });
 
