@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
-import { createS3Client } from '../s3/create-client.js';
+import { createS3Endpoint } from '../s3/create-client.js';
 import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
@@ -30,7 +30,8 @@ export interface Agent {
   /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
   preflight(signal?: AbortSignal): Promise<void>;
   scan(signal?: AbortSignal, onPage?: (listed: number) => void): Promise<ScanResult>;
-  close(): void;
+  /** Closes the journal and the endpoints' connection pools. */
+  close(): Promise<void>;
 }
 
 export interface AgentDependencies {
@@ -64,8 +65,10 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
-  const source = deps.source ?? createS3SourceStore(createS3Client(config.edge, sockets));
-  const lake = deps.lake ?? createS3LakeStore(createS3Client(config.core, sockets), config.core.bucket, heartbeatKey(config.site));
+  const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets) : undefined;
+  const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets) : undefined;
+  const source = deps.source ?? createS3SourceStore(edgeEndpoint!.client, edgeEndpoint!.http);
+  const lake = deps.lake ?? createS3LakeStore(coreEndpoint!.client, coreEndpoint!.http, config.core.bucket, heartbeatKey(config.site));
   const journal = openJournal(config.journal, clock);
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
@@ -152,8 +155,9 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
         signal,
       );
     },
-    close() {
+    async close() {
       journal.close();
+      await Promise.all([edgeEndpoint?.close(), coreEndpoint?.close()]);
     },
   };
 }

@@ -7,6 +7,8 @@ import { SingleBar } from 'cli-progress';
 import { formatBytes, formatDuration } from '../core/units.js';
 
 export interface SyncProgress {
+  /** True when a bar is drawn (totals are only worth computing then). */
+  readonly interactive: boolean;
   setTotals(objects: number, bytes: number): void;
   objectDone(bytes: number): void;
   bytesSent(bytes: number): void;
@@ -46,12 +48,20 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
       eta: speed > 0 ? formatDuration((remaining / speed) * 1000) : '-',
     };
   };
+  let barStarted = false;
   return {
+    interactive: bar !== undefined,
     setTotals(objects, bytes) {
       totalObjects = objects;
       totalBytes = bytes;
-      bar?.start(Math.max(totalObjects, 1), doneObjects, payload());
-      if (bar && totalObjects === 0) bar.setTotal(0);
+      if (!bar) return;
+      if (!barStarted) {
+        bar.start(totalObjects, doneObjects, payload());
+        barStarted = true;
+      } else {
+        bar.setTotal(totalObjects);
+        bar.update(doneObjects, payload());
+      }
     },
     objectDone() {
       doneObjects += 1;
@@ -62,7 +72,8 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
       bar?.update(doneObjects, payload());
     },
     stop() {
-      bar?.stop();
+      if (barStarted) bar?.stop();
+      barStarted = false;
     },
     rate() {
       const elapsed = (Date.now() - started) / 1000;

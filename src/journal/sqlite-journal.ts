@@ -70,6 +70,8 @@ function toObject(row: ObjectRow): JournalObject {
 }
 
 const MAX_ERROR_TEXT = 2000;
+const LANDING_BATCH = 64;
+const LANDING_FLUSH_MS = 20;
 
 export function openJournal(folder: string, clock: Clock, options: { readonly readonly?: boolean } = {}): Journal {
   const db = openDatabase(folder, options);
@@ -91,15 +93,14 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       `UPDATE objects SET state = 'superseded', updated_at = ?
        WHERE bucket = ? AND key = ? AND id < ? AND state IN ('discovered', 'queued', 'failed', 'dead')`,
     ),
-    claim: db.prepare<[{ now: number; limit: number }], ObjectRow>(
-      `UPDATE objects SET state = 'transferring', updated_at = @now
-       WHERE id IN (
-         SELECT o.id FROM objects o INDEXED BY objects_runnable
-         WHERE o.state IN ('queued', 'failed') AND o.next_attempt_at <= @now
-           AND NOT EXISTS (SELECT 1 FROM objects b WHERE b.bucket = o.bucket AND b.key = o.key AND b.state = 'transferring')
-         ORDER BY o.sort_key LIMIT @limit)
-       RETURNING *`,
+    // Runnable objects in claim order. INDEXED BY: without it SQLite sorts every queued row.
+    claimable: db.prepare<[{ now: number; limit: number }], ObjectRow>(
+      `SELECT o.* FROM objects o INDEXED BY objects_runnable
+       WHERE o.state IN ('queued', 'failed') AND o.next_attempt_at <= @now
+         AND NOT EXISTS (SELECT 1 FROM objects b WHERE b.bucket = o.bucket AND b.key = o.key AND b.state = 'transferring')
+       ORDER BY o.sort_key LIMIT @limit`,
     ),
+    startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
     landed: db.prepare<[string, string, string | null, number, number, number, number]>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
          landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL
@@ -178,6 +179,37 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     }
   }
 
+  const claimTx = db.transaction((now: number, limit: number): JournalObject[] =>
+    sql.claimable.all({ now, limit }).map((row) => {
+      sql.startTransfer.run(now, row.id);
+      return toObject({ ...row, state: 'transferring' });
+    }),
+  );
+
+  // Landings are written behind, in groups: one transaction per object costs more CPU than the
+  // object's whole transfer when objects are small. A landing waits at most LANDING_FLUSH_MS; if
+  // the process dies first, the object is simply copied again (the same bytes to the same key).
+  // Every other journal call flushes first, so nothing in this process ever sees a stale state.
+  let pendingLandings: { id: number; facts: LandedFacts; at: number }[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushError: unknown;
+  const landTx = db.transaction((landings: readonly { id: number; facts: LandedFacts; at: number }[]) => {
+    for (const { id, facts, at } of landings) {
+      sql.landed.run(facts.coreKey, facts.sha256, facts.coreEtag, facts.coreSize, at, at, id);
+      sql.forgetMultipart.run(id);
+    }
+  });
+  function flushLandings(): void {
+    if (flushTimer !== undefined) {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+    }
+    if (pendingLandings.length === 0) return;
+    const batch = pendingLandings;
+    pendingLandings = [];
+    guarded('record landings', () => landTx(batch));
+  }
+
   const recordSeenTx = db.transaction(
     (objects: readonly SourceObject[], decide: (o: SourceObject) => SeenDecision, detectedBy: string): SeenOutcome[] => {
       const now = clock.now();
@@ -209,9 +241,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     },
   );
 
-  return {
+  const journal: Journal = {
     recordSeen: (objects, decide, detectedBy) => guarded('record objects', () => recordSeenTx(objects, decide, detectedBy)),
-    claim: (limit) => guarded('claim objects', () => sql.claim.all({ now: clock.now(), limit }).map(toObject)),
+    claim: (limit) => guarded('claim objects', () => claimTx(clock.now(), limit)),
     get: (id) => {
       const row = sql.get.get(id);
       return row ? toObject(row) : undefined;
@@ -220,14 +252,19 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       const row = sql.latest.get(bucket, key);
       return row ? toObject(row) : undefined;
     },
-    markLanded: (id, facts: LandedFacts) =>
-      guarded('record a landing', () =>
-        db.transaction(() => {
-          const now = clock.now();
-          sql.landed.run(facts.coreKey, facts.sha256, facts.coreEtag, facts.coreSize, now, now, id);
-          sql.forgetMultipart.run(id);
-        })(),
-      ),
+    markLanded: (id, facts: LandedFacts) => {
+      pendingLandings.push({ id, facts, at: clock.now() });
+      if (pendingLandings.length >= LANDING_BATCH) flushLandings();
+      else
+        flushTimer ??= setTimeout(() => {
+          try {
+            flushLandings();
+          } catch (error) {
+            flushError = error; // surfaced by the next journal call: a timer has no caller to tell
+          }
+        }, LANDING_FLUSH_MS);
+    },
+    flush: flushLandings,
     markFailed: (id, facts: FailureFacts) =>
       guarded('record a failure', () => {
         sql.failed.run({
@@ -296,7 +333,22 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       for (const row of sql.latestAll.iterate()) yield toObject(row);
     },
     close: () => {
-      if (db.open) db.close();
+      if (db.open) {
+        flushLandings();
+        db.close();
+      }
     },
   };
+  // Every call but these sees the pending landings written first.
+  const writeBehind = new Set<string>(['markLanded', 'flush', 'close']);
+  for (const name of Object.keys(journal) as (keyof Journal)[]) {
+    const method = journal[name] as (...args: unknown[]) => unknown;
+    if (writeBehind.has(name)) continue;
+    (journal as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (flushError !== undefined) throw flushError;
+      if (pendingLandings.length > 0) flushLandings();
+      return method(...args);
+    };
+  }
+  return journal;
 }

@@ -78,7 +78,10 @@ export interface Journal {
   claim(limit: number): JournalObject[];
   get(id: number): JournalObject | undefined;
   latest(bucket: string, key: string): JournalObject | undefined;
+  /** Written behind: durable within milliseconds, at once on flush() or any other call. */
   markLanded(id: number, facts: LandedFacts): void;
+  /** Writes pending landings now. */
+  flush(): void;
   markFailed(id: number, facts: FailureFacts): void;
   /** This version will never land because a newer one was seen; the reason is kept. */
   markSuperseded(id: number, reason: string): void;

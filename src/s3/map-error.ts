@@ -39,6 +39,10 @@ const NETWORK = new Set([
   'EPIPE',
   'ECONNABORTED',
   'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 const DIGEST = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody']);
@@ -79,7 +83,7 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
   const where = `${side} ${operation}`;
   const detail = `${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? ''}`.trim();
 
-  if (name === 'AbortError' || e.code === 'ABORT_ERR') {
+  if (name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'UND_ERR_ABORTED') {
     return new TributaryError('TRIB_ERR_CANCELLED', `${where}: cancelled`, { cause: error });
   }
   const net = networkCode(error);

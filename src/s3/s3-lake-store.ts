@@ -9,8 +9,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -19,25 +17,26 @@ import { TributaryError } from '../core/errors.js';
 import type { IoOptions } from '../ports/source-store.js';
 import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
-import { unquoteEtag } from './s3-source-store.js';
+import type { S3Http } from './s3-http.js';
+import { headerValue, unquoteEtag } from './s3-source-store.js';
 
 /** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
-export function createS3LakeStore(client: S3Client, bucket: string, probeKey: string): LakeStore {
+export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string, probeKey: string): LakeStore {
   return {
     bucket,
 
     async head(key, options: IoOptions = {}): Promise<LakeHead | undefined> {
       try {
-        const response = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), sendOptions(options.signal));
-        return {
-          size: response.ContentLength ?? 0,
-          etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag),
-          metadata: Object.fromEntries(Object.entries(response.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-        };
+        const response = await http.send({ method: 'HEAD', bucket, key, signal: options.signal });
+        const metadata: Record<string, string> = {};
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = headerValue(value) ?? '';
+        }
+        const etag = headerValue(response.headers['etag']);
+        return { size: Number(headerValue(response.headers['content-length']) ?? 0), etag: etag === undefined ? undefined : unquoteEtag(etag), metadata };
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const name = (error as { name?: string }).name;
-        if (status === 404 || name === 'NotFound' || name === 'NoSuchKey') return undefined;
+        if (status === 404) return undefined;
         throw mapS3Error(error, 'core', `HEAD ${key}`);
       }
     },
@@ -55,20 +54,13 @@ export function createS3LakeStore(client: S3Client, bucket: string, probeKey: st
     },
 
     async put(key, body, options) {
+      const headers: Record<string, string> = { 'content-md5': options.contentMd5 };
+      for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;
+      if (options.contentType !== undefined) headers['content-type'] = options.contentType;
       try {
-        const response = await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ContentLength: body.length,
-            ContentMD5: options.contentMd5,
-            Metadata: { ...options.metadata },
-            ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
-          }),
-          sendOptions(options.signal),
-        );
-        return { etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag) };
+        const response = await http.send({ method: 'PUT', bucket, key, body, headers, signal: options.signal });
+        const etag = headerValue(response.headers['etag']);
+        return { etag: etag === undefined ? undefined : unquoteEtag(etag) };
       } catch (error) {
         throw mapS3Error(error, 'core', `PUT ${key}`);
       }

@@ -4,13 +4,12 @@
  * and the ETag of what was actually sent is returned so the caller can check it too: not every
  * server honours If-Match.
  */
-import { Readable } from 'node:stream';
-
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 import { TributaryError } from '../core/errors.js';
 import type { IoOptions, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
+import type { S3Http } from './s3-http.js';
 
 export function unquoteEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/^W\//, '').replace(/^"+|"+$/g, '');
@@ -25,7 +24,11 @@ function decodeListedKey(key: string, encoded: boolean): string {
   }
 }
 
-export function createS3SourceStore(client: S3Client): SourceStore {
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function createS3SourceStore(client: S3Client, http: S3Http): SourceStore {
   return {
     async list(bucket, prefix, startAfter, pageSize, options: IoOptions = {}): Promise<SourcePage> {
       let response;
@@ -66,28 +69,25 @@ export function createS3SourceStore(client: S3Client): SourceStore {
       const operation = `GET ${object.bucket}/${object.key}`;
       let response;
       try {
-        response = await client.send(
-          new GetObjectCommand({
-            Bucket: object.bucket,
-            Key: object.key,
-            IfMatch: `"${object.etag}"`,
-            ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
-          }),
-          sendOptions(options.signal),
-        );
+        response = await http.send({
+          method: 'GET',
+          bucket: object.bucket,
+          key: object.key,
+          headers: {
+            'if-match': `"${object.etag}"`,
+            ...(range === undefined ? {} : { range: `bytes=${range.start}-${range.end}` }),
+          },
+          signal: options.signal,
+        });
       } catch (error) {
         throw mapS3Error(error, 'edge', operation);
       }
-      const body = response.Body;
-      if (!(body instanceof Readable)) {
-        throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge ${operation}: response has no body stream`);
-      }
-      const etag = unquoteEtag(response.ETag);
+      const etag = unquoteEtag(headerValue(response.headers['etag']));
       if (etag !== '' && etag !== object.etag) {
-        body.destroy();
+        response.body.destroy();
         throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${operation}: the object changed (ETag ${etag}, expected ${object.etag})`);
       }
-      return { body, etag, size: response.ContentLength ?? 0 };
+      return { body: response.body, etag, size: Number(headerValue(response.headers['content-length']) || 0) };
     },
 
     async checkBucket(bucket, options: IoOptions = {}): Promise<void> {

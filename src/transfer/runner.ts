@@ -63,8 +63,10 @@ export interface RunOptions {
   readonly drainMs?: number;
   /** Aborts in-flight transfers at once (a second signal). */
   readonly forceSignal?: AbortSignal;
-  /** Resolves when new work may have arrived (forever mode); the runner then claims again. */
+  /** Resolves when new work may have arrived; the runner then claims again. */
   readonly wake?: () => Promise<void>;
+  /** In `once` mode: true while a producer (the scan) may still add work, so idle is not the end. */
+  readonly moreComing?: () => boolean;
 }
 
 export interface RunSummary {
@@ -199,6 +201,7 @@ export function createRunner(options: RunnerOptions): Runner {
       run.forceSignal?.addEventListener('abort', onForce, { once: true });
       let stoppedBy: RunSummary['stoppedBy'] = 'idle';
       const runStartedAt = clock.now();
+      const prefetched: JournalObject[] = [];
       // Wakes the loop when a stop is asked for, so it does not wait for a transfer to end first.
       const stopped = new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
@@ -239,15 +242,24 @@ export function createRunner(options: RunnerOptions): Runner {
             }
             continue;
           }
-          const free = options.concurrency - active.size;
-          const claimed = free > 0 ? journal.claim(free) : [];
-          for (const job of claimed) start(job, work.signal);
+          // Claims come in batches (one journal transaction for up to `concurrency` objects);
+          // what is claimed but not started yet waits in `prefetched`.
+          let free = options.concurrency - active.size;
+          if (free > 0 && prefetched.length === 0) prefetched.push(...journal.claim(options.concurrency));
+          while (free > 0 && prefetched.length > 0) {
+            start(prefetched.shift()!, work.signal);
+            free -= 1;
+          }
           if (active.size > 0) {
             await Promise.race([...active.values(), stopped]);
             continue;
           }
           // Nothing running and nothing claimable now.
           const next = journal.nextAttemptAt();
+          if (run.mode === 'once' && run.moreComing?.() === true) {
+            await Promise.race([run.wake?.() ?? sleep(50), stopped, sleep(1000)]);
+            continue;
+          }
           if (run.mode === 'once') {
             const horizon = run.retryHorizonMs ?? 0;
             if (next === undefined || next - clock.now() > horizon) break;
@@ -263,6 +275,7 @@ export function createRunner(options: RunnerOptions): Runner {
           idle.abort();
         }
       } finally {
+        for (const job of prefetched.splice(0)) journal.release(job.id);
         const deadline = setTimeout(() => work.abort(new Error('drain deadline')), signal.aborted ? (run.drainMs ?? 0) : 0);
         if (fatal || stoppedBy === 'outage') work.abort(new Error('runner stopped'));
         await Promise.allSettled([...active.values()]);

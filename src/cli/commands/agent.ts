@@ -59,6 +59,6 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
     log.info({ landed: summary.landed }, 'agent stopped');
     return EXIT.ok;
   } finally {
-    agent.close();
+    await agent.close();
   }
 }

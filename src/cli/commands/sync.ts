@@ -5,6 +5,7 @@
 import { buildAgent } from '../../agent/build-agent.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
+import { createWaker } from '../../agent/waker.js';
 import { createSyncProgress } from '../progress.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
 import { summarizeBacklog } from './status.js';
@@ -24,6 +25,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
   const config = loadConfigOrFail(options.configFile);
   const progress = createSyncProgress(options.interactive);
   let landedBytes = 0;
+  let landedObjects = 0;
   let alreadyPresent = 0;
   const agent = buildAgent(config, {
     logger: log,
@@ -31,6 +33,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     hooks: {
       onLanded: (job, result) => {
         landedBytes += job.size;
+        landedObjects += 1;
         if (result.alreadyPresent) alreadyPresent += 1;
         progress.objectDone(job.size);
       },
@@ -44,18 +47,45 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
   });
   try {
     await agent.preflight(options.signal);
-    const scan = await agent.scan(options.signal);
-    log.info({ listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed }, 'scan complete');
-    const pending = summarizeBacklog(agent.journal.backlog());
-    progress.setTotals(pending.pendingObjects + pending.failedObjects, pending.pendingBytes);
-    const summary = await agent.runner.run({
+    // Transfers start with the first page of the scan, not after the last.
+    const waker = createWaker();
+    const stopScan = new AbortController();
+    let scanning = true;
+    const showTotals = () => {
+      if (!progress.interactive) return;
+      const backlog = summarizeBacklog(agent.journal.backlog());
+      progress.setTotals(landedObjects + backlog.pendingObjects + backlog.failedObjects, landedBytes + backlog.pendingBytes);
+    };
+    const scanned = agent
+      .scan(AbortSignal.any([options.signal, stopScan.signal]), () => {
+        showTotals();
+        waker.notify();
+      })
+      .finally(() => {
+        scanning = false;
+        waker.notify();
+      });
+    const running = agent.runner.run({
       mode: 'once',
       retryHorizonMs: options.retryWindowMs,
       maxOutageMs: options.maxOutageMs,
       signal: options.signal,
       drainMs: 5000,
+      wake: () => waker.wait(),
+      moreComing: () => scanning,
       ...(options.forceSignal === undefined ? {} : { forceSignal: options.forceSignal }),
+    }).then((summary) => {
+      // No point listing on when transfers cannot continue.
+      if (summary.stoppedBy !== 'idle') stopScan.abort();
+      return summary;
     });
+    const [scanOutcome, runOutcome] = await Promise.allSettled([scanned, running]);
+    if (runOutcome.status === 'rejected') throw runOutcome.reason;
+    const summary = runOutcome.value;
+    if (summary.fatal) throw summary.fatal;
+    if (scanOutcome.status === 'rejected' && summary.stoppedBy === 'idle') throw scanOutcome.reason;
+    const scan = scanOutcome.status === 'fulfilled' ? scanOutcome.value : { listed: 0, queued: 0, changed: 0, skipped: 0, resumed: false };
+    log.info({ listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed }, 'scan complete');
     progress.stop();
     const after = summarizeBacklog(agent.journal.backlog());
     const elapsed = progress.elapsedMs;
@@ -65,10 +95,9 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
         (summary.stoppedBy === 'outage' ? `; stopped: ${agent.breaker.side ?? 'an endpoint'} unreachable` : '') +
         (summary.stoppedBy === 'signal' ? '; interrupted' : ''),
     );
-    if (summary.fatal) throw summary.fatal;
     return after.pendingObjects + after.failedObjects + after.deadObjects === 0 ? EXIT.ok : EXIT.incomplete;
   } finally {
     progress.stop();
-    agent.close();
+    await agent.close();
   }
 }

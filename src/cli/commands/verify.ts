@@ -89,7 +89,7 @@ export async function verify(file: string, deep: boolean, json: boolean, output:
       } while (startAfter !== undefined);
     }
   } finally {
-    agent.close();
+    await agent.close();
   }
   problems.sort((a, b) => a.bucket.localeCompare(b.bucket) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (json) output.out(JSON.stringify({ checked, deep, problems }, null, 2));

@@ -1,0 +1,182 @@
+/**
+ * A lean S3 REST client for the per-object hot path (GET at the edge; PUT and HEAD at the core).
+ *
+ * Why not the AWS SDK here: its middleware stack costs about 1 ms of CPU per request on this
+ * class of machine, which for small objects is most of the copier's CPU and the reason a Node
+ * copier loses to rclone (docs/adr/0003-lean-http-for-small-objects.md). This client keeps what
+ * matters (SigV4 by the SDK's own signer, keep-alive pools, timeouts, a bounded retry of one
+ * request, S3 error codes parsed from the answer) and nothing else. Its errors have the shape the
+ * SDK's have (`name`, `$metadata.httpStatusCode`, `$response.headers`), so `mapS3Error` classifies
+ * both the same way. Listings, multipart and everything rare still go through the SDK.
+ */
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
+import { Pool } from 'undici';
+
+import { backoffDelayMs } from '../core/retry-policy.js';
+
+/** node:crypto behind the Checksum interface the signer expects (SHA-256, or HMAC with a key). */
+class NodeSha256 implements Checksum {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.create();
+  }
+  private create(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret as Buffer);
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
+  reset(): void {
+    this.hash = this.create();
+  }
+}
+
+/** S3's URI encoding of a key: every byte but the unreserved ones, `/` kept as the separator. */
+export function encodeKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+export interface S3HttpSettings {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  readonly credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  readonly requestTimeout: number;
+  readonly maxAttempts: number;
+  readonly connections: number;
+}
+
+export interface S3HttpRequest {
+  readonly method: 'GET' | 'PUT' | 'HEAD';
+  readonly bucket: string;
+  readonly key: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface S3HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body stream (GET); already consumed for other methods. */
+  readonly body: Readable;
+}
+
+export interface S3Http {
+  send(request: S3HttpRequest): Promise<S3HttpResponse>;
+  close(): Promise<void>;
+}
+
+/** An error shaped like the SDK's, so one mapping classifies both. */
+export function s3HttpError(statusCode: number, headers: S3HttpResponse['headers'], body: string): Error {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  const fallback = statusCode === 404 ? 'NotFound' : statusCode === 403 ? 'Forbidden' : statusCode === 412 ? 'PreconditionFailed' : `Http${statusCode}`;
+  const flat: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  return Object.assign(new Error(message ?? `HTTP ${statusCode}`), {
+    name: code ?? fallback,
+    $metadata: { httpStatusCode: statusCode },
+    $response: { statusCode, headers: flat },
+  });
+}
+
+const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
+
+function isRetryableNetworkError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CLOSED)$/.test(code);
+}
+
+export function createS3Http(settings: S3HttpSettings): S3Http {
+  const base = new URL(settings.endpoint);
+  const pools = new Map<string, Pool>();
+  const poolFor = (origin: string): Pool => {
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: settings.connections,
+        headersTimeout: settings.requestTimeout,
+        bodyTimeout: settings.requestTimeout,
+        connectTimeout: Math.min(settings.requestTimeout, 10_000),
+        keepAliveTimeout: 10_000,
+      });
+      pools.set(origin, pool);
+    }
+    return pool;
+  };
+  const signer = new SignatureV4({
+    credentials: settings.credentials,
+    region: settings.region,
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+
+  async function once(request: S3HttpRequest): Promise<S3HttpResponse> {
+    const host = settings.forcePathStyle ? base.host : `${request.bucket}.${base.host}`;
+    const prefix = base.pathname.replace(/\/$/, '');
+    const path = settings.forcePathStyle ? `${prefix}/${request.bucket}/${encodeKey(request.key)}` : `${prefix}/${encodeKey(request.key)}`;
+    const headers: Record<string, string> = {
+      host,
+      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      ...request.headers,
+    };
+    if (request.body !== undefined) headers['content-length'] = String(request.body.length);
+    const signed = await signer.sign({
+      method: request.method,
+      protocol: base.protocol,
+      hostname: host.replace(/:\d+$/, ''),
+      ...(base.port ? { port: Number(base.port) } : {}),
+      path,
+      query: {},
+      headers,
+    });
+    const origin = `${base.protocol}//${host}`;
+    const response = await poolFor(origin).request({
+      method: request.method,
+      path,
+      headers: signed.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    });
+    if (response.statusCode >= 300) {
+      const text = request.method === 'HEAD' ? '' : (await response.body.text()).slice(0, 65_536);
+      if (request.method === 'HEAD') await response.body.dump();
+      throw s3HttpError(response.statusCode, response.headers, text);
+    }
+    if (request.method !== 'GET') await response.body.dump();
+    return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  return {
+    async send(request) {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await once(request);
+        } catch (error) {
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          const retryable = status === undefined ? isRetryableNetworkError(error) : RETRYABLE_STATUS.has(status);
+          if (!retryable || attempt >= settings.maxAttempts || request.signal?.aborted) throw error;
+          const delay = backoffDelayMs(attempt, { baseMs: 100, capMs: 2000 });
+          await sleep(delay, undefined, request.signal ? { signal: request.signal } : undefined);
+        }
+      }
+    },
+    async close() {
+      await Promise.all([...pools.values()].map((pool) => pool.close()));
+    },
+  };
+}
