@@ -92,6 +92,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     journal,
     budget: createMemoryBudget(config.transfer.memoryLimit),
     partSize: config.transfer.partSize,
+    bufferThreshold: config.transfer.bufferThreshold,
     multipartThreshold: config.transfer.multipartThreshold,
     partConcurrency: PART_CONCURRENCY,
     headBeforePut: config.transfer.headBeforePut,

@@ -119,7 +119,7 @@ export function parseConfig(raw: unknown, source = '(inline)', options: LoadOpti
     ...parsed,
     journal,
     edge: { ...parsed.edge, buckets },
-    transfer: { ...parsed.transfer, multipartThreshold: parsed.transfer.multipartThreshold ?? parsed.transfer.partSize },
+    transfer: parsed.transfer,
   });
 }
 

@@ -209,10 +209,19 @@ export const configSchema = obj({
       .refine((v) => v <= MAX_PART_SIZE, { message: 'must be at most 5GiB (the S3 maximum part size)' })
       .default(16 * 1024 * 1024)
       .describe('Part size of multipart uploads, 5MiB to 5GiB.'),
-    multipartThreshold: size().optional().describe('Objects at least this large use multipart; default partSize.'),
+    multipartThreshold: size()
+      .default(64 * 1024 * 1024)
+      .describe(
+        'Objects larger than this go as multipart uploads that resume at their next part after a crash or a broken link; smaller ones go in one PUT. Lower it on slow, flaky links.',
+      ),
+    bufferThreshold: size()
+      .default(8 * 1024 * 1024)
+      .describe(
+        'Objects up to this size are read into memory in one GET; larger ones are streamed (one hashing pass, then the upload), so memory stays bounded.',
+      ),
     memoryLimit: size()
-      .default(96 * 1024 * 1024)
-      .describe('Bytes of object data buffered at once across all transfers; at least partSize.'),
+      .default(64 * 1024 * 1024)
+      .describe('Bytes of object data buffered at once across all transfers (small objects, multipart parts); at least partSize.'),
     maxAttempts: positiveInt.default(10).describe('Attempts before an object is dead.'),
     retryBase: duration
       .default(2000)
@@ -286,6 +295,6 @@ export interface EdgeBucketConfig {
 export type Config = Readonly<
   Omit<ParsedConfig, 'edge' | 'transfer'> & {
     edge: Omit<ParsedConfig['edge'], 'buckets'> & { buckets: readonly EdgeBucketConfig[] };
-    transfer: ParsedConfig['transfer'] & { multipartThreshold: number };
+    transfer: ParsedConfig['transfer'];
   }
 >;

@@ -16,6 +16,12 @@ export interface LakePutOptions extends IoOptions {
   readonly contentType?: string | undefined;
 }
 
+/** A body that is streamed rather than held in memory: exactly `length` bytes. */
+export interface StreamBody {
+  readonly stream: Readable;
+  readonly length: number;
+}
+
 export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
@@ -27,7 +33,7 @@ export interface LakeStore {
   head(key: string, options?: IoOptions): Promise<LakeHead | undefined>;
   /** GET of a whole core object (verify --deep, get, restore). */
   read(key: string, options?: IoOptions): Promise<{ readonly body: Readable; readonly size: number }>;
-  put(key: string, body: Buffer, options: LakePutOptions): Promise<{ readonly etag: string | undefined }>;
+  put(key: string, body: Buffer | StreamBody, options: LakePutOptions): Promise<{ readonly etag: string | undefined }>;
   createMultipart(
     key: string,
     options: IoOptions & { readonly metadata: Readonly<Record<string, string>>; readonly contentType?: string | undefined },

@@ -62,7 +62,9 @@ export interface S3HttpRequest {
   readonly bucket: string;
   readonly key: string;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: Buffer;
+  /** A Buffer (retried on a transient failure) or a stream of `contentLength` bytes (sent once). */
+  readonly body?: Buffer | Readable;
+  readonly contentLength?: number;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -134,7 +136,8 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
       ...request.headers,
     };
-    if (request.body !== undefined) headers['content-length'] = String(request.body.length);
+    if (Buffer.isBuffer(request.body)) headers['content-length'] = String(request.body.length);
+    else if (request.body !== undefined) headers['content-length'] = String(request.contentLength ?? 0);
     const signed = await signer.sign({
       method: request.method,
       protocol: base.protocol,
@@ -169,7 +172,8 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
         } catch (error) {
           const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
           const retryable = status === undefined ? isRetryableNetworkError(error) : RETRYABLE_STATUS.has(status);
-          if (!retryable || attempt >= settings.maxAttempts || request.signal?.aborted) throw error;
+          const resendable = request.body === undefined || Buffer.isBuffer(request.body);
+          if (!retryable || !resendable || attempt >= settings.maxAttempts || request.signal?.aborted) throw error;
           const delay = backoffDelayMs(attempt, { baseMs: 100, capMs: 2000 });
           await sleep(delay, undefined, request.signal ? { signal: request.signal } : undefined);
         }

@@ -58,7 +58,14 @@ export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string
       for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;
       if (options.contentType !== undefined) headers['content-type'] = options.contentType;
       try {
-        const response = await http.send({ method: 'PUT', bucket, key, body, headers, signal: options.signal });
+        const response = await http.send({
+          method: 'PUT',
+          bucket,
+          key,
+          ...(Buffer.isBuffer(body) ? { body } : { body: body.stream, contentLength: body.length }),
+          headers,
+          signal: options.signal,
+        });
         const etag = headerValue(response.headers['etag']);
         return { etag: etag === undefined ? undefined : unquoteEtag(etag) };
       } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * Reading from the edge with integrity checks. Two ways: into a Buffer of known length (a small
  * object whole, or one part of a large one), or as a hashing pass that keeps nothing. Both compute
- * their hashes while the bytes stream past, and both refuse a body of the wrong length.
+ * the hashes asked for while the bytes stream past, and both refuse a body of the wrong length.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -11,7 +11,7 @@ import type { SourceObject, SourceStore } from '../ports/source-store.js';
 
 export interface BufferedRead {
   readonly data: Buffer;
-  readonly md5: Buffer;
+  readonly md5: Buffer | undefined;
   readonly sha256: Buffer | undefined;
 }
 
@@ -40,24 +40,24 @@ async function drain(body: Readable, onChunk: (chunk: Buffer) => void, signal: A
   }
 }
 
-/** Reads `range` (or the whole object) into one Buffer, hashing it with MD5 and optionally SHA-256. */
+/** Reads `range` (or the whole object) into one Buffer, hashing it with MD5 and/or SHA-256 as asked. */
 export async function readIntoBuffer(
   source: SourceStore,
   object: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>,
   range: { readonly start: number; readonly end: number } | undefined,
-  options: { readonly sha256: boolean; readonly signal?: AbortSignal | undefined },
+  options: { readonly sha256: boolean; readonly md5: boolean; readonly signal?: AbortSignal | undefined },
 ): Promise<BufferedRead> {
   const expected = range === undefined ? object.size : range.end - range.start + 1;
   if (expected === 0) {
     return {
       data: Buffer.alloc(0),
-      md5: createHash('md5').digest(),
+      md5: options.md5 ? createHash('md5').digest() : undefined,
       sha256: options.sha256 ? createHash('sha256').digest() : undefined,
     };
   }
   const read = await source.read(object, range, { signal: options.signal });
   const data = Buffer.allocUnsafe(expected);
-  const md5 = createHash('md5');
+  const md5 = options.md5 ? createHash('md5') : undefined;
   const sha = options.sha256 ? createHash('sha256') : undefined;
   let offset = 0;
   await drain(
@@ -66,13 +66,13 @@ export async function readIntoBuffer(
       if (offset + chunk.length > expected) throw wrongLength(object, offset + chunk.length, expected);
       chunk.copy(data, offset);
       offset += chunk.length;
-      md5.update(chunk);
+      md5?.update(chunk);
       sha?.update(chunk);
     },
     options.signal,
   );
   if (offset !== expected) throw wrongLength(object, offset, expected);
-  return { data, md5: md5.digest(), sha256: sha?.digest() };
+  return { data, md5: md5?.digest(), sha256: sha?.digest() };
 }
 
 /** Streams the whole object once to compute its SHA-256 (and MD5 when `md5` is asked for). */
@@ -99,4 +99,9 @@ export async function hashWholeObject(
   }
   if (total !== object.size) throw wrongLength(object, total, object.size);
   return { sha256: sha.digest(), md5: md5?.digest() };
+}
+
+/** Content-MD5 (base64) from an MD5 in hex, such as a plain ETag. */
+export function md5HexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
 }

@@ -2,27 +2,33 @@
  * Replicates one journaled object version from the edge to the core. The caller (the runner)
  * maps whatever this throws to a journal state; this module only moves and checks bytes.
  *
- * Small objects (under `multipartThreshold`): one GET into a bounded buffer, hashed with SHA-256
- * and MD5 on the way; one PUT with Content-MD5 and lineage metadata. A PUT answered with the MD5
- * we computed is confirmed; any other answer is confirmed by HEAD.
+ * Three paths, by size (docs/adr/0002-buffering-and-hashing.md):
+ * - buffered (up to `bufferThreshold`): one GET into a buffer from the memory budget, hashed with
+ *   SHA-256 on the way; one PUT.
+ * - streamed (up to `multipartThreshold`): a hashing pass (SHA-256 must be in the metadata, which
+ *   is sent before the body), then the GET body streams straight into the PUT. Nothing is held.
+ * - multipart (above `multipartThreshold`): the hashing pass, then parts read with ranged GETs,
+ *   each buffered, sent with its own Content-MD5 and journaled as soon as the core acknowledges
+ *   it; after a crash the upload resumes at the first part the journal does not hold.
  *
- * Large objects: a hashing pass first (the SHA-256 must be in the metadata, which is fixed when
- * the multipart upload is created), then parts read with ranged, conditional GETs, each sent with
- * Content-MD5 and journaled as soon as the core acknowledges it. After a crash the upload resumes
- * at the first part the journal does not hold. The answer of CompleteMultipartUpload is not trusted:
- * a HEAD confirms size and SHA-256. An object already in the core with our SHA-256 and size (a
- * re-run after a crash between landing and journaling) is not uploaded again.
+ * Integrity: every read is conditional on the version's ETag and its length is checked. Single
+ * PUTs carry Content-MD5: the source's own ETag when that is a plain MD5 (so the core checks the
+ * bytes against what the edge says it holds), else the MD5 computed while reading. A PUT answered
+ * with that MD5 as its ETag is confirmed; any other answer is confirmed by HEAD (size and the
+ * SHA-256 in the metadata). The answer of CompleteMultipartUpload is never trusted: HEAD confirms.
+ * An object already in the core with our SHA-256 and size (a retry after a lost answer) is not
+ * uploaded again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { renderCoreKey } from '../core/core-key.js';
 import { TributaryError } from '../core/errors.js';
 import type { JournalObject, Journal, LandedFacts } from '../ports/journal.js';
-import type { LakeStore } from '../ports/lake-store.js';
+import type { LakeStore, StreamBody } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
 import { lineageMetadata, META } from './lineage.js';
 import type { MemoryBudget } from './memory-budget.js';
-import { hashWholeObject, isPlainMd5Etag, readIntoBuffer } from './read-source.js';
+import { hashWholeObject, isPlainMd5Etag, md5HexToBase64, readIntoBuffer } from './read-source.js';
 
 export interface ReplicateContext {
   readonly site: string;
@@ -32,6 +38,7 @@ export interface ReplicateContext {
   readonly journal: Journal;
   readonly budget: MemoryBudget;
   readonly partSize: number;
+  readonly bufferThreshold: number;
   readonly multipartThreshold: number;
   readonly partConcurrency: number;
   readonly headBeforePut: 'auto' | 'always' | 'never';
@@ -106,33 +113,90 @@ async function confirmLanded(
   );
 }
 
-async function replicateSmall(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+function landedMismatch(coreKey: string, got: string, expected: string): TributaryError {
+  return new TributaryError(
+    'TRIB_ERR_LAND_MISMATCH',
+    `core PUT ${coreKey}: the core computed MD5 ${got} for what it received, expected ${expected}`,
+  );
+}
+
+/** One PUT of a buffer or a stream, confirmed by its ETag or, failing that, by HEAD. */
+async function putAndConfirm(
+  context: ReplicateContext,
+  job: JournalObject,
+  coreKey: string,
+  body: Buffer | StreamBody,
+  md5Hex: string,
+  sha256Hex: string,
+  signal: AbortSignal | undefined,
+): Promise<ReplicateResult> {
+  const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
+  const put = await context.lake.put(coreKey, body, { metadata, contentMd5: md5HexToBase64(md5Hex), signal });
+  context.onBytesSent?.(job.size);
+  const etag = put.etag?.toLowerCase();
+  if (etag === md5Hex) return { coreKey, sha256: sha256Hex, coreEtag: put.etag ?? null, coreSize: job.size, alreadyPresent: false };
+  // A plain-MD5 ETag that differs means the core got other bytes (a server that ignores Content-MD5).
+  if (etag !== undefined && isPlainMd5Etag(etag)) throw landedMismatch(coreKey, etag, md5Hex);
+  const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, signal);
+  return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
+}
+
+async function alreadyInCore(
+  context: ReplicateContext,
+  job: JournalObject,
+  coreKey: string,
+  sha256Hex: string,
+  signal: AbortSignal | undefined,
+): Promise<ReplicateResult | undefined> {
+  if (!shouldHead(context, job)) return undefined;
+  const head = await context.lake.head(coreKey, { signal });
+  if (!isOurs(head, job.size, sha256Hex)) return undefined;
+  return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
+}
+
+async function replicateBuffered(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
   const release = await context.budget.acquire(job.size, signal);
   try {
-    const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, signal });
-    const md5Hex = read.md5.toString('hex');
+    const plain = isPlainMd5Etag(job.etag);
+    const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, md5: !plain, signal });
+    const md5Hex = plain ? job.etag.toLowerCase() : read.md5!.toString('hex');
     const sha256Hex = read.sha256!.toString('hex');
-    if (isPlainMd5Etag(job.etag) && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
-    if (shouldHead(context, job)) {
-      const head = await context.lake.head(coreKey, { signal });
-      if (isOurs(head, job.size, sha256Hex)) {
-        return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
-      }
-    }
-    const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
-    const put = await context.lake.put(coreKey, read.data, { metadata, contentMd5: read.md5.toString('base64'), signal });
-    context.onBytesSent?.(job.size);
-    if (put.etag?.toLowerCase() === md5Hex) {
-      return { coreKey, sha256: sha256Hex, coreEtag: put.etag, coreSize: job.size, alreadyPresent: false };
-    }
-    const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, signal);
-    return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
+    const present = await alreadyInCore(context, job, coreKey, sha256Hex, signal);
+    if (present) return present;
+    return await putAndConfirm(context, job, coreKey, read.data, md5Hex, sha256Hex, signal);
   } finally {
     release();
   }
 }
 
-async function replicateLarge(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+async function replicateStreamed(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+  const plain = isPlainMd5Etag(job.etag);
+  const hashes = await hashWholeObject(context.source, job, { md5: !plain, signal });
+  const md5Hex = plain ? job.etag.toLowerCase() : hashes.md5!.toString('hex');
+  const sha256Hex = hashes.sha256.toString('hex');
+  const present = await alreadyInCore(context, job, coreKey, sha256Hex, signal);
+  if (present) return present;
+  const read = await context.source.read(job, undefined, { signal });
+  // A failure of the edge read surfaces as a failed PUT: report it as the edge's.
+  let readError: unknown;
+  read.body.once('error', (error) => {
+    readError = error;
+  });
+  try {
+    return await putAndConfirm(context, job, coreKey, { stream: read.body, length: job.size }, md5Hex, sha256Hex, signal);
+  } catch (error) {
+    if (readError !== undefined) {
+      throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge GET ${job.bucket}/${job.key}: the read broke off: ${String((readError as Error).message)}`, {
+        cause: readError,
+      });
+    }
+    throw error;
+  } finally {
+    read.body.destroy();
+  }
+}
+
+async function replicateMultipart(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
   const { journal, lake } = context;
   let progress = journal.multipart(job.id);
   if (progress !== undefined && progress.coreKey !== coreKey) {
@@ -169,9 +233,9 @@ async function replicateLarge(context: ReplicateContext, job: JournalObject, cor
     const end = Math.min(job.size, start + partSize) - 1;
     const release = await context.budget.acquire(end - start + 1, signal);
     try {
-      const read = await readIntoBuffer(context.source, job, { start, end }, { sha256: false, signal });
-      const md5Hex = read.md5.toString('hex');
-      const { etag } = await lake.uploadPart(coreKey, uploadId, partNumber, read.data, { contentMd5: read.md5.toString('base64'), signal });
+      const read = await readIntoBuffer(context.source, job, { start, end }, { sha256: false, md5: true, signal });
+      const md5Hex = read.md5!.toString('hex');
+      const { etag } = await lake.uploadPart(coreKey, uploadId, partNumber, read.data, { contentMd5: read.md5!.toString('base64'), signal });
       if (isPlainMd5Etag(etag) && etag.toLowerCase() !== md5Hex) {
         throw new TributaryError('TRIB_ERR_LAND_MISMATCH', `core UploadPart ${coreKey} #${partNumber}: ETag ${etag}, sent MD5 ${md5Hex}`);
       }
@@ -226,6 +290,7 @@ async function replicateLarge(context: ReplicateContext, job: JournalObject, cor
 
 export async function replicateObject(context: ReplicateContext, job: JournalObject, signal?: AbortSignal): Promise<ReplicateResult> {
   const coreKey = coreKeyFor(context, job);
-  if (job.size >= context.multipartThreshold && job.size > 0) return replicateLarge(context, job, coreKey, signal);
-  return replicateSmall(context, job, coreKey, signal);
+  if (job.size > context.multipartThreshold) return replicateMultipart(context, job, coreKey, signal);
+  if (job.size > context.bufferThreshold) return replicateStreamed(context, job, coreKey, signal);
+  return replicateBuffered(context, job, coreKey, signal);
 }

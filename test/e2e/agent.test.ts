@@ -78,7 +78,7 @@ test('agent: SIGTERM during a large upload exits 0 quickly and the object resume
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const relay = await startTcpRelay(core.port, { uploadRate: 256 * 1024 });
   t.after(() => relay.close());
-  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB' } } });
+  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB' } } });
   (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));

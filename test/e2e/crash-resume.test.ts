@@ -37,7 +37,7 @@ test('a SIGKILL mid-multipart resumes at the next part; finished parts are not s
 
   const body = randomBytes(8 * 5 * 1024 * 1024 + 1234); // 9 parts of 5 MiB
   await putObject(edge, 'edge', 'video/cam-1.mp4', body);
-  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB', concurrency: 1 } } });
+  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB', concurrency: 1 } } });
   (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));

@@ -27,7 +27,7 @@ test('sync --once lands every object byte-for-byte with lineage, and a second pa
   }
   const config = writeTestConfig(dir, edge, core, {
     buckets: ['telemetry', { name: 'pos', prefix: 'receipts/' }],
-    extra: { transfer: { partSize: '5MiB' } },
+    extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB' } },
   });
 
   const first = await runCli(['sync', '--once', '-c', config]);

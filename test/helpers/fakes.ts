@@ -112,10 +112,17 @@ export class FakeLake implements LakeStore {
     return { body: Readable.from([o.data]), size: o.data.length };
   }
 
-  async put(key: string, body: Buffer, options: { metadata: Readonly<Record<string, string>> }) {
+  async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
     this.maybeFail('put');
-    this.objects.set(key, { data: Buffer.from(body), metadata: { ...options.metadata } });
-    return { etag: createHash('md5').update(body).digest('hex') };
+    let data: Buffer;
+    if (Buffer.isBuffer(body)) data = Buffer.from(body);
+    else {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body.stream) chunks.push(chunk as Buffer);
+      data = Buffer.concat(chunks);
+    }
+    this.objects.set(key, { data, metadata: { ...options.metadata } });
+    return { etag: createHash('md5').update(data).digest('hex') };
   }
 
   async createMultipart(key: string, options: { metadata: Readonly<Record<string, string>> }) {

@@ -252,7 +252,7 @@ describe('config: values outside their set', () => {
     assert.deepEqual(problems(withField('transfer', { partSize: '6GiB', memoryLimit: '8GiB' })), [
       'transfer.partSize: must be at most 5GiB (the S3 maximum part size)',
     ]);
-    assert.equal(parse(withField('transfer', { partSize: '5MiB' })).transfer.partSize, 5 * MiB);
+    assert.equal(parse(withField('transfer', { partSize: '5MiB', multipartThreshold: '5MiB' })).transfer.partSize, 5 * MiB);
     assert.equal(parse(withField('transfer', { partSize: '5GiB', memoryLimit: '5GiB' })).transfer.partSize, 5 * 1024 * MiB);
   });
 
@@ -609,8 +609,9 @@ describe('config: a valid config', () => {
       transfer: {
         concurrency: 8,
         partSize: 16_777_216,
-        multipartThreshold: 16_777_216,
-        memoryLimit: 96 * MiB,
+        multipartThreshold: 64 * MiB,
+        bufferThreshold: 8 * MiB,
+        memoryLimit: 64 * MiB,
         maxAttempts: 10,
         retryBase: 2000,
         retryCap: 15 * 60_000,
@@ -623,8 +624,8 @@ describe('config: a valid config', () => {
     });
   });
 
-  it('multipartThreshold follows partSize unless set', () => {
-    assert.equal(parse(withField('transfer', { partSize: '32MiB', memoryLimit: '64MiB' })).transfer.multipartThreshold, 32 * MiB);
+  it('multipartThreshold is 64MiB unless set, whatever the part size', () => {
+    assert.equal(parse(withField('transfer', { partSize: '32MiB', memoryLimit: '64MiB' })).transfer.multipartThreshold, 64 * MiB);
     assert.equal(parse(withField('transfer', { multipartThreshold: '100MB' })).transfer.multipartThreshold, 100_000_000);
   });
 

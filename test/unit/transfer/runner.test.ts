@@ -188,7 +188,7 @@ test('priority classes: critical before normal before bulk', async (t) => {
 });
 
 test('a multipart upload resumes from the journal: finished parts are not uploaded again', async (t) => {
-  const { source, lake, agent, clock, journal } = setup(t, { partSize: '5MiB' });
+  const { source, lake, agent, clock, journal } = setup(t, { partSize: '5MiB', multipartThreshold: '5MiB' });
   const body = Buffer.alloc(16 * 1024 * 1024 + 3, 7);
   for (let i = 0; i < body.length; i += 4096) body[i] = i % 251;
   source.put('edge', 'big.bin', body);
