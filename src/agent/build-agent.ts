@@ -15,7 +15,7 @@ import { createS3Endpoint } from '../s3/create-client.js';
 import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
-import { createMemoryBudget } from '../transfer/memory-budget.js';
+import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
 import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
 
@@ -46,6 +46,8 @@ export interface AgentDependencies {
 }
 
 const PART_CONCURRENCY = 4;
+/** Concurrent hashing passes over large objects (see ReplicateContext.hashPasses). */
+const HASH_PASSES = 2;
 
 /** Where the agent's heartbeat lives in the core (DESIGN.md: the fleet view reads these). */
 export function heartbeatKey(site: string): string {
@@ -90,7 +92,8 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     source,
     lake,
     journal,
-    budget: createMemoryBudget(config.transfer.memoryLimit),
+    budget: createWeightedSemaphore(config.transfer.memoryLimit),
+    hashPasses: createWeightedSemaphore(HASH_PASSES),
     partSize: config.transfer.partSize,
     bufferThreshold: config.transfer.bufferThreshold,
     multipartThreshold: config.transfer.multipartThreshold,

@@ -27,7 +27,7 @@ import type { JournalObject, Journal, LandedFacts } from '../ports/journal.js';
 import type { LakeStore, StreamBody } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
 import { lineageMetadata, META } from './lineage.js';
-import type { MemoryBudget } from './memory-budget.js';
+import type { WeightedSemaphore } from './weighted-semaphore.js';
 import { hashWholeObject, isPlainMd5Etag, md5HexToBase64, readIntoBuffer } from './read-source.js';
 
 export interface ReplicateContext {
@@ -36,7 +36,10 @@ export interface ReplicateContext {
   readonly source: SourceStore;
   readonly lake: LakeStore;
   readonly journal: Journal;
-  readonly budget: MemoryBudget;
+  /** Bytes of object data buffered at once (transfer.memoryLimit). */
+  readonly budget: WeightedSemaphore;
+  /** Hashing passes at once: few, so uploads of hashed objects overlap the passes of the next. */
+  readonly hashPasses: WeightedSemaphore;
   readonly partSize: number;
   readonly bufferThreshold: number;
   readonly multipartThreshold: number;
@@ -113,6 +116,15 @@ async function confirmLanded(
   );
 }
 
+async function hashPass(context: ReplicateContext, job: JournalObject, md5: boolean, signal: AbortSignal | undefined) {
+  const release = await context.hashPasses.acquire(1, signal);
+  try {
+    return await hashWholeObject(context.source, job, { md5, signal });
+  } finally {
+    release();
+  }
+}
+
 function landedMismatch(coreKey: string, got: string, expected: string): TributaryError {
   return new TributaryError(
     'TRIB_ERR_LAND_MISMATCH',
@@ -171,7 +183,7 @@ async function replicateBuffered(context: ReplicateContext, job: JournalObject, 
 
 async function replicateStreamed(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
   const plain = isPlainMd5Etag(job.etag);
-  const hashes = await hashWholeObject(context.source, job, { md5: !plain, signal });
+  const hashes = await hashPass(context, job, !plain, signal);
   const md5Hex = plain ? job.etag.toLowerCase() : hashes.md5!.toString('hex');
   const sha256Hex = hashes.sha256.toString('hex');
   const present = await alreadyInCore(context, job, coreKey, sha256Hex, signal);
@@ -206,7 +218,7 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
   }
   if (progress === undefined) {
     const checkMd5 = isPlainMd5Etag(job.etag);
-    const hashes = await hashWholeObject(context.source, job, { md5: checkMd5, signal });
+    const hashes = await hashPass(context, job, checkMd5, signal);
     const sha256Hex = hashes.sha256.toString('hex');
     if (checkMd5 && hashes.md5!.toString('hex') !== job.etag.toLowerCase()) throw sourceCorrupt(job, hashes.md5!.toString('hex'));
     if (shouldHead(context, job)) {

@@ -1,18 +1,20 @@
 /**
- * A byte semaphore shared by every transfer: object data is buffered (a small object whole, a
- * large one part by part) only while the buffered total stays under `transfer.memoryLimit`.
- * Waiters are served in order, so a large part is not starved by a stream of small objects.
+ * A weighted FIFO semaphore. Two uses: the memory budget shared by every transfer (object data
+ * is buffered, a small object whole or a large one part by part, only while the buffered bytes
+ * stay under `transfer.memoryLimit`), and the limit on concurrent hashing passes. Waiters are
+ * served in order, so a large request is not starved by a stream of small ones; a request larger
+ * than the limit is clamped to it (it then runs alone).
  */
 
-export interface MemoryBudget {
-  /** Resolves with a release function once `bytes` fit under the limit. */
-  acquire(bytes: number, signal?: AbortSignal): Promise<() => void>;
+export interface WeightedSemaphore {
+  /** Resolves with a release function once `weight` fits under the limit. */
+  acquire(weight: number, signal?: AbortSignal): Promise<() => void>;
   readonly inUse: number;
 }
 
-export function createMemoryBudget(limit: number): MemoryBudget {
+export function createWeightedSemaphore(limit: number): WeightedSemaphore {
   if (!Number.isSafeInteger(limit) || limit <= 0) {
-    throw new TypeError(`memory limit: expected a positive integer, got ${String(limit)} (${typeof limit})`);
+    throw new TypeError(`semaphore limit: expected a positive integer, got ${String(limit)} (${typeof limit})`);
   }
   let inUse = 0;
   const waiters: { bytes: number; resolve: () => void }[] = [];
