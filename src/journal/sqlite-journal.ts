@@ -123,7 +123,13 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     nextAttemptAt: db.prepare<[], { next: number | null }>(
       `SELECT min(next_attempt_at) AS next FROM objects WHERE state IN ('queued', 'failed')`,
     ),
-    recoverInFlight: db.prepare<[number]>(`UPDATE objects SET state = 'queued', updated_at = ? WHERE state = 'transferring'`),
+    // A crash may have come after the core took the object and before the landing was journaled:
+    // the deferral and the code make the next attempt look in the core before uploading again.
+    recoverInFlight: db.prepare<[number]>(
+      `UPDATE objects SET state = 'queued', deferrals = deferrals + 1, last_error_code = 'TRIB_ERR_CANCELLED',
+         last_error = 'interrupted: the agent stopped during the transfer', updated_at = ?
+       WHERE state = 'transferring'`,
+    ),
     retryDead: db.prepare<[{ now: number; code: string | null }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, updated_at = @now
        WHERE state = 'dead' AND (@code IS NULL OR last_error_code = @code)`,

@@ -80,7 +80,8 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
           { match: { bucket: BUCKETS.pos, prefix: 'receipts/' }, priority: 'critical' },
           { match: { bucket: BUCKETS.media }, priority: 'bulk' },
         ],
-        transfer: { concurrency: 8, partSize: '8MiB' },
+        // Low enough that the camera footage shows off resumable multipart uploads.
+        transfer: { concurrency: 8, partSize: '8MiB', multipartThreshold: '16MiB' },
       }),
     );
     output.out(`config: ${configFile}\n`);

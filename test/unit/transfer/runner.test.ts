@@ -207,3 +207,21 @@ test('a multipart upload resumes from the journal: finished parts are not upload
   assert.deepEqual(lake.objects.get('site-a/edge/big.bin')?.data, body);
   assert.equal(lake.calls.filter((c) => c === 'create').length, 1);
 });
+
+test('after a crash between landing and journaling, the object is found in the core and not uploaded again', async (t) => {
+  const { source, lake, agent, journal } = setup(t);
+  const body = 'landed just before the crash';
+  source.put('edge', 'a.txt', body);
+  await agent.scan();
+  const [claimed] = agent.journal.claim(1); // the crashed run had claimed it ...
+  const sha = createHash('sha256').update(body).digest('hex');
+  lake.objects.set('site-a/edge/a.txt', { data: Buffer.from(body), metadata: { 'tributary-sha256': sha } }); // ... and uploaded it
+  assert.equal(claimed!.state, 'transferring');
+  assert.equal(agent.journal.recoverInFlight(), 1); // what a restart does first
+  await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  assert.equal(lake.calls.filter((c) => c === 'put').length, 0, 'not uploaded again');
+  assert.ok(lake.calls.includes('head'));
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'done');
+  assert.equal(row!.attempts, 0);
+});
