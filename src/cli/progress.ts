@@ -27,7 +27,7 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
   const bar = interactive
     ? new SingleBar(
         {
-          format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {eta}',
+          format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {remaining}',
           barCompleteChar: '█',
           barIncompleteChar: '░',
           hideCursor: true,
@@ -45,7 +45,7 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
       sent: formatBytes(sentBytes),
       size: formatBytes(totalBytes),
       speed: `${formatBytes(speed)}/s`,
-      eta: speed > 0 ? formatDuration((remaining / speed) * 1000) : '-',
+      remaining: speed > 0 ? formatDuration((remaining / speed) * 1000) : '-',
     };
   };
   let barStarted = false;

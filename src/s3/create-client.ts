@@ -9,8 +9,6 @@ import { Agent as HttpsAgent } from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-import { createS3Http, type S3Http } from './s3-http.js';
-
 export interface EndpointSettings {
   readonly endpoint?: string | undefined;
   readonly region: string;
@@ -49,38 +47,3 @@ export function createS3Client(settings: EndpointSettings, maxSockets: number): 
   });
 }
 
-/** Both clients of one endpoint: the SDK for listings, multipart and the rare calls, the lean one for per-object GET/PUT/HEAD. */
-export interface S3Endpoint {
-  readonly client: S3Client;
-  readonly http: S3Http;
-  close(): Promise<void>;
-}
-
-export function createS3Endpoint(settings: EndpointSettings, connections: number): S3Endpoint {
-  const client = createS3Client(settings, connections);
-  const http = createS3Http({
-    endpoint: settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`,
-    region: settings.region,
-    forcePathStyle: settings.forcePathStyle,
-    // Static keys from the config, or the SDK's resolved default chain (env, profile, IMDS, ...).
-    credentials:
-      settings.credentials === undefined
-        ? client.config.credentials
-        : {
-            accessKeyId: settings.credentials.accessKeyId,
-            secretAccessKey: settings.credentials.secretAccessKey,
-            ...(settings.credentials.sessionToken === undefined ? {} : { sessionToken: settings.credentials.sessionToken }),
-          },
-    requestTimeout: settings.requestTimeout,
-    maxAttempts: settings.maxAttempts,
-    connections,
-  });
-  return {
-    client,
-    http,
-    async close() {
-      client.destroy();
-      await http.close();
-    },
-  };
-}

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 import { backoffDelayMs } from '../core/retry-policy.js';
 
@@ -39,12 +39,14 @@ class NodeSha256 implements Checksum {
   }
 }
 
+/** RFC 3986 encoding of everything but the unreserved characters, as SigV4 wants it. */
+export function strictEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 /** S3's URI encoding of a key: every byte but the unreserved ones, `/` kept as the separator. */
 export function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(strictEncode).join('/');
 }
 
 export interface S3HttpSettings {
@@ -60,7 +62,9 @@ export interface S3HttpSettings {
 export interface S3HttpRequest {
   readonly method: 'GET' | 'PUT' | 'HEAD';
   readonly bucket: string;
-  readonly key: string;
+  /** The object key; undefined for a request on the bucket itself (a listing). */
+  readonly key?: string | undefined;
+  readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
   /** A Buffer (retried on a transient failure) or a stream of `contentLength` bytes (sent once). */
   readonly body?: Buffer | Readable;
@@ -71,8 +75,8 @@ export interface S3HttpRequest {
 export interface S3HttpResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The body stream (GET); already consumed for other methods. */
-  readonly body: Readable;
+  /** The body stream (GET; a Readable with text() and dump()); already consumed for other methods. */
+  readonly body: Dispatcher.ResponseData['body'];
 }
 
 export interface S3Http {
@@ -130,7 +134,13 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
   async function once(request: S3HttpRequest): Promise<S3HttpResponse> {
     const host = settings.forcePathStyle ? base.host : `${request.bucket}.${base.host}`;
     const prefix = base.pathname.replace(/\/$/, '');
-    const path = settings.forcePathStyle ? `${prefix}/${request.bucket}/${encodeKey(request.key)}` : `${prefix}/${encodeKey(request.key)}`;
+    const keyPath = request.key === undefined ? '' : `/${encodeKey(request.key)}`;
+    const path = settings.forcePathStyle ? `${prefix}/${request.bucket}${keyPath}` : `${prefix}${keyPath || '/'}`;
+    const query = request.query ?? {};
+    const search = Object.keys(query)
+      .sort()
+      .map((name) => `${strictEncode(name)}=${strictEncode(query[name]!)}`)
+      .join('&');
     const headers: Record<string, string> = {
       host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -144,13 +154,13 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
       hostname: host.replace(/:\d+$/, ''),
       ...(base.port ? { port: Number(base.port) } : {}),
       path,
-      query: {},
+      query: { ...query },
       headers,
     });
     const origin = `${base.protocol}//${host}`;
     const response = await poolFor(origin).request({
       method: request.method,
-      path,
+      path: search === '' ? path : `${path}?${search}`,
       headers: signed.headers,
       ...(request.body === undefined ? {} : { body: request.body }),
       ...(request.signal === undefined ? {} : { signal: request.signal }),

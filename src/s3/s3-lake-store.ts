@@ -2,26 +2,17 @@
  * The core bucket as a LakeStore over the AWS SDK. Bodies are Buffers the transfer stage has
  * already hashed, so every PUT and part carries Content-MD5 and the server verifies what it got.
  */
-import { Readable } from 'node:stream';
-
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 
 import { TributaryError } from '../core/errors.js';
 import type { IoOptions } from '../ports/source-store.js';
 import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
-import type { S3Http } from './s3-http.js';
+import type { S3Endpoint } from './endpoint.js';
 import { headerValue, unquoteEtag } from './s3-source-store.js';
 
 /** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
-export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string, probeKey: string): LakeStore {
+export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey: string): LakeStore {
+  const { http } = endpoint;
   return {
     bucket,
 
@@ -43,11 +34,8 @@ export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string
 
     async read(key, options: IoOptions = {}) {
       try {
-        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), sendOptions(options.signal));
-        if (!(response.Body instanceof Readable)) {
-          throw new TributaryError('TRIB_ERR_CORE_BAD_RESPONSE', `core GET ${key}: response has no body stream`);
-        }
-        return { body: response.Body, size: response.ContentLength ?? 0 };
+        const response = await http.send({ method: 'GET', bucket, key, signal: options.signal });
+        return { body: response.body, size: Number(headerValue(response.headers['content-length']) ?? 0) };
       } catch (error) {
         throw mapS3Error(error, 'core', `GET ${key}`);
       }
@@ -75,8 +63,9 @@ export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string
 
     async createMultipart(key, options) {
       try {
+        const { client, commands } = await endpoint.sdk();
         const response = await client.send(
-          new CreateMultipartUploadCommand({
+          new commands.CreateMultipartUploadCommand({
             Bucket: bucket,
             Key: key,
             Metadata: { ...options.metadata },
@@ -95,8 +84,9 @@ export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string
 
     async uploadPart(key, uploadId, partNumber, body, options) {
       try {
+        const { client, commands } = await endpoint.sdk();
         const response = await client.send(
-          new UploadPartCommand({
+          new commands.UploadPartCommand({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,
@@ -118,8 +108,9 @@ export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string
 
     async completeMultipart(key, uploadId, parts, options: IoOptions = {}) {
       try {
+        const { client, commands } = await endpoint.sdk();
         await client.send(
-          new CompleteMultipartUploadCommand({
+          new commands.CompleteMultipartUploadCommand({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,
@@ -134,18 +125,21 @@ export function createS3LakeStore(client: S3Client, http: S3Http, bucket: string
 
     async abortMultipart(key, uploadId) {
       try {
-        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+        const { client, commands } = await endpoint.sdk();
+        await client.send(new commands.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
       } catch {
         // Best effort: some servers answer 405; a lifecycle rule cleans up what is left.
       }
     },
 
     async probe(options: IoOptions = {}) {
-      // A GET (not HeadBucket): it needs no bucket-level permission, and unlike HEAD its error
-      // answers carry a body, so bad credentials are told apart from a missing bucket. NoSuchKey
-      // or AccessDenied both prove the endpoint is up and the signature was accepted.
+      // A ranged GET of our own heartbeat key (it need not exist): it needs no bucket-level
+      // permission and, unlike HEAD, its error answers carry a code, so bad credentials are told
+      // apart from a missing bucket. NoSuchKey or AccessDenied both prove the endpoint is up and
+      // the signature was accepted.
       try {
-        await client.send(new GetObjectCommand({ Bucket: bucket, Key: probeKey, Range: 'bytes=0-0' }), sendOptions(options.signal));
+        const response = await http.send({ method: 'GET', bucket, key: probeKey, headers: { range: 'bytes=0-0' }, signal: options.signal });
+        await response.body.dump();
       } catch (error) {
         const name = (error as { name?: string }).name;
         if (name === 'NoSuchKey' || name === 'AccessDenied' || name === 'InvalidRange') return;

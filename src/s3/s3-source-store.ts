@@ -1,68 +1,57 @@
 /**
- * The edge as a SourceStore over the AWS SDK. Listings page with StartAfter (portable, and the
- * checkpoint is a plain key rather than a server-specific token); reads are GETs with If-Match,
- * and the ETag of what was actually sent is returned so the caller can check it too: not every
- * server honours If-Match.
+ * The edge as a SourceStore. Listings page with StartAfter (portable, and the checkpoint is a
+ * plain key rather than a server-specific token); reads are GETs with If-Match, and the ETag of
+ * what was actually sent is checked too: not every server honours If-Match.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-
 import { TributaryError } from '../core/errors.js';
 import type { IoOptions, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
-import { mapS3Error, sendOptions } from './map-error.js';
-import type { S3Http } from './s3-http.js';
+import type { S3Endpoint } from './endpoint.js';
+import { mapS3Error } from './map-error.js';
+import { parseListing, unquoteEtag } from './parse-listing.js';
 
-export function unquoteEtag(etag: string | undefined): string {
-  return (etag ?? '').replace(/^W\//, '').replace(/^"+|"+$/g, '');
-}
-
-function decodeListedKey(key: string, encoded: boolean): string {
-  if (!encoded) return key;
-  try {
-    return decodeURIComponent(key.replace(/\+/g, ' '));
-  } catch {
-    return key;
-  }
-}
+export { unquoteEtag };
 
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function createS3SourceStore(client: S3Client, http: S3Http): SourceStore {
+export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
+  const { http } = endpoint;
+
+  async function listPage(bucket: string, prefix: string, startAfter: string | undefined, maxKeys: number, signal: AbortSignal | undefined) {
+    const operation = `LIST ${bucket}/${prefix}`;
+    try {
+      const response = await http.send({
+        method: 'GET',
+        bucket,
+        query: {
+          'list-type': '2',
+          'max-keys': String(maxKeys),
+          // XML 1.0 cannot carry some characters keys may hold; servers that support it send
+          // url-encoded keys and say so (EncodingType), and parseListing decodes them.
+          'encoding-type': 'url',
+          ...(prefix ? { prefix } : {}),
+          ...(startAfter === undefined ? {} : { 'start-after': startAfter }),
+        },
+        signal,
+      });
+      return parseListing(await response.body.text(), bucket);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchBucket') {
+        throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist`, { cause: error });
+      }
+      throw mapS3Error(error, 'edge', operation);
+    }
+  }
+
   return {
     async list(bucket, prefix, startAfter, pageSize, options: IoOptions = {}): Promise<SourcePage> {
-      let response;
-      try {
-        response = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            ...(prefix ? { Prefix: prefix } : {}),
-            ...(startAfter === undefined ? {} : { StartAfter: startAfter }),
-            MaxKeys: pageSize,
-          }),
-          sendOptions(options.signal),
-        );
-      } catch (error) {
-        throw mapS3Error(error, 'edge', `LIST ${bucket}/${prefix}`);
-      }
-      const encoded = response.EncodingType === 'url';
-      const objects = (response.Contents ?? []).flatMap((item) => {
-        if (item.Key === undefined) return [];
-        return [
-          {
-            bucket,
-            key: decodeListedKey(item.Key, encoded),
-            etag: unquoteEtag(item.ETag),
-            size: item.Size ?? 0,
-            mtime: item.LastModified ?? new Date(0),
-          },
-        ];
-      });
-      const last = objects.at(-1);
-      if (response.IsTruncated === true && last === undefined) {
+      const page = await listPage(bucket, prefix, startAfter, pageSize, options.signal);
+      const last = page.objects.at(-1);
+      if (page.isTruncated && last === undefined) {
         throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge LIST ${bucket}: truncated listing with no keys`);
       }
-      return { objects, nextStartAfter: response.IsTruncated === true ? last?.key : undefined };
+      return { objects: page.objects, nextStartAfter: page.isTruncated ? last?.key : undefined };
     },
 
     async read(object, range, options: IoOptions = {}): Promise<SourceRead> {
@@ -92,14 +81,7 @@ export function createS3SourceStore(client: S3Client, http: S3Http): SourceStore
 
     async checkBucket(bucket, options: IoOptions = {}): Promise<void> {
       // A one-key listing: the permission the scan needs anyway, and an error body (HEAD has none).
-      try {
-        await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), sendOptions(options.signal));
-      } catch (error) {
-        if ((error as { name?: string }).name === 'NoSuchBucket') {
-          throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist`, { cause: error });
-        }
-        throw mapS3Error(error, 'edge', `LIST ${bucket}`);
-      }
+      await listPage(bucket, '', undefined, 1, options.signal);
     },
   };
 }

@@ -17,13 +17,13 @@
  * Claims happen only when a slot is free (pull, not push).
  */
 import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { coerceError, TributaryError } from '../core/errors.js';
 import { backoffDelayMs, type BackoffSettings } from '../core/retry-policy.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { Side } from '../s3/map-error.js';
+import { createWaker } from '../core/waker.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ReplicateResult } from './replicate-object.js';
 
@@ -94,6 +94,7 @@ export function createRunner(options: RunnerOptions): Runner {
   let failed = 0;
   let dead = 0;
   let fatal: TributaryError | undefined;
+  let onSettled: () => void = () => undefined;
 
   async function settle(job: JournalObject, error: unknown, signal: AbortSignal): Promise<void> {
     const err = coerceError(error);
@@ -185,7 +186,10 @@ export function createRunner(options: RunnerOptions): Runner {
         // A journal write failed while settling: nothing can be trusted any more.
         fatal ??= coerceError(error);
       })
-      .finally(() => active.delete(job.id));
+      .finally(() => {
+        active.delete(job.id);
+        onSettled();
+      });
     active.set(job.id, task);
   }
 
@@ -202,11 +206,29 @@ export function createRunner(options: RunnerOptions): Runner {
       let stoppedBy: RunSummary['stoppedBy'] = 'idle';
       const runStartedAt = clock.now();
       const prefetched: JournalObject[] = [];
-      // Wakes the loop when a stop is asked for, so it does not wait for a transfer to end first.
-      const stopped = new Promise<void>((resolve) => {
-        if (signal.aborted) resolve();
-        else signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      // The loop sleeps on one waker that every event notifies: a transfer ending, a stop, new
+      // work, a timer. (Racing a long-lived promise instead would add a reaction to it on every
+      // turn of the loop: memory that grows with the number of objects.)
+      const changed = createWaker();
+      const onStop = () => changed.notify();
+      signal.addEventListener('abort', onStop, { once: true });
+      onSettled = () => changed.notify();
+      let running = true;
+      if (run.wake) {
+        const wake = run.wake;
+        void (async () => {
+          while (running) {
+            await wake();
+            changed.notify();
+          }
+        })();
+      }
+      /** Sleeps until something happens, or `ms` at most. */
+      const waitForChange = async (ms?: number) => {
+        const timer = ms === undefined ? undefined : setTimeout(() => changed.notify(), ms);
+        await changed.wait();
+        clearTimeout(timer);
+      };
       // How long the endpoint has been down as far as this run is concerned.
       const outageSoFar = () => clock.now() - Math.max(breaker.openedAt ?? clock.now(), runStartedAt);
       try {
@@ -221,7 +243,7 @@ export function createRunner(options: RunnerOptions): Runner {
           }
           if (breaker.isOpen) {
             if (active.size > 0) {
-              await Promise.race([...active.values(), stopped]);
+              await waitForChange();
               continue;
             }
             if (run.mode === 'once' && run.maxOutageMs !== undefined && outageSoFar() >= run.maxOutageMs) {
@@ -251,30 +273,24 @@ export function createRunner(options: RunnerOptions): Runner {
             free -= 1;
           }
           if (active.size > 0) {
-            await Promise.race([...active.values(), stopped]);
+            await waitForChange();
             continue;
           }
           // Nothing running and nothing claimable now.
           const next = journal.nextAttemptAt();
           if (run.mode === 'once' && run.moreComing?.() === true) {
-            await Promise.race([run.wake?.() ?? sleep(50), stopped, sleep(1000)]);
+            await waitForChange(1000);
             continue;
           }
           if (run.mode === 'once') {
             const horizon = run.retryHorizonMs ?? 0;
             if (next === undefined || next - clock.now() > horizon) break;
-            await sleep(Math.max(10, next - clock.now()), undefined, { signal }).catch(() => undefined);
-            continue;
           }
-          const waits: Promise<unknown>[] = [];
-          const idle = new AbortController();
-          const until = next === undefined ? 60_000 : Math.max(10, Math.min(60_000, next - clock.now()));
-          waits.push(sleep(until, undefined, { signal: AbortSignal.any([signal, idle.signal]) }).catch(() => undefined));
-          if (run.wake) waits.push(run.wake());
-          await Promise.race(waits);
-          idle.abort();
+          await waitForChange(next === undefined ? 60_000 : Math.max(10, Math.min(60_000, next - clock.now())));
         }
       } finally {
+        running = false;
+        signal.removeEventListener('abort', onStop);
         for (const job of prefetched.splice(0)) journal.release(job.id);
         const deadline = setTimeout(() => work.abort(new Error('drain deadline')), signal.aborted ? (run.drainMs ?? 0) : 0);
         if (fatal || stoppedBy === 'outage') work.abort(new Error('runner stopped'));

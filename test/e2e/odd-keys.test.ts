@@ -30,6 +30,8 @@ const KEYS = [
   'hash#frag',
   'q?x=1',
   'with space/file name.csv',
+  'ctrl/\u0001x',
+  'amp&lt;&gt;/&quot;q\'s&.txt',
   'logs/',
   '...',
   '.hidden/file',

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { buildAgent } from '../../agent/build-agent.js';
-import { createWaker } from '../../agent/waker.js';
+import { createWaker } from '../../core/waker.js';
 import { coerceError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { EXIT, exitCodeFor, loadConfigOrFail } from '../context.js';

@@ -116,9 +116,10 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
     output.out(
       `\nEvery core object carries lineage metadata (x-amz-meta-tributary-site, -source-bucket, -source-key, -source-etag, -source-mtime, -sha256).`,
     );
-    output.out(`Try: tributary status -c ${configFile}`);
+    if (!options.keep) output.out('Run `npx tributary demo --keep` to keep the servers and try the other commands against them.');
     if (options.keep) {
-      output.out(`\nservers keep running (Ctrl-C to stop); run the agent with: tributary agent -c ${configFile}`);
+      output.out(`\nservers keep running (Ctrl-C to stop). Try, in another terminal:`);
+      output.out(`  npx tributary status -c ${configFile}\n  npx tributary agent -c ${configFile}`);
       await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
     }
     return syncCode === EXIT.ok && verifyCode === EXIT.ok ? EXIT.ok : EXIT.incomplete;

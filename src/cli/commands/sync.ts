@@ -5,7 +5,7 @@
 import { buildAgent } from '../../agent/build-agent.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
-import { createWaker } from '../../agent/waker.js';
+import { createWaker } from '../../core/waker.js';
 import { createSyncProgress } from '../progress.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
 import { summarizeBacklog } from './status.js';

@@ -1,0 +1,53 @@
+/**
+ * One S3 endpoint (the edge or the core) as the adapters use it: the lean HTTP client for every
+ * per-object request and for listings, and the AWS SDK client for multipart uploads, created
+ * (and its ~100 ms of module loading paid) only when first needed.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+
+import type { EndpointSettings } from './create-client.js';
+import { createS3Http, type S3Http } from './s3-http.js';
+
+export type SdkModule = typeof import('@aws-sdk/client-s3');
+
+export interface S3Endpoint {
+  readonly http: S3Http;
+  /** The SDK client and its command classes, loaded on first call. */
+  sdk(): Promise<{ readonly client: S3Client; readonly commands: SdkModule }>;
+  close(): Promise<void>;
+}
+
+export function createS3Endpoint(settings: EndpointSettings, connections: number): S3Endpoint {
+  let loaded: Promise<{ client: S3Client; commands: SdkModule }> | undefined;
+  const sdk = () =>
+    (loaded ??= Promise.all([import('@aws-sdk/client-s3'), import('./create-client.js')]).then(([commands, { createS3Client }]) => ({
+      client: createS3Client(settings, connections),
+      commands,
+    })));
+  const credentials = settings.credentials;
+  const http = createS3Http({
+    endpoint: settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`,
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    // Static keys from the config, or the SDK's default chain (environment, profile, container, IMDS).
+    credentials:
+      credentials === undefined
+        ? async () => (await sdk()).client.config.credentials()
+        : {
+            accessKeyId: credentials.accessKeyId,
+            secretAccessKey: credentials.secretAccessKey,
+            ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
+          },
+    requestTimeout: settings.requestTimeout,
+    maxAttempts: settings.maxAttempts,
+    connections,
+  });
+  return {
+    http,
+    sdk,
+    async close() {
+      if (loaded) (await loaded).client.destroy();
+      await http.close();
+    },
+  };
+}
