@@ -16,13 +16,16 @@ export interface SeedObject {
   body(): Buffer;
 }
 
+export type TransferPath = 'buffered' | 'streamed' | 'multipart';
+
 export interface Dataset {
   readonly id: DatasetId;
   readonly title: string;
   /** Edge bucket the objects are seeded into (the core bucket is always `lake`). */
   readonly bucket: string;
   /** Below Tributary's multipart threshold (one GET, one PUT) or above it (multipart). */
-  readonly path: 'single-put' | 'multipart';
+  /** Tributary's transfer path for these objects at the default thresholds (ADR 0002). */
+  readonly path: TransferPath;
   readonly objects: readonly SeedObject[];
   readonly totalBytes: number;
   readonly seedConcurrency: number;
@@ -96,7 +99,7 @@ export function buildDataset(id: DatasetId, quick: boolean): Dataset {
           body: () => telemetryJsonLines(device, slot, 4 * KiB),
         };
       });
-      return dataset(id, `${count.toLocaleString('en-US')} × 4 KiB JSON-lines objects`, 'telemetry', 'single-put', objects, 16);
+      return dataset(id, `${count.toLocaleString('en-US')} × 4 KiB JSON-lines objects`, 'telemetry', 'buffered', objects, 16);
     }
     case 'b': {
       const count = 500 / scale;
@@ -110,17 +113,18 @@ export function buildDataset(id: DatasetId, quick: boolean): Dataset {
           body: () => pseudoRandomBytes('mixed', i, size),
         };
       });
-      return dataset(id, `${count.toLocaleString('en-US')} mixed objects, 1 KiB to 2 MiB (log-uniform)`, 'mixed', 'single-put', objects, 16);
+      return dataset(id, `${count.toLocaleString('en-US')} mixed objects, 1 KiB to 2 MiB (log-uniform)`, 'mixed', 'buffered', objects, 16);
     }
     case 'c': {
-      // --quick keeps the object size (so the multipart path is what is measured) and takes 1 of 8.
+      // --quick keeps the object size (so the same path is measured) and takes 1 of 8. 64 MiB is
+      // not above the default multipartThreshold: these stream in one PUT after a hashing pass.
       const count = quick ? 1 : 8;
       const objects = Array.from({ length: count }, (_, i): SeedObject => ({
         key: `media/camera-${pad(i, 2)}/footage.bin`,
         size: 64 * MiB,
         body: () => pseudoRandomBytes('media', i, 64 * MiB),
       }));
-      return dataset(id, `${count} × 64 MiB objects`, 'media', 'multipart', objects, 4);
+      return dataset(id, `${count} × 64 MiB objects`, 'media', 'streamed', objects, 4);
     }
     case 'rss': {
       const count = 100_000 / scale;
@@ -129,7 +133,7 @@ export function buildDataset(id: DatasetId, quick: boolean): Dataset {
         size: 100,
         body: () => tinyReading(i, 100),
       }));
-      return dataset(id, `${count.toLocaleString('en-US')} × 100-byte objects (peak RSS of sync --once)`, 'tiny', 'single-put', objects, 64);
+      return dataset(id, `${count.toLocaleString('en-US')} × 100-byte objects (peak RSS of sync --once)`, 'tiny', 'buffered', objects, 64);
     }
   }
 }

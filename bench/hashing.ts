@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { pseudoRandomBytes } from './datasets.js';
+import { pseudoRandomBytes, type TransferPath } from './datasets.js';
 
 export interface HashCost {
   /** CPU seconds per byte (median of the timed repetitions). */
@@ -55,19 +55,19 @@ export interface HashShare {
 }
 
 /**
- * Estimated hashing CPU of one Tributary run. Objects below the multipart threshold are read
- * once, hashed with SHA-256 and MD5 on the way (MD5 checks the source ETag and is sent as
- * Content-MD5). Multipart objects are read twice: a hashing pass (SHA-256 + MD5 against the
- * source ETag), then MD5 per part for Content-MD5.
+ * Estimated hashing CPU of one Tributary run, for edge objects whose ETag is a plain MD5 (as
+ * s3rver's are). Buffered and streamed objects are hashed with SHA-256 once; their Content-MD5 is
+ * the source ETag, so no MD5 is computed (ADR 0002). Multipart objects: a hashing pass with
+ * SHA-256 + MD5 (checked against the source ETag), then MD5 per part for Content-MD5.
  */
-export function hashShare(cost: HashCost, path: 'single-put' | 'multipart', bytes: number, tributaryCpuS: number): HashShare {
-  const md5Passes = path === 'multipart' ? 2 : 1;
+export function hashShare(cost: HashCost, path: TransferPath, bytes: number, tributaryCpuS: number): HashShare {
+  const md5Passes = path === 'multipart' ? 2 : 0;
   const hashCpuS = bytes * (cost.sha256PerByte + md5Passes * cost.md5PerByte);
   return {
     assumption:
       path === 'multipart'
         ? 'each byte hashed with SHA-256 once and MD5 twice (hashing pass with SHA-256 + MD5 against the source ETag, then MD5 per part for Content-MD5)'
-        : 'each byte hashed with SHA-256 once and MD5 once (one read, hashed on the way; the MD5 checks the source ETag and is the Content-MD5)',
+        : `each byte hashed with SHA-256 once and no MD5 (${path}: the source's plain-MD5 ETag is the Content-MD5 the core checks)`,
     sha256Passes: 1,
     md5Passes,
     bytes,

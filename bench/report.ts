@@ -3,7 +3,7 @@
  * (rates and RSS alike); CPU seconds = user + system.
  */
 import type { HashCost, HashShare } from './hashing.js';
-import type { Listing } from './datasets.js';
+import type { Listing, TransferPath } from './datasets.js';
 
 export const RSS_TARGET_MB = 200;
 export const CPU_PER_OBJECT_TARGET = 1.5;
@@ -45,7 +45,7 @@ export interface DatasetResult {
   readonly title: string;
   readonly objects: number;
   readonly bytes: number;
-  readonly tributaryPath: 'single-put' | 'multipart';
+  readonly tributaryPath: TransferPath;
   readonly tributaryTransfer: Readonly<Record<string, unknown>>;
   readonly seedSeconds: number;
   readonly tributary: ToolResult;
@@ -108,7 +108,7 @@ export function evaluateTargets(result: Omit<DatasetResult, 'targets'>): TargetC
       pass: t.wallS <= r.wallS,
       detail: `${fmt(t.wallS, 2)} s vs ${fmt(r.wallS, 2)} s (${fmt(t.wallS / r.wallS, 2)}×)`,
     });
-    if (result.tributaryPath === 'single-put') {
+    if (result.tributaryPath === 'buffered') {
       checks.push({
         target: `CPU per object at most ${CPU_PER_OBJECT_TARGET}× rclone’s`,
         pass: t.cpuMsPerObject <= CPU_PER_OBJECT_TARGET * r.cpuMsPerObject,
@@ -162,7 +162,7 @@ export function formatDataset(result: DatasetResult): string {
   ];
   const lines = [
     `(${result.id}) ${result.title}: ${result.objects.toLocaleString('en-US')} objects, ${fmt(result.bytes / 1e6, 1)} MB` +
-      ` (seeded in ${fmt(result.seedSeconds, 1)} s; Tributary ${result.tributaryPath === 'multipart' ? 'multipart' : 'single PUT per object'}, transfer ${JSON.stringify(result.tributaryTransfer)})`,
+      ` (seeded in ${fmt(result.seedSeconds, 1)} s; Tributary path: ${result.tributaryPath}, transfer ${JSON.stringify(result.tributaryTransfer)})`,
     table(header, [row(result.tributary), ...[result.rclone, result.rcloneMultipart].flatMap((t) => (t ? [row(t)] : []))]),
   ];
   if (result.ratios) {

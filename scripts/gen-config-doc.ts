@@ -184,45 +184,8 @@ function fieldTable(): string {
   ].join('\n');
 }
 
-/** The example of DESIGN.md "Contract: the config file". The doc test checks that it loads. */
-export const EXAMPLE = `site: store-0042                  # [a-z0-9-]; names this site in the core and the fleet view
-journal: ./tributary-data         # folder for the SQLite journal and local state
-edge:
-  endpoint: http://127.0.0.1:9000
-  region: us-east-1
-  forcePathStyle: true
-  credentials:                    # optional: else the standard AWS credential chain
-    accessKeyId: \${EDGE_ACCESS_KEY}       # \${VAR} is read from the environment
-    secretAccessKey: \${EDGE_SECRET_KEY}
-  buckets:                        # plain names, or { name, prefix }
-    - telemetry
-    - { name: pos, prefix: receipts/ }
-core:
-  endpoint: https://s3.eu-west-1.amazonaws.com
-  region: eu-west-1
-  forcePathStyle: false
-  credentials: { accessKeyId: \${CORE_ACCESS_KEY}, secretAccessKey: \${CORE_SECRET_KEY} }
-  bucket: lake
-  keyTemplate: "{site}/{bucket}/{key}"     # tokens: {site} {bucket} {key} {yyyy} {mm} {dd} {hh}
-rules:                            # first match wins; unmatched objects replicate as 'normal'
-  - match: { bucket: pos, prefix: receipts/ }
-    priority: critical
-  - match: { suffix: .jsonl }
-    compress: zstd
-  - match: { prefix: tmp/ }
-    exclude: true
-transfer:
-  concurrency: 8
-  partSize: 16MiB
-bandwidth:                        # first window that matches the local time applies
-  - { window: "Mon-Fri 08:00-18:00", limit: 2MiB/s }
-  - { limit: unlimited }
-scan:
-  interval: 60s                   # reconcile scan period
-http:
-  listen: 127.0.0.1:9464          # /metrics /healthz /readyz /events /status
-  token: \${TRIBUTARY_TOKEN}
-`;
+/** The example of DESIGN.md "Contract: the config file", shipped as examples/tributary.yaml. The doc test checks that it loads. */
+export const EXAMPLE = readFileSync(new URL('../examples/tributary.yaml', import.meta.url), 'utf8');
 
 /** The whole of docs/config.md. */
 export function renderConfigDoc(): string {

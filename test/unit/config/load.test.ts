@@ -3,7 +3,7 @@
  * problems of a file at once, and a good config comes back normalised, defaulted and frozen.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 
@@ -59,44 +59,7 @@ const BUCKET_RULE = '(3-63 characters of a-z, 0-9, ".", "-")';
 const SITE_RULE = 'a site name of a-z, 0-9 and "-" (at most 63, not starting or ending with "-")';
 
 /** The example of DESIGN.md "Contract: the config file", verbatim. */
-const DESIGN_EXAMPLE = `site: store-0042                  # [a-z0-9-]; names this site in the core and the fleet view
-journal: ./tributary-data         # folder for the SQLite journal and local state
-edge:
-  endpoint: http://127.0.0.1:9000
-  region: us-east-1
-  forcePathStyle: true
-  credentials:                    # optional: else the standard AWS credential chain
-    accessKeyId: \${EDGE_ACCESS_KEY}       # \${VAR} is read from the environment
-    secretAccessKey: \${EDGE_SECRET_KEY}
-  buckets:                        # plain names, or { name, prefix }
-    - telemetry
-    - { name: pos, prefix: receipts/ }
-core:
-  endpoint: https://s3.eu-west-1.amazonaws.com
-  region: eu-west-1
-  forcePathStyle: false
-  credentials: { accessKeyId: \${CORE_ACCESS_KEY}, secretAccessKey: \${CORE_SECRET_KEY} }
-  bucket: lake
-  keyTemplate: "{site}/{bucket}/{key}"     # tokens: {site} {bucket} {key} {yyyy} {mm} {dd} {hh}
-rules:                            # first match wins; unmatched objects replicate as 'normal'
-  - match: { bucket: pos, prefix: receipts/ }
-    priority: critical
-  - match: { suffix: .jsonl }
-    compress: zstd
-  - match: { prefix: tmp/ }
-    exclude: true
-transfer:
-  concurrency: 8
-  partSize: 16MiB
-bandwidth:                        # first window that matches the local time applies
-  - { window: "Mon-Fri 08:00-18:00", limit: 2MiB/s }
-  - { limit: unlimited }
-scan:
-  interval: 60s                   # reconcile scan period
-http:
-  listen: 127.0.0.1:9464          # /metrics /healthz /readyz /events /status
-  token: \${TRIBUTARY_TOKEN}
-`;
+const DESIGN_EXAMPLE = readFileSync(new URL('../../../examples/tributary.yaml', import.meta.url), 'utf8');
 
 const DESIGN_ENV = {
   EDGE_ACCESS_KEY: 'edge-access',
