@@ -7,6 +7,8 @@ import { createCipheriv, createHash } from 'node:crypto';
 
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
+import { prng } from '../src/demo/seed-site-data.js';
+
 export type DatasetId = 'a' | 'b' | 'c' | 'rss';
 export const DATASET_IDS: readonly DatasetId[] = ['a', 'b', 'c', 'rss'];
 
@@ -34,17 +36,6 @@ export interface Dataset {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 

@@ -21,8 +21,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 
 import { openDatabase, type Db } from '../src/db/open-database.js';
-import { startLocalS3, type LocalS3 } from '../src/demo/s3-server.js';
-import { createS3Client } from '../src/s3/create-client.js';
+import { localS3Client, startLocalS3, type LocalS3 } from '../src/demo/s3-server.js';
 import { buildDataset, DATASET_IDS, seedBucket, waitForListing, type Dataset, type DatasetId, type Listing } from './datasets.js';
 import { hashShare, measureHashCost, type HashCost } from './hashing.js';
 import { ensureTools, killAllChildren, processCpuSeconds, runTimed, shellQuote, withoutCaBundle, type TimedRun } from './processes.js';
@@ -137,18 +136,7 @@ async function stopServer(server: LocalS3): Promise<void> {
 }
 
 function clientFor(server: LocalS3, sockets: number): S3Client {
-  const client = createS3Client(
-    {
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-      checksums: 'when_required',
-      requestTimeout: 120_000,
-      maxAttempts: 3,
-    },
-    sockets,
-  );
+  const client = localS3Client(server, sockets, 120_000);
   clients.add(client);
   return client;
 }

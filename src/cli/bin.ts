@@ -14,7 +14,6 @@ import { parseDuration } from '../core/units.js';
 import { createLogger } from '../observability/logger.js';
 import { runAgent } from './commands/agent.js';
 import { configCheck } from './commands/config-check.js';
-import { runDemo } from './commands/demo.js';
 import { retry } from './commands/retry.js';
 import { status } from './commands/status.js';
 import { syncOnce } from './commands/sync.js';
@@ -145,6 +144,8 @@ async function main(argv: string[]): Promise<number> {
     .addOption(logLevelOption().default('warn'))
     .action(async (opts: { keep?: boolean; logLevel: string }) => {
       const { stop } = shutdownSignals();
+      // Loaded on demand: the demo pulls in s3rver and the AWS SDK, which no other verb needs at start.
+      const { runDemo } = await import('./commands/demo.js');
       exitCode = await runDemo({ keep: opts.keep === true, signal: stop.signal }, processOutput, createLogger({ level: opts.logLevel }));
     });
 

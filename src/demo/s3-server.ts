@@ -8,6 +8,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import type { S3Client } from '@aws-sdk/client-s3';
+
+import { createS3Client } from '../s3/create-client.js';
+
 export interface LocalS3Options {
   /** Folder s3rver keeps its data in. Keep it nested deep: s3rver does not sanitise `..` in keys. */
   readonly directory: string;
@@ -64,4 +68,20 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       clearTimeout(timer);
     },
   };
+}
+
+/** An SDK client for a local server (seeding, listing what landed, tests). */
+export function localS3Client(server: Pick<LocalS3, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>, sockets = 16, requestTimeout = 30_000): S3Client {
+  return createS3Client(
+    {
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+      checksums: 'when_required',
+      requestTimeout,
+      maxAttempts: 3,
+    },
+    sockets,
+  );
 }

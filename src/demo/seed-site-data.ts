@@ -25,7 +25,7 @@ export interface SeedPlan {
 export const DEFAULT_SEED_PLAN: SeedPlan = { devices: 12, intervals: 10, receipts: 60, largeFiles: 3, largeFileSize: 24 * 1024 * 1024 };
 
 /** A small deterministic PRNG (mulberry32) so seeded data is reproducible. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

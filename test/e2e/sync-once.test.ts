@@ -117,3 +117,37 @@ test('an object changed at the edge after it landed replicates its new version',
     ['done', 'done'],
   );
 });
+
+test('retry re-queues dead objects (all, or by error code) and the next pass lands them', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'a.txt', 'alpha');
+  await putObject(edge, 'edge', 'b.txt', 'bravo');
+  const config = writeTestConfig(dir, edge, core);
+  const journal = join(dir, 'journal');
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
+
+  // Two objects that died of different causes, as an operator would find them.
+  await putObject(edge, 'edge', 'a.txt', 'alpha v2');
+  await putObject(edge, 'edge', 'b.txt', 'bravo v2');
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(join(journal, 'journal.db'));
+  db.prepare(`UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_ACCESS_DENIED', last_error = 'denied' WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`).run();
+  db.prepare(`UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_SERVER', last_error = 'boom' WHERE key = 'b.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'b.txt')`).run();
+  db.close();
+  const blocked = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(blocked.code, 1, 'dead objects make the pass incomplete');
+  assert.match(blocked.stdout, /dead 2/);
+
+  const some = await runCli(['retry', '--code', 'TRIB_ERR_CORE_SERVER', '-c', config]);
+  assert.equal(some.code, 0);
+  assert.match(some.stdout, /re-queued 1 dead object with TRIB_ERR_CORE_SERVER/);
+  const all = await runCli(['retry', '-c', config]);
+  assert.match(all.stdout, /re-queued 1 dead object\b/);
+  const rows = journalRows(journal).filter((r) => r.state !== 'done');
+  assert.deepEqual(rows.map((r) => [r.key, r.state, r.attempts]), [['a.txt', 'queued', 0], ['b.txt', 'queued', 0]]);
+  const pass = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(pass.code, 0, pass.stderr);
+});

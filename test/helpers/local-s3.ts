@@ -8,8 +8,7 @@ import { join } from 'node:path';
 
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { startLocalS3, type LocalS3 } from '../../src/demo/s3-server.js';
-import { createS3Client } from '../../src/s3/create-client.js';
+import { localS3Client, startLocalS3, type LocalS3 } from '../../src/demo/s3-server.js';
 
 export interface TestS3 extends LocalS3 {
   readonly client: S3Client;
@@ -32,18 +31,8 @@ export async function startTestS3(
     ...(credentials ?? {}),
   });
   t.after(() => server.stop());
-  const client = createS3Client(
-    {
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-      checksums: 'when_required',
-      requestTimeout: 30_000,
-      maxAttempts: 2,
-    },
-    16,
-  );
+  const client = localS3Client(server, 16);
+
   t.after(() => client.destroy());
   return {
     ...server,

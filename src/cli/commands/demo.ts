@@ -11,10 +11,9 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 
 import { formatBytes } from '../../core/units.js';
-import { startLocalS3, type LocalS3 } from '../../demo/s3-server.js';
+import { localS3Client, startLocalS3, type LocalS3 } from '../../demo/s3-server.js';
 import { seedSiteData } from '../../demo/seed-site-data.js';
 import type { Logger } from '../../observability/logger.js';
-import { createS3Client } from '../../s3/create-client.js';
 import { EXIT, type Output } from '../context.js';
 import { syncOnce } from './sync.js';
 import { verify } from './verify.js';
@@ -27,21 +26,6 @@ export interface DemoOptions {
 const BUCKETS = { telemetry: 'telemetry', pos: 'pos', media: 'media' };
 const CORE_BUCKET = 'lake';
 
-function clientFor(server: LocalS3) {
-  return createS3Client(
-    {
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-      checksums: 'when_required',
-      requestTimeout: 30_000,
-      maxAttempts: 3,
-    },
-    16,
-  );
-}
-
 export async function runDemo(options: DemoOptions, output: Output, log: Logger): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'tributary-demo-'));
   const servers: LocalS3[] = [];
@@ -53,7 +37,7 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
     servers.push(core);
     output.out(`edge S3 (store-0042): ${edge.endpoint}   core S3 (data lake): ${core.endpoint}`);
 
-    const seeded = await seedSiteData(clientFor(edge), BUCKETS);
+    const seeded = await seedSiteData(localS3Client(edge), BUCKETS);
     const seededBytes = seeded.reduce((sum, o) => sum + o.size, 0);
     output.out(`seeded ${seeded.length} objects (${formatBytes(seededBytes)}): IoT telemetry JSON lines, POS receipts, camera footage`);
 
@@ -93,7 +77,7 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
     );
 
     output.out(`\nwhat landed in s3://${CORE_BUCKET}:`);
-    const coreClient = clientFor(core);
+    const coreClient = localS3Client(core);
     const groups = new Map<string, { objects: number; bytes: number; example: string }>();
     let startAfter: string | undefined;
     do {
