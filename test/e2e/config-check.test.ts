@@ -113,7 +113,8 @@ describe('tributary config check', () => {
     ]);
     assert.equal(shown.core.keyTemplate, '{site}/{bucket}/{key}');
     assert.equal(shown.transfer['partSize'], '16.0 MiB');
-    assert.equal(shown.transfer['multipartThreshold'], '16.0 MiB');
+    assert.equal(shown.transfer['multipartThreshold'], '64.0 MiB');
+    assert.equal(shown.transfer['bufferThreshold'], '8.0 MiB');
     assert.equal(shown.transfer['concurrency'], 8);
     assert.equal(shown.scan['interval'], '1m00s');
     assert.deepEqual(shown.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: '2.0 MiB/s' }, { limit: 'unlimited' }]);

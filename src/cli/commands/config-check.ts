@@ -15,6 +15,7 @@ export function configCheck(file: string, output: Output): number {
       ...config.transfer,
       partSize: formatBytes(config.transfer.partSize),
       multipartThreshold: formatBytes(config.transfer.multipartThreshold),
+      bufferThreshold: formatBytes(config.transfer.bufferThreshold),
       memoryLimit: formatBytes(config.transfer.memoryLimit),
       retryBase: formatDuration(config.transfer.retryBase),
       retryCap: formatDuration(config.transfer.retryCap),
