@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+
+import { stringify } from 'yaml';
 
 import { runCli } from '../helpers/cli.js';
 import { journalRows } from '../helpers/journal-db.js';
 import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { writeTestConfig } from '../helpers/test-config.js';
+import { testConfigDocument, writeTestConfig } from '../helpers/test-config.js';
 
 const EDGE_KEYS = { accessKeyId: 'EDGEKEY123', secretAccessKey: 'edge-secret-value-1' };
 const CORE_KEYS = { accessKeyId: 'COREKEY456', secretAccessKey: 'core-secret-value-2' };
@@ -55,4 +58,21 @@ test('an edge bucket that does not exist is a clear error', async (t) => {
   const result = await runCli(['sync', '--once', '-c', config]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /edge bucket not-here does not exist/);
+});
+
+test('without credentials in the config, the standard AWS chain (environment variables) is used', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge'], EDGE_KEYS);
+  const core = await startTestS3(t, dir, 'core', ['lake'], EDGE_KEYS);
+  await putObject(edge, 'edge', 'a.txt', 'alpha');
+  await putObject(edge, 'edge', 'big.bin', Buffer.alloc(6 * 1024 * 1024, 7));
+  const file = join(dir, 'tributary.yaml');
+  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB' } } });
+  delete (doc['edge'] as Record<string, unknown>)['credentials'];
+  delete (doc['core'] as Record<string, unknown>)['credentials'];
+  writeFileSync(file, stringify(doc));
+  const env = { AWS_ACCESS_KEY_ID: EDGE_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: EDGE_KEYS.secretAccessKey, AWS_PROFILE: '', AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') };
+  const result = await runCli(['sync', '--once', '-c', file], { env });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual((await listKeys(core, 'lake')).sort(), ['site-a/edge/a.txt', 'site-a/edge/big.bin']);
 });
