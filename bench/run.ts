@@ -5,13 +5,14 @@
  *
  * Usage: npm run bench -- [--quick] [--only a|b|c|rss[,...]] [--rss-100k] [--skip-rss] [--json out.json]
  *
- * Per data set: a fresh edge server is seeded (not timed), then Tributary copies it into a fresh
- * core server and rclone into another fresh core server; both copies are counted. Every server
+ * Per data set: an edge server is seeded (not timed) and stopped; then each copier reads from its
+ * own fresh edge server over a copy of that data (so neither finds a server warmed by the other)
+ * and writes into its own fresh core server; both copies are counted. Every server
  * and process is stopped and the temp folder removed at the end, also on failure or Ctrl-C.
  */
 import { spawnSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -296,8 +297,16 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     log(`  seeded in ${fmt(seedSeconds, 1)} s`);
+    // Each copier reads from its own fresh edge server over a copy of the seeded data: a server
+    // that already served one copier has a warm JIT and page cache, which would favour the second.
+    await stopServer(edge);
+    const freshEdge = async (tool: string): Promise<LocalS3> => {
+      cpSync(serverDir('edge'), serverDir(`edge-${tool}`), { recursive: true });
+      return start(`edge-${tool}`, [data.bucket]);
+    };
 
     // Tributary into a fresh core server.
+    const edgeTributary = await freshEdge('tributary');
     const coreTributary = await start('core-tributary', [CORE_BUCKET]);
     const configFile = join(dir, 'tributary.yaml');
     const journalDir = join(dir, 'journal');
@@ -307,9 +316,9 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
         site: SITE,
         journal: journalDir,
         edge: {
-          endpoint: edge.endpoint,
+          endpoint: edgeTributary.endpoint,
           forcePathStyle: true,
-          credentials: { accessKeyId: edge.accessKeyId, secretAccessKey: edge.secretAccessKey },
+          credentials: { accessKeyId: edgeTributary.accessKeyId, secretAccessKey: edgeTributary.secretAccessKey },
           buckets: [data.bucket],
         },
         core: {
@@ -327,7 +336,7 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       tool: 'tributary',
       data,
       dir,
-      edge,
+      edge: edgeTributary,
       core: coreTributary,
       command: process.execPath,
       args: tributaryArgs,
@@ -338,17 +347,19 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       journal: journalDir,
     });
     await stopServer(coreTributary);
+    await stopServer(edgeTributary);
 
     // rclone into another fresh core server (not for the RSS-only run).
     const runRclone = async (tool: 'rclone' | 'rclone-multipart', extraFlags: readonly string[]): Promise<ToolResult> => {
+      const edgeRclone = await freshEdge(tool);
       const coreRclone = await start(`core-${tool}`, [CORE_BUCKET]);
-      const vars = rcloneEnv(edge, coreRclone);
+      const vars = rcloneEnv(edgeRclone, coreRclone);
       const args = ['copy', `edge:${data.bucket}`, `core:${CORE_BUCKET}`, ...RCLONE_FLAGS, ...extraFlags];
       const result = await measure({
         tool,
         data,
         dir,
-        edge,
+        edge: edgeRclone,
         core: coreRclone,
         command: 'rclone',
         args,
@@ -358,6 +369,7 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
         timeoutMs,
       });
       await stopServer(coreRclone);
+      await stopServer(edgeRclone);
       return result;
     };
     const rclone = data.id === 'rss' ? undefined : await runRclone('rclone', []);
