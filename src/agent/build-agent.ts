@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
 import { openJournal } from '../journal/sqlite-journal.js';
 import type { Logger } from '../observability/logger.js';
+import { createAgentMetrics, type AgentMetrics } from '../observability/metrics.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
@@ -26,6 +27,7 @@ export interface Agent {
   readonly lake: LakeStore;
   readonly breaker: CircuitBreaker;
   readonly runner: Runner;
+  readonly metrics: AgentMetrics;
   readonly targets: readonly ScanTarget[];
   /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
   preflight(signal?: AbortSignal): Promise<void>;
@@ -54,6 +56,16 @@ export function heartbeatKey(site: string): string {
   return `_tributary/sites/${site}/heartbeat.json`;
 }
 
+/** Calls every hook set, in order. */
+function composeHooks(...sets: (RunnerHooks | undefined)[]): RunnerHooks {
+  const present = sets.filter((set): set is RunnerHooks => set !== undefined);
+  return {
+    onStart: (job) => present.forEach((set) => set.onStart?.(job)),
+    onLanded: (job, result, ms) => present.forEach((set) => set.onLanded?.(job, result, ms)),
+    onFailed: (job, error, outcome) => present.forEach((set) => set.onFailed?.(job, error, outcome)),
+  };
+}
+
 /** Config fields the contract names but this version does not act on yet: say so, once. */
 function warnAboutUnbuiltFeatures(config: Config, log: Logger): void {
   if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
@@ -72,6 +84,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site));
   const journal = openJournal(config.journal, clock);
+  const metrics = createAgentMetrics(journal, clock);
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
 
@@ -82,8 +95,11 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
       if (side === 'core') await lake.probe({ signal });
       else await source.checkBucket(config.edge.buckets[0]!.name, { signal });
     },
-    onChange: (open, side) =>
-      open ? log.warn({ side }, `${side} unreachable: pausing transfers, probing until it answers`) : log.info({ side }, `${side} reachable again`),
+    onChange: (open, side) => {
+      metrics.setReachable(side, !open);
+      if (open) log.warn({ side }, `${side} unreachable: pausing transfers, probing until it answers`);
+      else log.info({ side }, `${side} reachable again`);
+    },
   });
 
   const context: ReplicateContext = {
@@ -99,7 +115,10 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     multipartThreshold: config.transfer.multipartThreshold,
     partConcurrency: PART_CONCURRENCY,
     headBeforePut: config.transfer.headBeforePut,
-    ...(deps.onBytesSent === undefined ? {} : { onBytesSent: deps.onBytesSent }),
+    onBytesSent: (bytes) => {
+      metrics.bytesSent(bytes);
+      deps.onBytesSent?.(bytes);
+    },
   };
   warnAboutUnbuiltFeatures(config, log);
 
@@ -128,7 +147,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
       journal.forgetMultipart(job.id);
       journal.markSuperseded(job.id, reason);
     },
-    ...(deps.hooks === undefined ? {} : { hooks: deps.hooks }),
+    hooks: composeHooks(metrics.hooks, deps.hooks),
   });
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
@@ -140,6 +159,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     lake,
     breaker,
     runner,
+    metrics,
     targets,
     async preflight(signal) {
       await lake.probe({ signal });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 
 import { validateKeyTemplate } from '../core/core-key.js';
+import { parseListen } from '../core/listen-address.js';
 import { parseDuration, parseRate, parseSize } from '../core/units.js';
 
 /** How a value looked, for messages: `"lots"`, `-1`, `an object`. */
@@ -260,7 +261,10 @@ export const configSchema = obj({
     .default('ignore')
     .describe('What a deletion on the edge does in the core: ignore keeps the core copy. propagate is accepted but not applied yet: deletes are not detected.'),
   http: obj({
-    listen: str().default('127.0.0.1:9464').describe('host:port the agent serves /metrics /healthz /readyz /events /status on.'),
+    listen: str()
+      .refine((v) => parseListen(v) !== undefined, got('host:port such as 127.0.0.1:9464'))
+      .default('127.0.0.1:9464')
+      .describe('host:port the agent serves /metrics /healthz /readyz /status on; a bare :port binds 127.0.0.1.'),
     token: str()
       .optional()
       .describe('Bearer token the event endpoint and the web pages require. Redacted wherever the config is printed.'),

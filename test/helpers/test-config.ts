@@ -38,7 +38,9 @@ export function testConfigDocument(dir: string, edge: TestS3, core: TestS3, opti
       ...((extra['core'] as object | undefined) ?? {}),
     },
     transfer: { concurrency: 4, retryBase: '100ms', retryCap: '1s', ...((extra['transfer'] as object | undefined) ?? {}) },
-    ...Object.fromEntries(Object.entries(extra).filter(([k]) => !['edge', 'core', 'transfer'].includes(k))),
+    // Port 0: tests run in parallel, each agent gets a free port (logged as "http listening").
+    http: { listen: '127.0.0.1:0', ...((extra['http'] as object | undefined) ?? {}) },
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => !['edge', 'core', 'transfer', 'http'].includes(k))),
   };
 }
 

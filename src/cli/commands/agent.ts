@@ -7,7 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { buildAgent } from '../../agent/build-agent.js';
 import { createWaker } from '../../core/waker.js';
+import { startAgentHttp, type AgentHttpServer } from '../../agent/http-server.js';
 import { coerceError } from '../../core/errors.js';
+import { parseListen } from '../../core/listen-address.js';
+import { buildStatus } from '../../report/status-report.js';
 import type { Logger } from '../../observability/logger.js';
 import { EXIT, exitCodeFor, loadConfigOrFail } from '../context.js';
 
@@ -22,6 +25,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
   const config = loadConfigOrFail(file);
   const agent = buildAgent(config, { logger: log });
   const waker = createWaker();
+  let http: AgentHttpServer | undefined;
   try {
     try {
       await agent.preflight(signals.stop);
@@ -30,7 +34,16 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       if (exitCodeFor(err) === EXIT.usage) throw err;
       log.warn({ code: err.code, err: err.message }, 'an endpoint is not reachable yet; starting anyway');
     }
-    log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval }, 'agent started');
+    http = await startAgentHttp({
+      listen: parseListen(config.http.listen)!,
+      token: config.http.token,
+      metrics: agent.metrics,
+      status: () => buildStatus(config.site, agent.journal, Date.now()),
+      ready: () =>
+        agent.breaker.isOpen && agent.breaker.side === 'core' ? { ok: false, reason: 'the core is unreachable' } : { ok: true },
+      log,
+    });
+    log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval, http: http.address }, 'agent started');
 
     const scanning = (async () => {
       while (!signals.stop.aborted) {
@@ -59,6 +72,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
     log.info({ landed: summary.landed }, 'agent stopped');
     return EXIT.ok;
   } finally {
+    await http?.close();
     await agent.close();
   }
 }

@@ -1,64 +1,13 @@
 /**
- * `tributary status`: the local view of one agent, read from its journal: backlog by state and
- * priority (objects and bytes), the oldest pending age, and the latest errors.
+ * `tributary status`: the local view of one agent (src/report/status-report.ts), as a table or
+ * as JSON.
  */
-import { PRIORITY_NAMES, priorityName } from '../../core/object-state.js';
+import { PRIORITY_NAMES } from '../../core/object-state.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import { openJournal } from '../../journal/sqlite-journal.js';
 import { systemClock } from '../../ports/clock.js';
-import type { BacklogRow, Journal } from '../../ports/journal.js';
+import { buildStatus } from '../../report/status-report.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
-
-export interface BacklogSummary {
-  readonly pendingObjects: number;
-  readonly pendingBytes: number;
-  readonly failedObjects: number;
-  readonly deadObjects: number;
-}
-
-export function summarizeBacklog(rows: readonly BacklogRow[]): BacklogSummary {
-  let pendingObjects = 0;
-  let pendingBytes = 0;
-  let failedObjects = 0;
-  let deadObjects = 0;
-  for (const row of rows) {
-    if (row.state === 'dead') deadObjects += row.objects;
-    else if (row.state === 'failed') failedObjects += row.objects;
-    else {
-      pendingObjects += row.objects;
-      pendingBytes += row.bytes;
-    }
-    if (row.state === 'failed') pendingBytes += row.bytes;
-  }
-  return { pendingObjects, pendingBytes, failedObjects, deadObjects };
-}
-
-export interface StatusReport {
-  readonly site: string;
-  readonly backlog: readonly { state: string; priority: string; objects: number; bytes: number }[];
-  readonly totals: BacklogSummary;
-  readonly oldestPendingAgeSeconds: number | null;
-  readonly recentErrors: readonly { bucket: string; key: string; state: string; attempts: number; code: string | null; error: string | null }[];
-}
-
-export function buildStatus(site: string, journal: Journal, now: number): StatusReport {
-  const rows = journal.backlog();
-  const oldest = journal.oldestPendingSince();
-  return {
-    site,
-    backlog: rows.map((r) => ({ state: r.state, priority: priorityName(r.priority), objects: r.objects, bytes: r.bytes })),
-    totals: summarizeBacklog(rows),
-    oldestPendingAgeSeconds: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),
-    recentErrors: journal.recentErrors(10).map((o) => ({
-      bucket: o.bucket,
-      key: o.key,
-      state: o.state,
-      attempts: o.attempts,
-      code: o.lastErrorCode,
-      error: o.lastError,
-    })),
-  };
-}
 
 export function status(file: string, json: boolean, output: Output): number {
   const config = loadConfigOrFail(file);

@@ -8,7 +8,7 @@ import type { Logger } from '../../observability/logger.js';
 import { createWaker } from '../../core/waker.js';
 import { createSyncProgress } from '../progress.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
-import { summarizeBacklog } from './status.js';
+import { summarizeBacklog } from '../../report/status-report.js';
 
 export interface SyncOptions {
   readonly configFile: string;

@@ -1,0 +1,97 @@
+/**
+ * The agent's HTTP listener (binds 127.0.0.1 unless `http.listen` says otherwise):
+ *   /healthz  200 while the process runs (no token)
+ *   /readyz   200 when the journal is open and the core reachable, else 503 with the reason
+ *   /metrics  Prometheus text (no token, as scrapers expect)
+ *   /status   the JSON of `tributary status --json`; with `http.token` set it needs
+ *             `Authorization: Bearer <token>`, compared in constant time
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { TributaryError } from '../core/errors.js';
+import type { ListenAddress } from '../core/listen-address.js';
+import type { Logger } from '../observability/logger.js';
+import type { AgentMetrics } from '../observability/metrics.js';
+import type { StatusReport } from '../report/status-report.js';
+
+export interface AgentHttpOptions {
+  readonly listen: ListenAddress;
+  readonly token?: string | undefined;
+  readonly metrics: AgentMetrics;
+  readonly status: () => StatusReport;
+  readonly ready: () => { readonly ok: boolean; readonly reason?: string };
+  readonly log: Logger;
+}
+
+export interface AgentHttpServer {
+  /** `host:port` actually bound (the port is chosen by the system when 0 was asked for). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Constant-time check of `Authorization: Bearer <token>`. */
+export function hasToken(request: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const header = request.headers.authorization ?? '';
+  const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+function send(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  response.end(body);
+}
+
+export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHttpServer> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    void (async () => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n');
+      switch (path) {
+        case '/healthz':
+          return send(response, 200, 'ok\n');
+        case '/readyz': {
+          const ready = options.ready();
+          return send(response, ready.ok ? 200 : 503, ready.ok ? 'ready\n' : `not ready: ${ready.reason ?? 'unknown'}\n`);
+        }
+        case '/metrics':
+          return send(response, 200, await options.metrics.registry.metrics(), options.metrics.registry.contentType);
+        case '/status':
+          if (!hasToken(request, options.token)) return send(response, 401, 'a bearer token is required\n');
+          return send(response, 200, `${JSON.stringify(options.status(), null, 2)}\n`, 'application/json');
+        default:
+          return send(response, 404, 'not found\n');
+      }
+    })().catch((error: unknown) => {
+      options.log.error({ err: (error as Error).message, path }, 'http request failed');
+      if (!response.headersSent) send(response, 500, 'internal error\n');
+      else response.destroy();
+    });
+  });
+  server.listen(options.listen.port, options.listen.host);
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    throw new TributaryError(
+      'TRIB_ERR_CONFIG_INVALID',
+      `http.listen: cannot listen on ${options.listen.host}:${options.listen.port}${code === 'EADDRINUSE' ? ' (the port is in use)' : ''}: ${(error as Error).message}`,
+      { cause: error, field: 'http.listen' },
+    );
+  }
+  const bound = server.address() as AddressInfo;
+  const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  options.log.info({ address }, 'http listening');
+  return {
+    address,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

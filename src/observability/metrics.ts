@@ -1,0 +1,115 @@
+/**
+ * Prometheus metrics of the agent, on a dedicated registry. Counters and the lag histogram are
+ * fed by the runner's hooks; backlog and oldest-pending gauges are read from the journal at
+ * scrape time (nothing is kept in memory per object). Labels stay bounded: state, priority,
+ * error code, kind — never an object key.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import { priorityName } from '../core/object-state.js';
+import type { Clock } from '../ports/clock.js';
+import type { Journal } from '../ports/journal.js';
+import type { RunnerHooks } from '../transfer/runner.js';
+
+export interface AgentMetrics {
+  readonly registry: Registry;
+  /** Runner hooks that count landings and failures. */
+  readonly hooks: RunnerHooks;
+  /** Bytes sent to the core (wire bytes). */
+  bytesSent(bytes: number): void;
+  setReachable(side: 'edge' | 'core', reachable: boolean): void;
+}
+
+export const LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
+
+export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  new Gauge({
+    name: 'tributary_backlog_objects',
+    help: 'Objects not yet landed, by state and priority class.',
+    labelNames: ['state', 'priority'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of journal.backlog()) this.set({ state: row.state, priority: priorityName(row.priority) }, row.objects);
+    },
+  });
+  new Gauge({
+    name: 'tributary_backlog_bytes',
+    help: 'Bytes of the objects not yet landed, by state and priority class.',
+    labelNames: ['state', 'priority'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of journal.backlog()) this.set({ state: row.state, priority: priorityName(row.priority) }, row.bytes);
+    },
+  });
+  new Gauge({
+    name: 'tributary_oldest_pending_age_seconds',
+    help: 'Age of the oldest object seen at the edge and not yet landed (0 when none is pending).',
+    registers: [registry],
+    collect() {
+      const since = journal.oldestPendingSince();
+      this.set(since === undefined ? 0 : Math.max(0, (clock.now() - since) / 1000));
+    },
+  });
+  const lag = new Histogram({
+    name: 'tributary_replication_lag_seconds',
+    help: 'Time from an object being first seen at the edge to landed in the core.',
+    buckets: LAG_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const replicated = new Counter({
+    name: 'tributary_replicated_objects_total',
+    help: 'Edge object versions landed in the core, each counted once.',
+    registers: [registry],
+  });
+  const bytes = new Counter({
+    name: 'tributary_bytes_total',
+    help: 'Bytes replicated: logical (object sizes) and wire (sent to the core).',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'tributary_failures_total',
+    help: 'Failed transfer attempts, by error code (docs/errors.md).',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const dedupeSaved = new Counter({
+    name: 'tributary_dedupe_saved_bytes_total',
+    help: 'Bytes not sent because identical content was already in the core.',
+    registers: [registry],
+  });
+  const reachable = {
+    core: new Gauge({ name: 'tributary_core_reachable', help: '1 when the core answers, 0 while it is unreachable.', registers: [registry] }),
+    edge: new Gauge({ name: 'tributary_edge_reachable', help: '1 when the edge answers, 0 while it is unreachable.', registers: [registry] }),
+  };
+  reachable.core.set(1);
+  reachable.edge.set(1);
+  bytes.inc({ kind: 'logical' }, 0);
+  bytes.inc({ kind: 'wire' }, 0);
+
+  return {
+    registry,
+    hooks: {
+      onLanded(job, result) {
+        replicated.inc();
+        bytes.inc({ kind: 'logical' }, job.size);
+        if (result.alreadyPresent) dedupeSaved.inc(job.size);
+        lag.observe(Math.max(0, (clock.now() - job.firstSeenAt) / 1000));
+      },
+      onFailed(_job, error, outcome) {
+        if (error.errorClass !== 'cancelled' || outcome !== 'released') failures.inc({ code: error.code });
+      },
+    },
+    bytesSent(count) {
+      bytes.inc({ kind: 'wire' }, count);
+    },
+    setReachable(side, up) {
+      reachable[side].set(up ? 1 : 0);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The status of one agent, read from its journal: backlog by state and priority (objects and
+ * bytes), the oldest pending age, and the latest errors. `tributary status` prints it and the
+ * agent serves it as JSON on /status.
+ */
+import { priorityName } from '../core/object-state.js';
+import type { BacklogRow, Journal } from '../ports/journal.js';
+
+export interface BacklogSummary {
+  readonly pendingObjects: number;
+  readonly pendingBytes: number;
+  readonly failedObjects: number;
+  readonly deadObjects: number;
+}
+
+export function summarizeBacklog(rows: readonly BacklogRow[]): BacklogSummary {
+  let pendingObjects = 0;
+  let pendingBytes = 0;
+  let failedObjects = 0;
+  let deadObjects = 0;
+  for (const row of rows) {
+    if (row.state === 'dead') deadObjects += row.objects;
+    else if (row.state === 'failed') failedObjects += row.objects;
+    else {
+      pendingObjects += row.objects;
+      pendingBytes += row.bytes;
+    }
+    if (row.state === 'failed') pendingBytes += row.bytes;
+  }
+  return { pendingObjects, pendingBytes, failedObjects, deadObjects };
+}
+
+export interface StatusReport {
+  readonly site: string;
+  readonly backlog: readonly { state: string; priority: string; objects: number; bytes: number }[];
+  readonly totals: BacklogSummary;
+  readonly oldestPendingAgeSeconds: number | null;
+  readonly recentErrors: readonly { bucket: string; key: string; state: string; attempts: number; code: string | null; error: string | null }[];
+}
+
+export function buildStatus(site: string, journal: Journal, now: number): StatusReport {
+  const rows = journal.backlog();
+  const oldest = journal.oldestPendingSince();
+  return {
+    site,
+    backlog: rows.map((r) => ({ state: r.state, priority: priorityName(r.priority), objects: r.objects, bytes: r.bytes })),
+    totals: summarizeBacklog(rows),
+    oldestPendingAgeSeconds: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),
+    recentErrors: journal.recentErrors(10).map((o) => ({
+      bucket: o.bucket,
+      key: o.key,
+      state: o.state,
+      attempts: o.attempts,
+      code: o.lastErrorCode,
+      error: o.lastError,
+    })),
+  };
+}
