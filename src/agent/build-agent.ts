@@ -8,6 +8,7 @@ import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js'
 import { openJournal } from '../journal/sqlite-journal.js';
 import type { Logger } from '../observability/logger.js';
 import { createAgentMetrics, type AgentMetrics } from '../observability/metrics.js';
+import { createRecentLandings, type RecentLandings } from '../observability/recent-landings.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
@@ -28,6 +29,8 @@ export interface Agent {
   readonly breaker: CircuitBreaker;
   readonly runner: Runner;
   readonly metrics: AgentMetrics;
+  /** Landings of the last minutes (the heartbeat's lag percentiles and throughput). */
+  readonly recent: RecentLandings;
   readonly targets: readonly ScanTarget[];
   /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
   preflight(signal?: AbortSignal): Promise<void>;
@@ -85,6 +88,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site));
   const journal = openJournal(config.journal, clock);
   const metrics = createAgentMetrics(journal, clock);
+  const recent = createRecentLandings(clock);
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
 
@@ -147,7 +151,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
       journal.forgetMultipart(job.id);
       journal.markSuperseded(job.id, reason);
     },
-    hooks: composeHooks(metrics.hooks, deps.hooks),
+    hooks: composeHooks(metrics.hooks, { onLanded: (job) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), job.size) }, deps.hooks),
   });
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
@@ -160,6 +164,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     breaker,
     runner,
     metrics,
+    recent,
     targets,
     async preflight(signal) {
       await lake.probe({ signal });

@@ -271,6 +271,14 @@ export const configSchema = obj({
   })
     .prefault({})
     .describe("The agent's HTTP endpoint."),
+  heartbeat: obj({
+    interval: duration
+      .refine((v) => v >= 1000, { message: 'must be at least 1s' })
+      .default(30_000)
+      .describe('How often the agent writes _tributary/sites/<site>/heartbeat.json to the core (and once more on a clean stop).'),
+  })
+    .prefault({})
+    .describe('The heartbeat the fleet view reads from the core bucket.'),
 }).superRefine(
   (config, ctx) => {
     // Runs even when other fields are wrong (so every problem is reported at once): any part of

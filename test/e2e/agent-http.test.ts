@@ -45,7 +45,7 @@ test('agent HTTP: /healthz, /readyz, /metrics after a known workload, /status be
   assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds loopback');
 
   const deadline = Date.now() + 30_000;
-  while ((await listKeys(core, 'lake')).length < 4) {
+  while ((await listKeys(core, 'lake', 'site-a/')).length < 4) {
     assert.ok(Date.now() < deadline, 'objects did not land');
     await sleep(100);
   }

@@ -40,7 +40,7 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   for (let i = 0; i < 3; i += 1) await putObject(edge, 'edge', `first/${i}.json`, `{"i":${i}}`);
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
-  await waitFor('the first objects to land', async () => (await listKeys(core, 'lake')).length === 3);
+  await waitFor('the first objects to land', async () => (await listKeys(core, 'lake', 'site-a/')).length === 3);
 
   relay.setDown(true);
   for (let i = 0; i < 2; i += 1) await putObject(edge, 'edge', `during-outage/${i}.json`, `{"o":${i}}`);
@@ -60,7 +60,7 @@ test('agent: scans continuously, survives a core outage without using attempts, 
 
   await sleep(2000);
   relay.setDown(false);
-  await waitFor('the backlog to drain after the outage', async () => (await listKeys(core, 'lake')).length === 5, 90_000);
+  await waitFor('the backlog to drain after the outage', async () => (await listKeys(core, 'lake', 'site-a/')).length === 5, 90_000);
   const rows = journalRows(journal);
   assert.ok(rows.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(rows.map((r) => [r.key, r.state, r.attempts])));
 
@@ -107,5 +107,5 @@ test('agent: SIGTERM during a large upload exits 0 quickly and the object resume
   relay.setUploadRate(undefined);
   const sync = await runCli(['sync', '--once', '-c', config]);
   assert.equal(sync.code, 0, sync.stderr);
-  assert.equal((await listKeys(core, 'lake')).length, 1);
+  assert.equal((await listKeys(core, 'lake', 'site-a/')).length, 1);
 });

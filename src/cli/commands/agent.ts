@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { buildAgent } from '../../agent/build-agent.js';
 import { createWaker } from '../../core/waker.js';
+import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/http-server.js';
+import { systemClock } from '../../ports/clock.js';
 import { coerceError } from '../../core/errors.js';
 import { parseListen } from '../../core/listen-address.js';
 import { buildStatus } from '../../report/status-report.js';
@@ -26,6 +28,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
   const agent = buildAgent(config, { logger: log });
   const waker = createWaker();
   let http: AgentHttpServer | undefined;
+  const heartbeat = createHeartbeatWriter(agent, { clock: systemClock, log });
   try {
     try {
       await agent.preflight(signals.stop);
@@ -44,6 +47,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       log,
     });
     log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval, http: http.address }, 'agent started');
+    heartbeat.start();
 
     const scanning = (async () => {
       while (!signals.stop.aborted) {
@@ -68,10 +72,12 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       wake: () => waker.wait(),
     });
     await scanning;
+    await heartbeat.stop();
     if (summary.fatal) throw summary.fatal;
     log.info({ landed: summary.landed }, 'agent stopped');
     return EXIT.ok;
   } finally {
+    heartbeat.cancel();
     await http?.close();
     await agent.close();
   }

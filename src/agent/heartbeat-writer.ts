@@ -1,0 +1,89 @@
+/**
+ * Writes the agent's heartbeat to the core every `heartbeat.interval`, and once more with state
+ * `stopped` on a clean shutdown. A heartbeat that cannot be written (core unreachable) is logged
+ * and skipped: the next one carries the news; a fleet view notices the gap as staleness.
+ */
+import { createHash } from 'node:crypto';
+import { statfsSync } from 'node:fs';
+
+import { coerceError } from '../core/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Clock } from '../ports/clock.js';
+import { buildHeartbeat, type HeartbeatV1 } from '../report/heartbeat.js';
+import { summarizeBacklog } from '../report/status-report.js';
+import { heartbeatKey, type Agent } from './build-agent.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface HeartbeatWriter {
+  /** Writes one now and then every interval. */
+  start(): void;
+  /** Stops the timer and writes the final heartbeat. */
+  stop(): Promise<void>;
+  /** Stops the timer without a final heartbeat (an unclean stop). */
+  cancel(): void;
+}
+
+function freeBytes(folder: string): number | null {
+  try {
+    const stats = statfsSync(folder);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+}
+
+export function createHeartbeatWriter(agent: Agent, options: { readonly clock: Clock; readonly log: Logger }): HeartbeatWriter {
+  const { config, journal, lake, breaker, recent } = agent;
+  const startedAt = options.clock.now();
+  const intervalMs = config.heartbeat.interval;
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+
+  const snapshot = (state: HeartbeatV1['state']): HeartbeatV1 =>
+    buildHeartbeat({
+      site: config.site,
+      agentVersion: AGENT_VERSION,
+      startedAt,
+      now: options.clock.now(),
+      state,
+      intervalMs,
+      backlog: summarizeBacklog(journal.backlog()),
+      oldestPendingSince: journal.oldestPendingSince(),
+      recent: recent.summary(),
+      reachable: { edge: !(breaker.isOpen && breaker.side === 'edge'), core: !(breaker.isOpen && breaker.side === 'core') },
+      journalFreeBytes: freeBytes(config.journal),
+    });
+
+  const write = (state: HeartbeatV1['state']): Promise<void> => {
+    // One write at a time, in order: a slow core never gets two heartbeats racing.
+    writing = writing.then(async () => {
+      const body = Buffer.from(`${JSON.stringify(snapshot(state), null, 2)}\n`);
+      try {
+        await lake.put(heartbeatKey(config.site), body, {
+          metadata: {},
+          contentMd5: createHash('md5').update(body).digest('base64'),
+          contentType: 'application/json',
+          signal: AbortSignal.timeout(Math.max(5000, intervalMs)),
+        });
+      } catch (error) {
+        const err = coerceError(error);
+        options.log.warn({ code: err.code, err: err.message }, 'heartbeat not written');
+      }
+    });
+    return writing;
+  };
+
+  return {
+    start() {
+      void write('running');
+      timer = setInterval(() => void write('running'), intervalMs);
+    },
+    async stop() {
+      clearInterval(timer);
+      await write('stopped');
+    },
+    cancel() {
+      clearInterval(timer);
+    },
+  };
+}
