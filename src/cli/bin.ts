@@ -14,6 +14,7 @@ import { parseDuration } from '../core/units.js';
 import { createLogger } from '../observability/logger.js';
 import { runAgent } from './commands/agent.js';
 import { configCheck } from './commands/config-check.js';
+import { fleet } from './commands/fleet.js';
 import { retry } from './commands/retry.js';
 import { status } from './commands/status.js';
 import { syncOnce } from './commands/sync.js';
@@ -126,6 +127,16 @@ async function main(argv: string[]): Promise<number> {
     .option('--code <code>', 'only objects that died with this error code')
     .action((opts: { config: string; code?: string }) => {
       exitCode = retry(opts.config, opts.code, processOutput);
+    });
+
+  program
+    .command('fleet')
+    .description('one row per site from the heartbeats in the core bucket; exit 1 when any site is not healthy')
+    .addOption(configOption())
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const { stop } = shutdownSignals();
+      exitCode = await fleet(opts.config, opts.json === true, processOutput, stop.signal);
     });
 
   const config = program.command('config').description('configuration helpers');

@@ -11,7 +11,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import type { z } from 'zod';
 
 import { TributaryError } from '../core/errors.js';
-import { configSchema, type Config, type EdgeBucketConfig } from './schema.js';
+import { configSchema, fleetConfigSchema, type Config, type EdgeBucketConfig, type FleetConfig } from './schema.js';
 
 export class ConfigError extends TributaryError {
   readonly problems: readonly string[];
@@ -98,19 +98,30 @@ export interface LoadOptions {
 }
 
 /** Validates an already-parsed document (YAML or an object built in code). */
-export function parseConfig(raw: unknown, source = '(inline)', options: LoadOptions = {}): Config {
+/** Interpolates `${VAR}` and validates against `schema`, reporting every problem at once. */
+function validate<Schema extends z.ZodType>(schema: Schema, raw: unknown, source: string, options: LoadOptions): z.output<Schema> {
   const problems: string[] = [];
   const interpolated = interpolateEnv(raw ?? {}, options.env ?? process.env, problems);
   // A field whose variable is missing is reported once, for the variable, not again for the
   // empty string that stood in for it (`site: expected a site name ..., got ""`).
   const unset = problems.map((problem) => problem.slice(0, problem.indexOf(': ') + 2));
-  const result = configSchema.safeParse(interpolated);
+  const result = schema.safeParse(interpolated);
   if (!result.success) {
     const schemaProblems = result.error.issues.flatMap(formatIssue);
     problems.push(...schemaProblems.filter((problem) => !unset.some((prefix) => problem.startsWith(prefix))));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError([...new Set(problems)], source);
-  const parsed = result.data;
+  return result.data;
+}
+
+/** Validates a parsed fleet-view config (only `core` and `fleet` are needed). */
+export function parseFleetConfig(raw: unknown, source = '(inline)', options: LoadOptions = {}): FleetConfig {
+  const parsed = validate(fleetConfigSchema, raw, source, options);
+  return deepFreeze({ core: parsed.core, fleet: parsed.fleet });
+}
+
+export function parseConfig(raw: unknown, source = '(inline)', options: LoadOptions = {}): Config {
+  const parsed = validate(configSchema, raw, source, options);
   const buckets: EdgeBucketConfig[] = parsed.edge.buckets.map((bucket) =>
     typeof bucket === 'string' ? { name: bucket, prefix: '' } : { name: bucket.name, prefix: bucket.prefix },
   );
@@ -156,6 +167,15 @@ function restoreTree(value: unknown): unknown {
 const MAX_YAML_ERRORS = 5;
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  return parseConfig(readConfigDocument(file), file, { baseDir: dirname(resolve(file)), ...options });
+}
+
+export function loadFleetConfigFile(file: string, options: LoadOptions = {}): FleetConfig {
+  return parseFleetConfig(readConfigDocument(file), file, options);
+}
+
+/** Reads and parses the YAML file; syntax problems become a ConfigError with line and column. */
+function readConfigDocument(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -186,7 +206,7 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
     // An alias to a missing anchor, or one that expands past the alias limit.
     throw new ConfigError([`YAML: ${restoreReferences((error as Error).message)}`], file);
   }
-  return parseConfig(raw, file, { baseDir: dirname(resolve(file)), ...options });
+  return raw;
 }
 
 /** Keys that appear twice in the same mapping, with their paths and where the second one is. */

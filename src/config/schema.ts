@@ -165,7 +165,7 @@ const isMapping = (payload: { value: unknown }): boolean => isRecord(payload.val
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PART_SIZE = 5 * 1024 ** 3;
 
-export const configSchema = obj({
+const configShape = {
   site: str('a site name')
     .refine(
       (v) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
@@ -279,7 +279,17 @@ export const configSchema = obj({
   })
     .prefault({})
     .describe('The heartbeat the fleet view reads from the core bucket.'),
-}).superRefine(
+  fleet: obj({
+    lagThreshold: duration
+      .default(5 * 60_000)
+      .describe('`tributary fleet` calls a site lagging when its oldest pending object is older than this.'),
+    concurrency: positiveInt.default(16).describe('Heartbeats `tributary fleet` reads at once.'),
+  })
+    .prefault({})
+    .describe('The fleet view (`tributary fleet`): it needs only `core` (read access to the core bucket) and this section.'),
+};
+
+export const configSchema = obj(configShape).superRefine(
   (config, ctx) => {
     // Runs even when other fields are wrong (so every problem is reported at once): any part of
     // `config` may then be missing or hold a failed value, hence the checks of shape.
@@ -294,6 +304,20 @@ export const configSchema = obj({
   },
   { when: isMapping },
 );
+
+/**
+ * What `tributary fleet` needs: `core` and the optional `fleet` section. A full agent config is
+ * valid too (its other sections are checked as usual, and ignored).
+ */
+export const fleetConfigSchema = obj({
+  ...(Object.fromEntries(Object.entries(configShape).map(([name, schema]) => [name, schema.optional()])) as {
+    [K in keyof typeof configShape]: z.ZodOptional<(typeof configShape)[K]>;
+  }),
+  core: configShape.core,
+  fleet: configShape.fleet,
+});
+
+export type FleetConfig = Readonly<Pick<z.output<typeof fleetConfigSchema>, 'core' | 'fleet'>>;
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -36,16 +36,17 @@ function decodeUrlEncoded(key: string): string {
   }
 }
 
-export function parseListing(xml: string, bucket: string): Listing {
+export function parseListing(xml: string, bucket: string, side: 'edge' | 'core' = 'edge'): Listing {
+  const code = side === 'edge' ? 'TRIB_ERR_EDGE_BAD_RESPONSE' : 'TRIB_ERR_CORE_BAD_RESPONSE';
   let document: { ListBucketResult?: Record<string, unknown> };
   try {
     document = parser.parse(xml) as typeof document;
   } catch (error) {
-    throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge LIST ${bucket}: malformed XML: ${(error as Error).message}`, { cause: error });
+    throw new TributaryError(code, `${side} LIST ${bucket}: malformed XML: ${(error as Error).message}`, { cause: error });
   }
   const result = document.ListBucketResult;
   if (result === undefined || typeof result !== 'object') {
-    throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge LIST ${bucket}: the answer is not a ListBucketResult`);
+    throw new TributaryError(code, `${side} LIST ${bucket}: the answer is not a ListBucketResult`);
   }
   const encoded = result['EncodingType'] === 'url';
   const contents = (result['Contents'] ?? []) as Record<string, unknown>[];
@@ -54,7 +55,7 @@ export function parseListing(xml: string, bucket: string): Listing {
     const size = Number(item['Size']);
     const mtime = new Date(String(item['LastModified'] ?? ''));
     if (typeof key !== 'string' || !Number.isSafeInteger(size) || Number.isNaN(mtime.getTime())) {
-      throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge LIST ${bucket}: an entry without a valid Key, Size or LastModified`);
+      throw new TributaryError(code, `${side} LIST ${bucket}: an entry without a valid Key, Size or LastModified`);
     }
     return { bucket, key: encoded ? decodeUrlEncoded(key) : key, etag: unquoteEtag(String(item['ETag'] ?? '')), size, mtime };
   });

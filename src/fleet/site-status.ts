@@ -1,0 +1,71 @@
+/**
+ * The fleet view's verdict on one site, from its heartbeat alone (pure):
+ *   stale    no heartbeat for three intervals (or an unreadable one): the agent may be down
+ *   failing  objects are dead at the site
+ *   lagging  the oldest pending object is older than `fleet.lagThreshold`
+ *   healthy  none of the above
+ * The worst applies, in that order: a stale heartbeat says nothing reliable about the rest.
+ */
+import type { HeartbeatV1 } from '../report/heartbeat.js';
+
+export type SiteHealth = 'healthy' | 'lagging' | 'stale' | 'failing';
+
+export interface SiteRow {
+  readonly site: string;
+  readonly status: SiteHealth;
+  readonly reason: string;
+  readonly backlogObjects: number | null;
+  readonly backlogBytes: number | null;
+  readonly deadObjects: number | null;
+  readonly oldestPendingSeconds: number | null;
+  readonly lagP99Seconds: number | null;
+  readonly objectsPerSecond: number | null;
+  readonly bytesPerSecond: number | null;
+  readonly lastSeenSecondsAgo: number | null;
+  readonly state: string | null;
+  readonly agentVersion: string | null;
+}
+
+export function classifySite(site: string, heartbeat: HeartbeatV1 | undefined, now: number, lagThresholdMs: number, problem?: string): SiteRow {
+  if (heartbeat === undefined) {
+    return {
+      site,
+      status: 'stale',
+      reason: problem ?? 'no readable heartbeat',
+      backlogObjects: null,
+      backlogBytes: null,
+      deadObjects: null,
+      oldestPendingSeconds: null,
+      lagP99Seconds: null,
+      objectsPerSecond: null,
+      bytesPerSecond: null,
+      lastSeenSecondsAgo: null,
+      state: null,
+      agentVersion: null,
+    };
+  }
+  const ageSeconds = Math.max(0, (now - Date.parse(heartbeat.writtenAt)) / 1000);
+  const backlog = heartbeat.backlog;
+  const base = {
+    site,
+    backlogObjects: backlog.pendingObjects + backlog.failedObjects,
+    backlogBytes: backlog.pendingBytes,
+    deadObjects: backlog.deadObjects,
+    oldestPendingSeconds: heartbeat.oldestPendingAgeSeconds,
+    lagP99Seconds: heartbeat.lag.p99Seconds,
+    objectsPerSecond: heartbeat.throughput.objectsPerSecond,
+    bytesPerSecond: heartbeat.throughput.bytesPerSecond,
+    lastSeenSecondsAgo: ageSeconds,
+    state: heartbeat.state,
+    agentVersion: heartbeat.agentVersion,
+  };
+  const staleAfter = 3 * heartbeat.intervalSeconds;
+  if (!Number.isFinite(ageSeconds) || ageSeconds > staleAfter) {
+    return { ...base, status: 'stale', reason: `no heartbeat for ${Math.round(ageSeconds)}s (interval ${heartbeat.intervalSeconds}s)` };
+  }
+  if (backlog.deadObjects > 0) return { ...base, status: 'failing', reason: `${backlog.deadObjects} dead objects` };
+  if (heartbeat.oldestPendingAgeSeconds !== null && heartbeat.oldestPendingAgeSeconds * 1000 > lagThresholdMs) {
+    return { ...base, status: 'lagging', reason: `oldest pending ${Math.round(heartbeat.oldestPendingAgeSeconds)}s > ${lagThresholdMs / 1000}s` };
+  }
+  return { ...base, status: 'healthy', reason: '' };
+}
