@@ -130,9 +130,9 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     const page = await source.list(job.bucket, job.key, undefined, 1, { signal });
     const current = page.objects[0];
     if (current === undefined || current.key !== job.key) return 'gone';
-    if (current.etag === job.etag && current.size === job.size && current.mtime.getTime() === job.mtimeMs) return 'same';
-    journal.recordSeen([current], (o) => decide(config.rules, o.bucket, o.key), 'refresh');
-    return 'changed';
+    // The journal decides what counts as the same version (an event's provisional mtime included).
+    const [outcome] = journal.recordSeen([current], (o) => decide(config.rules, o.bucket, o.key), 'refresh');
+    return outcome === 'unchanged' ? 'same' : 'changed';
   };
 
   const runner = createRunner({

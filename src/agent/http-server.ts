@@ -3,8 +3,10 @@
  *   /healthz  200 while the process runs (no token)
  *   /readyz   200 when the journal is open and the core reachable, else 503 with the reason
  *   /metrics  Prometheus text (no token, as scrapers expect)
- *   /status   the JSON of `tributary status --json`; with `http.token` set it needs
- *             `Authorization: Bearer <token>`, compared in constant time
+ *   /status   the JSON of `tributary status --json`
+ *   /events   POST: S3 event notifications; 2xx only once the records are in the journal
+ * With `http.token` set, /status and /events need `Authorization: Bearer <token>`, compared in
+ * constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
@@ -23,6 +25,11 @@ export interface AgentHttpOptions {
   readonly metrics: AgentMetrics;
   readonly status: () => StatusReport;
   readonly ready: () => { readonly ok: boolean; readonly reason?: string };
+  /** POST /events: given the parsed JSON body, answers with a status and a JSON body. */
+  readonly events?: {
+    readonly maxBodyBytes: number;
+    handle(body: unknown): { readonly status: number; readonly body: unknown };
+  };
   readonly log: Logger;
 }
 
@@ -42,6 +49,31 @@ export function hasToken(request: IncomingMessage, token: string | undefined): b
   return timingSafeEqual(digest(presented), digest(token));
 }
 
+/** The request body, or undefined (and a 413 sent) when it exceeds `limit` bytes. */
+async function readBody(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(request.headers['content-length'] ?? NaN);
+  const tooLarge = () => {
+    response.setHeader('connection', 'close');
+    send(response, 413, `body larger than ${limit} bytes\n`);
+    request.resume();
+  };
+  if (declared > limit) {
+    tooLarge();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      tooLarge();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 function send(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   response.end(body);
@@ -51,6 +83,20 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     void (async () => {
+      if (path === '/events' && options.events !== undefined) {
+        if (request.method !== 'POST') return send(response, 405, 'POST S3 event notifications here\n');
+        if (!hasToken(request, options.token)) return send(response, 401, 'a bearer token is required\n');
+        const raw = await readBody(request, response, options.events.maxBodyBytes);
+        if (raw === undefined) return;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw.toString('utf8'));
+        } catch (error) {
+          return send(response, 400, `malformed JSON: ${(error as Error).message}\n`);
+        }
+        const answer = options.events.handle(parsed);
+        return send(response, answer.status, `${JSON.stringify(answer.body)}\n`, 'application/json');
+      }
       if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n');
       switch (path) {
         case '/healthz':

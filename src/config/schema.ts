@@ -264,13 +264,26 @@ const configShape = {
     listen: str()
       .refine((v) => parseListen(v) !== undefined, got('host:port such as 127.0.0.1:9464'))
       .default('127.0.0.1:9464')
-      .describe('host:port the agent serves /metrics /healthz /readyz /status on; a bare :port binds 127.0.0.1.'),
+      .describe('host:port the agent serves /metrics /healthz /readyz /status /events on; a bare :port binds 127.0.0.1.'),
     token: str()
       .optional()
       .describe('Bearer token the event endpoint and the web pages require. Redacted wherever the config is printed.'),
   })
     .prefault({})
     .describe("The agent's HTTP endpoint."),
+  events: obj({
+    keyEncoding: z
+      .enum(['auto', 'url', 'raw'], { error: required('auto, url or raw') })
+      .default('auto')
+      .describe(
+        'How event records encode object keys: auto (by eventSource: ceph:s3 raw, AWS, MinIO and others URL-encoded), url, or raw.',
+      ),
+    maxBodySize: size()
+      .default(8 * 1024 * 1024)
+      .describe('Largest POST /events body accepted; a larger one gets 413.'),
+  })
+    .prefault({})
+    .describe('S3 event notifications received on POST /events (AWS S3, MinIO webhooks, Ceph RGW HTTP endpoints).'),
   heartbeat: obj({
     interval: duration
       .refine((v) => v >= 1000, { message: 'must be at least 1s' })

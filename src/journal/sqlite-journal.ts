@@ -26,6 +26,7 @@ interface ObjectRow {
   etag: string;
   size: number;
   mtime_ms: number;
+  mtime_exact: number;
   version_id: string | null;
   state: JournalObject['state'];
   priority: number;
@@ -51,6 +52,7 @@ function toObject(row: ObjectRow): JournalObject {
     etag: row.etag,
     size: row.size,
     mtimeMs: row.mtime_ms,
+    mtimeExact: row.mtime_exact !== 0,
     versionId: row.version_id,
     state: row.state,
     priority: row.priority,
@@ -84,9 +86,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       'SELECT * FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1',
     ),
     get: db.prepare<[number], ObjectRow>('SELECT * FROM objects WHERE id = ?'),
-    insert: db.prepare<[string, string, string, number, number, string | null, string, number, number, string, number, number]>(
-      `INSERT INTO objects (bucket, key, etag, size, mtime_ms, version_id, state, priority, sort_key, detected_by, first_seen_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    insert: db.prepare<[string, string, string, number, number, number, string | null, string, number, number, string, number, number]>(
+      `INSERT INTO objects (bucket, key, etag, size, mtime_ms, mtime_exact, version_id, state, priority, sort_key, detected_by, first_seen_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket, key, etag, size, mtime_ms) DO NOTHING`,
     ),
     supersede: db.prepare<[number, string, string, number]>(
@@ -100,6 +102,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
          AND NOT EXISTS (SELECT 1 FROM objects b WHERE b.bucket = o.bucket AND b.key = o.key AND b.state = 'transferring')
        ORDER BY o.sort_key LIMIT @limit`,
     ),
+    setExactMtime: db.prepare<[number, number, number]>(`UPDATE objects SET mtime_ms = ?, mtime_exact = 1, updated_at = ? WHERE id = ?`),
     startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
     landed: db.prepare<[string, string, string | null, number, number, number, number]>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
@@ -221,9 +224,16 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       const now = clock.now();
       return objects.map((object) => {
         const mtimeMs = object.mtime.getTime();
+        const exact = object.mtimeExact !== false;
         const latest = sql.latest.get(object.bucket, object.key);
-        if (latest && latest.etag === object.etag && latest.size === object.size && latest.mtime_ms === mtimeMs) {
-          return 'unchanged';
+        if (latest && latest.etag === object.etag && latest.size === object.size) {
+          if (latest.mtime_ms === mtimeMs) return 'unchanged';
+          // An event and a listing of the same version: the event's time is not Last-Modified.
+          if (!exact) return 'unchanged';
+          if (latest.mtime_exact === 0) {
+            sql.setExactMtime.run(mtimeMs, now, latest.id);
+            return 'unchanged';
+          }
         }
         const decision = decide(object);
         const result = sql.insert.run(
@@ -232,6 +242,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           object.etag,
           object.size,
           mtimeMs,
+          exact ? 1 : 0,
           object.versionId ?? null,
           decision.excluded ? 'skipped' : 'queued',
           decision.priority,
@@ -282,6 +293,10 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           now: clock.now(),
           id,
         });
+      }),
+    setExactMtime: (id, mtimeMs) =>
+      guarded('record a Last-Modified', () => {
+        sql.setExactMtime.run(mtimeMs, clock.now(), id);
       }),
     markSuperseded: (id, reason) =>
       guarded('record a superseded version', () => {

@@ -18,6 +18,8 @@ export interface AgentMetrics {
   /** Bytes sent to the core (wire bytes). */
   bytesSent(bytes: number): void;
   setReachable(side: 'edge' | 'core', reachable: boolean): void;
+  /** Event records received on POST /events, by what became of them. */
+  countEvents(outcome: string, n: number): void;
 }
 
 export const LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
@@ -87,6 +89,12 @@ export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics
     core: new Gauge({ name: 'tributary_core_reachable', help: '1 when the core answers, 0 while it is unreachable.', registers: [registry] }),
     edge: new Gauge({ name: 'tributary_edge_reachable', help: '1 when the edge answers, 0 while it is unreachable.', registers: [registry] }),
   };
+  const events = new Counter({
+    name: 'tributary_events_total',
+    help: 'Event records received, by outcome: accepted, duplicate, out_of_scope, removed_ignored, other_kind.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   reachable.core.set(1);
   reachable.edge.set(1);
   bytes.inc({ kind: 'logical' }, 0);
@@ -110,6 +118,9 @@ export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics
     },
     setReachable(side, up) {
       reachable[side].set(up ? 1 : 0);
+    },
+    countEvents(outcome, n) {
+      events.inc({ outcome }, n);
     },
   };
 }

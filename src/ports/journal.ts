@@ -10,6 +10,8 @@ export interface JournalObject {
   readonly etag: string;
   readonly size: number;
   readonly mtimeMs: number;
+  /** False while mtimeMs is an event's time, not yet the object's Last-Modified. */
+  readonly mtimeExact: boolean;
   readonly versionId: string | null;
   readonly state: ObjectState;
   readonly priority: number;
@@ -83,6 +85,8 @@ export interface Journal {
   /** Writes pending landings now. */
   flush(): void;
   markFailed(id: number, facts: FailureFacts): void;
+  /** Records the object's real Last-Modified for a row an event created. */
+  setExactMtime(id: number, mtimeMs: number): void;
   /** This version will never land because a newer one was seen; the reason is kept. */
   markSuperseded(id: number, reason: string): void;
   /** Back to queued without touching attempts (shutdown, throttling, unreachable endpoint). */

@@ -9,6 +9,8 @@ export interface SourceObject {
   readonly size: number;
   readonly mtime: Date;
   readonly versionId?: string | undefined;
+  /** False when `mtime` is an event's time rather than the object's Last-Modified. Default true. */
+  readonly mtimeExact?: boolean | undefined;
 }
 
 export interface SourcePage {
@@ -37,6 +39,8 @@ export interface SourceStore {
     range: { readonly start: number; readonly end: number } | undefined,
     options?: IoOptions,
   ): Promise<SourceRead>;
+  /** HEAD of one object: its current ETag, size and Last-Modified. */
+  head(object: Pick<SourceObject, 'bucket' | 'key'>, options?: IoOptions): Promise<SourceObject>;
   /** Fails with a classified error when the bucket is missing or the credentials are refused. */
   checkBucket(bucket: string, options?: IoOptions): Promise<void>;
 }

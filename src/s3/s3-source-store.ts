@@ -79,6 +79,22 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       return { body: response.body, etag, size: Number(headerValue(response.headers['content-length']) || 0) };
     },
 
+    async head(object, options: IoOptions = {}) {
+      try {
+        const response = await http.send({ method: 'HEAD', bucket: object.bucket, key: object.key, signal: options.signal });
+        const lastModified = new Date(headerValue(response.headers['last-modified']) ?? '');
+        return {
+          bucket: object.bucket,
+          key: object.key,
+          etag: unquoteEtag(headerValue(response.headers['etag'])),
+          size: Number(headerValue(response.headers['content-length']) ?? 0),
+          mtime: Number.isNaN(lastModified.getTime()) ? new Date(0) : lastModified,
+        };
+      } catch (error) {
+        throw mapS3Error(error, 'edge', `HEAD ${object.bucket}/${object.key}`);
+      }
+    },
+
     async checkBucket(bucket, options: IoOptions = {}): Promise<void> {
       // A one-key listing: the permission the scan needs anyway, and an error body (HEAD has none).
       await listPage(bucket, '', undefined, 1, options.signal);

@@ -300,7 +300,23 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
   return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
 }
 
-export async function replicateObject(context: ReplicateContext, job: JournalObject, signal?: AbortSignal): Promise<ReplicateResult> {
+/**
+ * An object an event announced carries the event's time, not its Last-Modified, which the core
+ * key's date tokens and the lineage need: one HEAD at the edge settles it (and notices an object
+ * already overwritten or deleted).
+ */
+async function withExactMtime(context: ReplicateContext, job: JournalObject, signal: AbortSignal | undefined): Promise<JournalObject> {
+  if (job.mtimeExact) return job;
+  const current = await context.source.head(job, { signal });
+  if (current.etag !== job.etag || current.size !== job.size) {
+    throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge HEAD ${job.bucket}/${job.key}: the object changed since its event (ETag ${current.etag})`);
+  }
+  context.journal.setExactMtime(job.id, current.mtime.getTime());
+  return { ...job, mtimeMs: current.mtime.getTime(), mtimeExact: true };
+}
+
+export async function replicateObject(context: ReplicateContext, announced: JournalObject, signal?: AbortSignal): Promise<ReplicateResult> {
+  const job = await withExactMtime(context, announced, signal);
   const coreKey = coreKeyFor(context, job);
   if (job.size > context.multipartThreshold) return replicateMultipart(context, job, coreKey, signal);
   if (job.size > context.bufferThreshold) return replicateStreamed(context, job, coreKey, signal);

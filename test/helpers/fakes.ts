@@ -74,6 +74,13 @@ export class FakeSource implements SourceStore {
     return { body: Readable.from([data]), etag: o.etag, size: data.length };
   }
 
+  async head(object: Pick<SourceObject, 'bucket' | 'key'>): Promise<SourceObject> {
+    this.maybeFail('head');
+    const o = this.objects.get(`${object.bucket}/${object.key}`);
+    if (!o) throw mapS3Error(sdkError.noSuchKey(), 'edge', 'head');
+    return { bucket: object.bucket, key: object.key, etag: o.etag, size: o.data.length, mtime: o.mtime };
+  }
+
   async checkBucket(): Promise<void> {
     this.maybeFail('list');
   }

@@ -11,6 +11,7 @@ import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/http-server.js';
 import { systemClock } from '../../ports/clock.js';
 import { coerceError } from '../../core/errors.js';
+import { createEventIntake } from '../../detect/event-intake.js';
 import { parseListen } from '../../core/listen-address.js';
 import { buildStatus } from '../../report/status-report.js';
 import type { Logger } from '../../observability/logger.js';
@@ -44,6 +45,18 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       status: () => buildStatus(config.site, agent.journal, Date.now()),
       ready: () =>
         agent.breaker.isOpen && agent.breaker.side === 'core' ? { ok: false, reason: 'the core is unreachable' } : { ok: true },
+      events: {
+        maxBodyBytes: config.events.maxBodySize,
+        handle: createEventIntake({
+          journal: agent.journal,
+          targets: agent.targets,
+          rules: config.rules,
+          keyEncoding: config.events.keyEncoding,
+          now: () => new Date(),
+          onQueued: () => waker.notify(),
+          count: (outcome, n) => agent.metrics.countEvents(outcome, n),
+        }),
+      },
       log,
     });
     log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval, http: http.address }, 'agent started');

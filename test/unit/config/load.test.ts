@@ -584,6 +584,7 @@ describe('config: a valid config', () => {
       scan: { interval: 60_000, pageSize: 1000 },
       deletes: 'ignore',
       http: { listen: '127.0.0.1:9464' },
+      events: { keyEncoding: 'auto', maxBodySize: 8 * MiB },
       heartbeat: { interval: 30_000 },
       fleet: { lagThreshold: 300_000, concurrency: 16 },
     });

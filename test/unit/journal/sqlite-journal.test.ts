@@ -41,7 +41,7 @@ test('migrations are applied once and the schema is versioned', (t) => {
   const again = openJournal(dir, new FakeClock());
   again.close();
   const names = readJournal(dir, (db) => db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]);
-  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql']);
+  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql', '0002_event_mtime.sql']);
 });
 
 test('only one version of a key is in flight: a newer version waits for the older transfer to finish', (t) => {
@@ -110,4 +110,18 @@ test('memory does not grow with the object count: 200,000 rows live on disk', (t
   const backlog = journal.backlog();
   assert.equal(backlog.reduce((n, r) => n + r.objects, 0), 200_000);
   assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${Math.round(grown / 1024 / 1024)} MiB`);
+});
+
+test("an event's provisional mtime and a listing of the same version are one version", (t) => {
+  const { journal } = open(t);
+  const event = { ...object('a', 'e1', 10, new Date('2026-11-27T10:00:00.500Z')), mtimeExact: false };
+  assert.deepEqual(journal.recordSeen([event], normal, 'event'), ['new']);
+  assert.equal(journal.latest('b', 'a')?.mtimeExact, false);
+  // The scan lists the real Last-Modified: same version, the mtime becomes exact.
+  assert.deepEqual(journal.recordSeen([object('a', 'e1', 10, new Date('2026-11-27T10:00:00.000Z'))], normal, 'scan'), ['unchanged']);
+  assert.equal(journal.latest('b', 'a')?.mtimeExact, true);
+  assert.equal(journal.latest('b', 'a')?.mtimeMs, Date.parse('2026-11-27T10:00:00.000Z'));
+  // A late duplicate event changes nothing either.
+  assert.deepEqual(journal.recordSeen([event], normal, 'event'), ['unchanged']);
+  assert.equal(journal.backlog().reduce((n, r) => n + r.objects, 0), 1);
 });
