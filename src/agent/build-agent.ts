@@ -8,6 +8,7 @@ import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js'
 import { openJournal } from '../journal/sqlite-journal.js';
 import type { Logger } from '../observability/logger.js';
 import { createAgentMetrics, type AgentMetrics } from '../observability/metrics.js';
+import { createManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { createRecentLandings, type RecentLandings } from '../observability/recent-landings.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
@@ -31,6 +32,7 @@ export interface Agent {
   readonly metrics: AgentMetrics;
   /** Landings of the last minutes (the heartbeat's lag percentiles and throughput). */
   readonly recent: RecentLandings;
+  readonly manifests: ManifestWriter;
   readonly targets: readonly ScanTarget[];
   /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
   preflight(signal?: AbortSignal): Promise<void>;
@@ -165,6 +167,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     runner,
     metrics,
     recent,
+    manifests: createManifestWriter({ site: config.site, journal, lake, log }),
     targets,
     async preflight(signal) {
       await lake.probe({ signal });

@@ -284,6 +284,16 @@ const configShape = {
   })
     .prefault({})
     .describe('S3 event notifications received on POST /events (AWS S3, MinIO webhooks, Ceph RGW HTTP endpoints).'),
+  manifests: obj({
+    interval: duration
+      .refine((v) => v >= 1000, { message: 'must be at least 1s' })
+      .default(60_000)
+      .describe(
+        'How often the agent writes NDJSON manifests of what landed to _tributary/manifests/site=<site>/dt=<day>/ (and at the end of every sync pass and on a clean stop).',
+      ),
+  })
+    .prefault({})
+    .describe('Manifests: one line per landed object, for analytics engines and audits.'),
   heartbeat: obj({
     interval: duration
       .refine((v) => v >= 1000, { message: 'must be at least 1s' })

@@ -103,6 +103,15 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
        ORDER BY o.sort_key LIMIT @limit`,
     ),
     setExactMtime: db.prepare<[number, number, number]>(`UPDATE objects SET mtime_ms = ?, mtime_exact = 1, updated_at = ? WHERE id = ?`),
+    newBatch: db.prepare<[number]>('INSERT INTO manifest_batches (created_at) VALUES (?)'),
+    assignBatch: db.prepare<[number, number]>(
+      `UPDATE objects SET manifest_batch = ?
+       WHERE id IN (SELECT id FROM objects INDEXED BY objects_unlisted WHERE state = 'done' AND manifest_batch IS NULL ORDER BY id LIMIT ?)`,
+    ),
+    deleteBatch: db.prepare<[number]>('DELETE FROM manifest_batches WHERE id = ?'),
+    unwrittenBatches: db.prepare<[], { id: number; created_at: number }>('SELECT id, created_at FROM manifest_batches WHERE written_at IS NULL ORDER BY id'),
+    batchObjects: db.prepare<[number], ObjectRow>('SELECT * FROM objects WHERE manifest_batch = ? ORDER BY id'),
+    batchWritten: db.prepare<[number, number]>('UPDATE manifest_batches SET written_at = ? WHERE id = ?'),
     startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
     landed: db.prepare<[string, string, string | null, number, number, number, number]>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
@@ -345,6 +354,21 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         sql.saveCheckpoint.run(bucket, prefix, c.passStartedAt, c.startAfter, c.objectsSeen, c.completedAt);
       }),
 
+    planManifestBatch: (limit) =>
+      guarded('plan a manifest batch', () =>
+        db.transaction((): number | undefined => {
+          const batch = Number(sql.newBatch.run(clock.now()).lastInsertRowid);
+          if (sql.assignBatch.run(batch, limit).changes > 0) return batch;
+          sql.deleteBatch.run(batch);
+          return undefined;
+        })(),
+      ),
+    unwrittenManifestBatches: () => sql.unwrittenBatches.all().map((row) => ({ id: row.id, createdAt: row.created_at })),
+    manifestBatchObjects: (batch) => sql.batchObjects.all(batch).map(toObject),
+    markManifestBatchWritten: (batch) =>
+      guarded('record a written manifest', () => {
+        sql.batchWritten.run(clock.now(), batch);
+      }),
     backlog: (): BacklogRow[] => sql.backlog.all(),
     oldestPendingSince: () => sql.oldestPending.get()?.since ?? undefined,
     recentErrors: (limit) => sql.recentErrors.all(limit).map(toObject),

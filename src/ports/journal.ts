@@ -103,6 +103,13 @@ export interface Journal {
   checkpoint(bucket: string, prefix: string): ScanCheckpoint | undefined;
   saveCheckpoint(bucket: string, prefix: string, checkpoint: ScanCheckpoint): void;
 
+  /** Assigns up to `limit` landed, unlisted objects to a new manifest batch; undefined if none. */
+  planManifestBatch(limit: number): number | undefined;
+  /** Batches planned but not yet written (just planned, or a crash came between), oldest first. */
+  unwrittenManifestBatches(): { readonly id: number; readonly createdAt: number }[];
+  manifestBatchObjects(batch: number): JournalObject[];
+  markManifestBatchWritten(batch: number): void;
+
   backlog(): BacklogRow[];
   oldestPendingSince(): number | undefined;
   recentErrors(limit: number): JournalObject[];

@@ -44,7 +44,7 @@ test('heartbeat: written every interval with backlog, lag and reachability, and 
   let beat: Heartbeat | undefined;
   for (;;) {
     const keys = await listKeys(core, 'lake');
-    if (keys.includes(HEARTBEAT) && keys.length === 6) {
+    if (keys.includes(HEARTBEAT) && keys.filter((k) => k.startsWith('store-9/')).length === 5) {
       beat = await read().catch(() => undefined);
       if (beat?.lag.samples === 5) break;
     }

@@ -52,7 +52,7 @@ test('odd keys round-trip: each lands once, inside the site prefix, under a dist
   const result = await runCli(['sync', '--once', '-c', config]);
   assert.equal(result.code, 0, result.stderr);
 
-  const landed = await listKeys(core, 'lake');
+  const landed = await listKeys(core, 'lake', 'store-7/');
   assert.equal(landed.length, KEYS.length, `landed: ${JSON.stringify(landed)}`);
   assert.equal(new Set(landed).size, KEYS.length);
   for (const coreKey of landed) {

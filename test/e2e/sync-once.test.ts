@@ -34,8 +34,23 @@ test('sync --once lands every object byte-for-byte with lineage, and a second pa
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /landed 43 /);
 
-  const landed = await listKeys(core, 'lake');
+  const landed = await listKeys(core, 'lake', 'site-a/');
   assert.equal(landed.length, 43);
+
+  // Manifests: one line per landed object, under site=/dt= partitions, readable as NDJSON.
+  const manifestKeys = await listKeys(core, 'lake', '_tributary/manifests/');
+  assert.ok(manifestKeys.length >= 1 && manifestKeys.every((k) => /^_tributary\/manifests\/site=site-a\/dt=\d{4}-\d{2}-\d{2}\/batch-\d+-\d{8}\.ndjson$/.test(k)), manifestKeys.join());
+  const manifestLines: { source_bucket: string; source_key: string; core_key: string; sha256: string; size: number }[] = [];
+  for (const key of manifestKeys) {
+    for (const line of (await getObject(core, 'lake', key)).toString().trim().split('\n')) manifestLines.push(JSON.parse(line) as (typeof manifestLines)[number]);
+  }
+  assert.equal(manifestLines.length, 43);
+  for (const line of manifestLines) {
+    const body = objects.get(`${line.source_bucket}/${line.source_key}`)!;
+    assert.equal(line.sha256, sha256(body));
+    assert.equal(line.size, body.length);
+    assert.equal(line.core_key, `site-a/${line.source_bucket}/${line.source_key}`);
+  }
   for (const [path, body] of objects) {
     const [bucket, ...rest] = path.split('/');
     const key = rest.join('/');
@@ -73,7 +88,7 @@ test('sync --once lands every object byte-for-byte with lineage, and a second pa
     [],
     'unchanged objects are not read again',
   );
-  assert.deepEqual(coreAfter.filter((r) => r.method === 'PUT' || r.method === 'POST'), [], 'nothing is written again');
+  assert.deepEqual(coreAfter.filter((r) => r.method === 'PUT' || r.method === 'POST'), [], 'nothing is written again (no manifest either)');
 
   const verify = await runCli(['verify', '-c', config]);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);

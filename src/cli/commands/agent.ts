@@ -29,6 +29,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
   const agent = buildAgent(config, { logger: log });
   const waker = createWaker();
   let http: AgentHttpServer | undefined;
+  let manifestTimer: NodeJS.Timeout | undefined;
   const heartbeat = createHeartbeatWriter(agent, { clock: systemClock, log });
   try {
     try {
@@ -61,6 +62,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
     });
     log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval, http: http.address }, 'agent started');
     heartbeat.start();
+    manifestTimer = setInterval(() => void agent.manifests.flush(), config.manifests.interval);
 
     const scanning = (async () => {
       while (!signals.stop.aborted) {
@@ -85,11 +87,14 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       wake: () => waker.wait(),
     });
     await scanning;
+    clearInterval(manifestTimer);
+    await agent.manifests.flush();
     await heartbeat.stop();
     if (summary.fatal) throw summary.fatal;
     log.info({ landed: summary.landed }, 'agent stopped');
     return EXIT.ok;
   } finally {
+    clearInterval(manifestTimer);
     heartbeat.cancel();
     await http?.close();
     await agent.close();

@@ -585,6 +585,7 @@ describe('config: a valid config', () => {
       deletes: 'ignore',
       http: { listen: '127.0.0.1:9464' },
       events: { keyEncoding: 'auto', maxBodySize: 8 * MiB },
+      manifests: { interval: 60_000 },
       heartbeat: { interval: 30_000 },
       fleet: { lagThreshold: 300_000, concurrency: 16 },
     });

@@ -225,3 +225,26 @@ test('after a crash between landing and journaling, the object is found in the c
   assert.equal(row!.state, 'done');
   assert.equal(row!.attempts, 0);
 });
+
+test('manifests: every landed object is listed once, and a batch planned before a crash is written after it', async (t) => {
+  const { source, lake, agent } = setup(t);
+  for (let i = 0; i < 5; i += 1) source.put('edge', `m/${i}.json`, `{"i":${i}}`);
+  await pass(agent);
+  // A crash after planning a batch and before writing it: the plan is in the journal.
+  const planned = agent.journal.planManifestBatch(3);
+  assert.ok(planned !== undefined);
+  assert.deepEqual(agent.journal.unwrittenManifestBatches().map((b) => b.id), [planned]);
+  assert.equal(await agent.manifests.flush(), 5, 'the planned batch of 3, then a new one of 2');
+  assert.deepEqual(agent.journal.unwrittenManifestBatches(), []);
+  const files = [...lake.objects.keys()].filter((k) => k.startsWith('_tributary/manifests/'));
+  assert.equal(files.length, 2);
+  const lines = files.flatMap((k) => lake.objects.get(k)!.data.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+  assert.deepEqual(lines.map((l) => l['source_key']).sort(), ['m/0.json', 'm/1.json', 'm/2.json', 'm/3.json', 'm/4.json']);
+  assert.ok(files.every((k) => /^_tributary\/manifests\/site=site-a\/dt=\d{4}-\d{2}-\d{2}\/batch-\d+-\d{8}\.ndjson$/.test(k)), files.join());
+  const line = lines[0]!;
+  for (const field of ['site', 'source_bucket', 'source_etag', 'source_mtime', 'core_key', 'size', 'sha256', 'first_seen_at', 'landed_at', 'lag_seconds']) {
+    assert.ok(field in line, field);
+  }
+  assert.equal(await agent.manifests.flush(), 0, 'nothing new: nothing written');
+  assert.equal([...lake.objects.keys()].filter((k) => k.startsWith('_tributary/manifests/')).length, 2);
+});

@@ -1,0 +1,59 @@
+/**
+ * Manifest lines: one flat JSON object per landed object (NDJSON), so DuckDB, Spark or Athena read
+ * the files as they are (DuckDB: `read_json_auto` over the manifests prefix, a glob per level). Files live
+ * under `_tributary/manifests/site=<site>/dt=<yyyy-mm-dd>/` (Hive-style partitions, by landing day
+ * in UTC), one per batch and day, named after the batch so a rewrite lands on the same key.
+ */
+import type { JournalObject } from '../ports/journal.js';
+
+export interface ManifestLine {
+  readonly site: string;
+  readonly source_bucket: string;
+  readonly source_key: string;
+  readonly source_etag: string;
+  readonly source_mtime: string;
+  readonly core_bucket: string;
+  readonly core_key: string;
+  readonly size: number;
+  readonly core_size: number;
+  readonly sha256: string;
+  readonly detected_by: string;
+  readonly first_seen_at: string;
+  readonly landed_at: string;
+  readonly lag_seconds: number;
+}
+
+export const MANIFEST_PREFIX = '_tributary/manifests/';
+
+export function manifestLine(site: string, coreBucket: string, object: JournalObject): ManifestLine {
+  const landedAt = object.landedAt ?? 0;
+  return {
+    site,
+    source_bucket: object.bucket,
+    source_key: object.key,
+    source_etag: object.etag,
+    source_mtime: new Date(object.mtimeMs).toISOString(),
+    core_bucket: coreBucket,
+    core_key: object.coreKey ?? '',
+    size: object.size,
+    core_size: object.coreSize ?? object.size,
+    sha256: object.sha256 ?? '',
+    detected_by: object.detectedBy,
+    first_seen_at: new Date(object.firstSeenAt).toISOString(),
+    landed_at: new Date(landedAt).toISOString(),
+    lag_seconds: Math.max(0, (landedAt - object.firstSeenAt) / 1000),
+  };
+}
+
+/** The manifest files of one batch: key → NDJSON body, one file per landing day. */
+export function manifestFiles(site: string, coreBucket: string, batch: { id: number; createdAt: number }, objects: readonly JournalObject[]): Map<string, string> {
+  const byDay = new Map<string, string[]>();
+  for (const object of objects) {
+    const day = new Date(object.landedAt ?? 0).toISOString().slice(0, 10);
+    const lines = byDay.get(day) ?? [];
+    lines.push(JSON.stringify(manifestLine(site, coreBucket, object)));
+    byDay.set(day, lines);
+  }
+  const name = `batch-${batch.createdAt}-${String(batch.id).padStart(8, '0')}.ndjson`;
+  return new Map([...byDay].map(([day, lines]) => [`${MANIFEST_PREFIX}site=${site}/dt=${day}/${name}`, `${lines.join('\n')}\n`]));
+}
