@@ -24,6 +24,7 @@ import { stringify } from 'yaml';
 import { openDatabase, type Db } from '../src/db/open-database.js';
 import { localS3Client, startLocalS3, type LocalS3 } from '../src/demo/s3-server.js';
 import { buildDataset, DATASET_IDS, seedBucket, waitForListing, type Dataset, type DatasetId, type Listing } from './datasets.js';
+import { formatEvents, runEventsBench } from './events.js';
 import { hashShare, measureHashCost, type HashCost } from './hashing.js';
 import { ensureTools, killAllChildren, processCpuSeconds, runTimed, shellQuote, withoutCaBundle, type TimedRun } from './processes.js';
 import { evaluateTargets, fmt, formatDataset, formatHashCost, toolResult, type BenchReport, type DatasetResult, type ToolResult } from './report.js';
@@ -36,13 +37,15 @@ const RCLONE_FLAGS = ['--transfers', '16', '--checkers', '16', '--fast-list', '-
 /** Same part size as Tributary's default partSize (rclone's M is MiB). */
 const RCLONE_MULTIPART_FLAGS = ['--s3-upload-cutoff', '16M', '--s3-chunk-size', '16M'];
 const TRIBUTARY_TRANSFER = { concurrency: 16 };
-const USAGE = 'usage: npm run bench -- [--quick] [--only a|b|c|rss[,...]] [--rss-100k] [--skip-rss] [--json out.json]';
+const USAGE = 'usage: npm run bench -- [--quick] [--only a|b|c|rss|events[,...]] [--rss-100k] [--skip-rss] [--skip-events] [--json out.json]';
 
 interface Options {
   readonly quick: boolean;
   readonly datasets: readonly DatasetId[];
   readonly jsonFile: string | undefined;
   readonly profileDir: string | undefined;
+  /** The event path: latency at 50 objects/s with events and with scans only, and the intake rate. */
+  readonly events: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -55,6 +58,7 @@ function parseOptions(argv: readonly string[]): Options {
       profile: { type: 'string' },
       'rss-100k': { type: 'boolean', default: false },
       'skip-rss': { type: 'boolean', default: false },
+      'skip-events': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -67,15 +71,19 @@ function parseOptions(argv: readonly string[]): Options {
         '  --only LIST   run only these data sets: a (4 KiB JSON lines), b (mixed 1 KiB-2 MiB), c (64 MiB), rss (100,000 tiny objects)\n' +
         '  --rss-100k    run the peak-RSS measurement over 100,000 objects (default unless --quick)\n' +
         '  --skip-rss    do not run it (it seeds for 4-5 minutes)\n' +
+        '  --skip-events do not run the event-path benchmark (about 3 minutes)\n' +
         '  --json FILE   also write the results as JSON\n' +
         '  --profile DIR run Tributary with --cpu-prof into DIR (adds overhead: figures not comparable)',
     );
     process.exit(0);
   }
   let datasets: DatasetId[];
+  let events = !values['skip-events'];
   if (values.only !== undefined) {
     datasets = [];
-    for (const name of values.only.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const names = values.only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    events = names.includes('events');
+    for (const name of names.filter((n) => n !== 'events')) {
       if (!(DATASET_IDS as readonly string[]).includes(name)) throw new Error(`--only: unknown data set "${name}" (expected a, b, c or rss)\n${USAGE}`);
       if (!datasets.includes(name as DatasetId)) datasets.push(name as DatasetId);
     }
@@ -84,12 +92,12 @@ function parseOptions(argv: readonly string[]): Options {
     datasets = ['a', 'b', 'c'];
     if (!values['skip-rss'] && (!values.quick || values['rss-100k'])) datasets.push('rss');
   }
-  if (datasets.length === 0) throw new Error(`nothing to run\n${USAGE}`);
+  if (datasets.length === 0 && !events) throw new Error(`nothing to run\n${USAGE}`);
   // npm runs scripts in the package folder; a relative --json path means the caller's folder.
   const callerDir = process.env['INIT_CWD'] ?? process.cwd();
   const jsonFile = values.json === undefined ? undefined : resolve(callerDir, values.json);
   const profileDir = values.profile === undefined ? undefined : resolve(callerDir, values.profile);
-  return { quick: values.quick, datasets, jsonFile, profileDir };
+  return { quick: values.quick, datasets, jsonFile, profileDir, events };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,6 +500,19 @@ async function main(): Promise<number> {
     } catch (error) {
       if (abort.signal.aborted) throw error;
       const message = `(${id}) failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+      report.errors.push(message);
+      console.log(`\n${message}`);
+    }
+  }
+
+  if (options.events) {
+    try {
+      const events = await runEventsBench(join(tempRoot, 'events'), CLI, options.quick, log, abort.signal);
+      Object.assign(report, { events });
+      console.log(`\n${formatEvents(events)}`);
+    } catch (error) {
+      if (abort.signal.aborted) throw error;
+      const message = `(events) failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
       report.errors.push(message);
       console.log(`\n${message}`);
     }
