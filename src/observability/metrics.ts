@@ -33,20 +33,23 @@ export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics
     help: 'Objects not yet landed, by state and priority class.',
     labelNames: ['state', 'priority'],
     registers: [registry],
+    // One journal query per scrape sets both backlog gauges.
     collect() {
       this.reset();
-      for (const row of journal.backlog()) this.set({ state: row.state, priority: priorityName(row.priority) }, row.objects);
+      backlogBytes.reset();
+      for (const row of journal.backlog()) {
+        const labels = { state: row.state, priority: priorityName(row.priority) };
+        this.set(labels, row.objects);
+        backlogBytes.set(labels, row.bytes);
+      }
     },
   });
-  new Gauge({
+  // Registered after the objects gauge, whose collect() (run first at scrape time) fills it.
+  const backlogBytes = new Gauge({
     name: 'tributary_backlog_bytes',
     help: 'Bytes of the objects not yet landed, by state and priority class.',
     labelNames: ['state', 'priority'],
     registers: [registry],
-    collect() {
-      this.reset();
-      for (const row of journal.backlog()) this.set({ state: row.state, priority: priorityName(row.priority) }, row.bytes);
-    },
   });
   new Gauge({
     name: 'tributary_oldest_pending_age_seconds',
