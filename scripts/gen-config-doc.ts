@@ -294,7 +294,6 @@ them; the agent logs a warning at start when the file uses them:
 
 - \`rules[].compress\` (\`zstd\`, \`gzip\`): objects land uncompressed. \`none\` is the behaviour today.
 - \`bandwidth\`: no limit is enforced.
-- \`deletes: propagate\`: deletions on the edge are not detected, so nothing is deleted in the core.
 `;
 }
 

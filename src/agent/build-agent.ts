@@ -19,6 +19,7 @@ import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
+import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
 import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
 
@@ -37,6 +38,8 @@ export interface Agent {
   /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
   preflight(signal?: AbortSignal): Promise<void>;
   scan(signal?: AbortSignal, onPage?: (listed: number) => void): Promise<ScanResult>;
+  /** deletes: propagate — carries out pending deletions (one round at a time); a no-op otherwise. */
+  propagateDeletions(signal?: AbortSignal): Promise<DeletionRound>;
   /** Closes the journal and the endpoints' connection pools. */
   close(): Promise<void>;
 }
@@ -77,7 +80,6 @@ function warnAboutUnbuiltFeatures(config: Config, log: Logger): void {
     log.warn('rules[].compress is accepted but not applied yet: objects land uncompressed');
   }
   if (config.bandwidth.length > 0) log.warn('bandwidth windows are accepted but not enforced yet');
-  if (config.deletes === 'propagate') log.warn('deletes: propagate is accepted but deletes are not detected yet');
 }
 
 export function buildAgent(config: Config, deps: AgentDependencies): Agent {
@@ -157,6 +159,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   });
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
+  let deletionRound: Promise<DeletionRound> | undefined;
 
   return {
     config,
@@ -181,11 +184,24 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
           rules: config.rules,
           pageSize: config.scan.pageSize,
           clock,
+          trackDeletes: config.deletes === 'propagate',
           ...(onPage === undefined ? {} : { onPage: (_t, r) => onPage(r.listed) }),
         },
         targets,
         signal,
       );
+    },
+    propagateDeletions(signal) {
+      if (config.deletes !== 'propagate') return Promise.resolve({ deleted: 0, skipped: 0, failed: 0 });
+      deletionRound ??= propagateDeletions({ journal, source, lake }, signal)
+        .then((round) => {
+          if (round.deleted + round.skipped + round.failed > 0) log.info(round, 'deletions propagated to the core');
+          return round;
+        })
+        .finally(() => {
+          deletionRound = undefined;
+        });
+      return deletionRound;
     },
     async close() {
       journal.close();

@@ -259,7 +259,9 @@ const configShape = {
   deletes: z
     .enum(['ignore', 'propagate'], { error: required('ignore or propagate') })
     .default('ignore')
-    .describe('What a deletion on the edge does in the core: ignore keeps the core copy. propagate is accepted but not applied yet: deletes are not detected.'),
+    .describe(
+      'What a deletion on the edge does in the core: ignore keeps the core copy (archive). propagate deletes it, once the edge confirms the object is gone and only if the core copy is the replicated version; deletions are seen by ObjectRemoved events and by complete scan passes.',
+    ),
   http: obj({
     listen: str()
       .refine((v) => parseListen(v) !== undefined, got('host:port such as 127.0.0.1:9464'))

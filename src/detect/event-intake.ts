@@ -9,7 +9,7 @@ import type { Journal } from '../ports/journal.js';
 import { EventBodyError, parseS3Events, type KeyEncoding } from './s3-events.js';
 import type { ScanTarget } from './scanner.js';
 
-export type EventOutcome = 'accepted' | 'duplicate' | 'out_of_scope' | 'removed_ignored' | 'other_kind';
+export type EventOutcome = 'accepted' | 'duplicate' | 'out_of_scope' | 'removed_ignored' | 'removed_propagated' | 'other_kind';
 
 export interface EventIntakeOptions {
   readonly journal: Journal;
@@ -19,6 +19,9 @@ export interface EventIntakeOptions {
   readonly now: () => Date;
   /** Called after the journal commit when something new was queued. */
   readonly onQueued: () => void;
+  /** deletes: propagate — removals become journaled deletion requests, then onDeletions runs. */
+  readonly propagateDeletes: boolean;
+  readonly onDeletions: () => void;
   readonly count: (outcome: EventOutcome, n: number) => void;
 }
 
@@ -43,15 +46,22 @@ export function createEventIntake(options: EventIntakeOptions): (body: unknown) 
       return { priority: decision.priority, excluded: decision.excluded };
     }, 'event');
     const accepted = outcomes.filter((o) => o !== 'unchanged').length;
+    const removals = parsed.removed.filter((r) => inScope(r.bucket, r.key));
+    let propagated = 0;
+    if (options.propagateDeletes) {
+      for (const removal of removals) if (options.journal.requestDeletion(removal.bucket, removal.key, 'event')) propagated += 1;
+    }
     const tally = {
       accepted,
       duplicate: outcomes.length - accepted,
-      out_of_scope: parsed.created.length - kept.length + parsed.removed.filter((r) => !inScope(r.bucket, r.key)).length,
-      removed_ignored: parsed.removed.filter((r) => inScope(r.bucket, r.key)).length,
+      out_of_scope: parsed.created.length - kept.length + parsed.removed.length - removals.length,
+      removed_ignored: removals.length - propagated,
+      removed_propagated: propagated,
       other_kind: parsed.otherKinds,
     } satisfies Record<EventOutcome, number>;
     for (const [outcome, n] of Object.entries(tally) as [EventOutcome, number][]) if (n > 0) options.count(outcome, n);
     if (accepted > 0) options.onQueued();
+    if (propagated > 0) options.onDeletions();
     return { status: 200, body: tally };
   };
 }

@@ -33,6 +33,8 @@ export interface ScannerOptions {
   /** Waits while the backlog is above its high-water mark (backpressure on detection). */
   readonly waitForRoom?: (signal?: AbortSignal) => Promise<void>;
   readonly onPage?: (target: ScanTarget, result: ScanResult) => void;
+  /** deletes: propagate — remember what each pass listed, and request deletions for the rest. */
+  readonly trackDeletes?: boolean;
 }
 
 export async function scanTarget(options: ScannerOptions, target: ScanTarget, signal?: AbortSignal): Promise<ScanResult> {
@@ -60,6 +62,7 @@ export async function scanTarget(options: ScannerOptions, target: ScanTarget, si
       },
       'scan',
     );
+    if (options.trackDeletes) journal.markSeen(page.objects, passStartedAt);
     pages += 1;
     listed += page.objects.length;
     outcomes.forEach((outcome, index) => {
@@ -77,7 +80,10 @@ export async function scanTarget(options: ScannerOptions, target: ScanTarget, si
       completedAt: startAfter === undefined ? clock.now() : null,
     });
     options.onPage?.(target, { listed, queued, changed, skipped, pages, resumed });
-    if (startAfter === undefined) break;
+    if (startAfter === undefined) {
+      if (options.trackDeletes) journal.requestDeletionsNotSeen(target.name, target.prefix, passStartedAt);
+      break;
+    }
   }
   return { listed, queued, changed, skipped, pages, resumed };
 }

@@ -94,7 +94,7 @@ export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics
   };
   const events = new Counter({
     name: 'tributary_events_total',
-    help: 'Event records received, by outcome: accepted, duplicate, out_of_scope, removed_ignored, other_kind.',
+    help: 'Event records received, by outcome: accepted, duplicate, out_of_scope, removed_ignored, removed_propagated, other_kind.',
     labelNames: ['outcome'],
     registers: [registry],
   });

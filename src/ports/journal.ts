@@ -67,6 +67,15 @@ export interface ScanCheckpoint {
   readonly completedAt: number | null;
 }
 
+export interface PendingDeletion {
+  readonly id: number;
+  readonly bucket: string;
+  readonly key: string;
+  readonly coreKey: string;
+  readonly sha256: string | null;
+  readonly attempts: number;
+}
+
 export interface BacklogRow {
   readonly state: ObjectState;
   readonly priority: number;
@@ -109,6 +118,16 @@ export interface Journal {
   unwrittenManifestBatches(): { readonly id: number; readonly createdAt: number }[];
   manifestBatchObjects(batch: number): JournalObject[];
   markManifestBatchWritten(batch: number): void;
+
+  /** deletes: propagate — a pending deletion of the core copy of the key's latest landed version. */
+  requestDeletion(bucket: string, key: string, detectedBy: string): boolean;
+  /** Marks the listed objects as seen by the scan pass that started at `pass`. */
+  markSeen(objects: readonly { readonly bucket: string; readonly key: string }[], pass: number): void;
+  /** After a complete pass: deletions for landed keys under the target that it did not list. */
+  requestDeletionsNotSeen(bucket: string, prefix: string, pass: number): number;
+  pendingDeletions(limit: number): PendingDeletion[];
+  finishDeletion(id: number, outcome: 'deleted' | 'skipped', reason: string): void;
+  failDeletion(id: number, reason: string): void;
 
   backlog(): BacklogRow[];
   oldestPendingSince(): number | undefined;

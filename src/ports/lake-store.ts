@@ -46,6 +46,8 @@ export interface LakeStore {
     options: IoOptions & { readonly contentMd5: string },
   ): Promise<{ readonly etag: string }>;
   completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[], options?: IoOptions): Promise<void>;
+  /** Deletes one core object (deletes: propagate); a missing object is not an error. */
+  delete(key: string, options?: IoOptions): Promise<void>;
   /** Best effort: some servers do not support it. */
   abortMultipart(key: string, uploadId: string): Promise<void>;
   /** Cheap reachability and permission check of the bucket (HeadBucket). */

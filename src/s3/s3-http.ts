@@ -60,7 +60,7 @@ export interface S3HttpSettings {
 }
 
 export interface S3HttpRequest {
-  readonly method: 'GET' | 'PUT' | 'HEAD';
+  readonly method: 'GET' | 'PUT' | 'HEAD' | 'DELETE';
   readonly bucket: string;
   /** The object key; undefined for a request on the bucket itself (a listing). */
   readonly key?: string | undefined;

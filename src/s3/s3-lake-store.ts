@@ -41,6 +41,15 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
       }
     },
 
+    async delete(key, options: IoOptions = {}) {
+      try {
+        await http.send({ method: 'DELETE', bucket, key, signal: options.signal });
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return;
+        throw mapS3Error(error, 'core', `DELETE ${key}`);
+      }
+    },
+
     async put(key, body, options) {
       const headers: Record<string, string> = { 'content-md5': options.contentMd5 };
       for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;

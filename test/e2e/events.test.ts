@@ -84,7 +84,7 @@ test('events alone drive replication; keys as AWS, MinIO and Ceph send them; dup
     ],
   });
   assert.equal(answer.status, 200, answer.text);
-  assert.deepEqual(JSON.parse(answer.text), { accepted: 3, duplicate: 0, out_of_scope: 1, removed_ignored: 0, other_kind: 1 });
+  assert.deepEqual(JSON.parse(answer.text), { accepted: 3, duplicate: 0, out_of_scope: 1, removed_ignored: 0, removed_propagated: 0, other_kind: 1 });
 
   const keys = await landed(core, 3);
   assert.deepEqual(keys.sort(), ['site-a/edge/a b+c.txt', 'site-a/edge/ceph key+raw.txt', 'site-a/edge/dir/x y.json']);
@@ -92,7 +92,7 @@ test('events alone drive replication; keys as AWS, MinIO and Ceph send them; dup
 
   // The same versions again (a sender retrying): nothing is uploaded twice.
   const again = await post(base, { Records: [record('aws:s3', 'ObjectCreated:Put', 'edge', 'a+b%2Bc.txt', objects['a b+c.txt'])] });
-  assert.deepEqual(JSON.parse(again.text), { accepted: 0, duplicate: 1, out_of_scope: 0, removed_ignored: 0, other_kind: 0 });
+  assert.deepEqual(JSON.parse(again.text), { accepted: 0, duplicate: 1, out_of_scope: 0, removed_ignored: 0, removed_propagated: 0, other_kind: 0 });
   const removal = await post(base, { Records: [{ ...record('aws:s3', 'ObjectRemoved:Delete', 'edge', 'a+b%2Bc.txt', ''), s3: { bucket: { name: 'edge' }, object: { key: 'a+b%2Bc.txt' } } }] });
   assert.equal(JSON.parse(removal.text).removed_ignored, 1);
 

@@ -155,6 +155,11 @@ export class FakeLake implements LakeStore {
     this.uploads.delete(uploadId);
   }
 
+  async delete(key: string) {
+    this.calls.push('delete');
+    this.objects.delete(key);
+  }
+
   async abortMultipart(_key: string, uploadId: string) {
     this.uploads.delete(uploadId);
   }

@@ -55,6 +55,8 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
           keyEncoding: config.events.keyEncoding,
           now: () => new Date(),
           onQueued: () => waker.notify(),
+          propagateDeletes: config.deletes === 'propagate',
+          onDeletions: () => void agent.propagateDeletions(signals.stop).catch(() => undefined),
           count: (outcome, n) => agent.metrics.countEvents(outcome, n),
         }),
       },
@@ -69,6 +71,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
         try {
           const result = await agent.scan(signals.stop, () => waker.notify());
           log.info({ listed: result.listed, queued: result.queued, changed: result.changed, resumed: result.resumed }, 'scan complete');
+          await agent.propagateDeletions(signals.stop);
         } catch (error) {
           const err = coerceError(error);
           if (err.errorClass === 'cancelled' || signals.stop.aborted) break;

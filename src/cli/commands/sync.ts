@@ -87,6 +87,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     const scan = scanOutcome.status === 'fulfilled' ? scanOutcome.value : { listed: 0, queued: 0, changed: 0, skipped: 0, resumed: false };
     log.info({ listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed }, 'scan complete');
     progress.stop();
+    if (summary.stoppedBy === 'idle') await agent.propagateDeletions(options.signal);
     const listed = await agent.manifests.flush(options.signal);
     if (listed > 0) log.info({ objects: listed }, 'manifests written');
     const after = summarizeBacklog(agent.journal.backlog());

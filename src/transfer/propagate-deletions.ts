@@ -1,0 +1,63 @@
+/**
+ * deletes: propagate. Carries out the journaled deletion requests, each only when it is safe:
+ * the edge must confirm the object is gone (a key deleted and written again is not deleted), and
+ * the core copy must be the version that was replicated (its SHA-256 is the journaled one), so a
+ * newer copy from elsewhere is never removed. Failures are retried on the next round.
+ */
+import { coerceError } from '../core/errors.js';
+import type { Journal } from '../ports/journal.js';
+import type { LakeStore } from '../ports/lake-store.js';
+import type { SourceStore } from '../ports/source-store.js';
+import { META } from './lineage.js';
+
+export interface DeletionRound {
+  readonly deleted: number;
+  readonly skipped: number;
+  readonly failed: number;
+}
+
+export async function propagateDeletions(
+  deps: { readonly journal: Journal; readonly source: SourceStore; readonly lake: LakeStore },
+  signal?: AbortSignal,
+): Promise<DeletionRound> {
+  const { journal, source, lake } = deps;
+  let deleted = 0;
+  let skipped = 0;
+  let failed = 0;
+  // Each pending request once per round: a failing one waits for the next round.
+  for (const request of journal.pendingDeletions(10_000)) {
+    signal?.throwIfAborted();
+    try {
+      const stillThere = await source.head(request, { signal }).then(
+        () => true,
+        (error: unknown) => {
+          if (coerceError(error).code === 'TRIB_ERR_SOURCE_GONE') return false;
+          throw error;
+        },
+      );
+      if (stillThere) {
+        journal.finishDeletion(request.id, 'skipped', 'the object exists again at the edge');
+        skipped += 1;
+        continue;
+      }
+      const head = await lake.head(request.coreKey, { signal });
+      if (head === undefined) {
+        journal.finishDeletion(request.id, 'deleted', 'already gone from the core');
+        deleted += 1;
+      } else if (request.sha256 !== null && head.metadata[META.sha256] !== request.sha256) {
+        journal.finishDeletion(request.id, 'skipped', 'the core copy is not the replicated version');
+        skipped += 1;
+      } else {
+        await lake.delete(request.coreKey, { signal });
+        journal.finishDeletion(request.id, 'deleted', 'deleted');
+        deleted += 1;
+      }
+    } catch (error) {
+      const err = coerceError(error);
+      if (err.errorClass === 'cancelled') throw err;
+      journal.failDeletion(request.id, `${err.code}: ${err.message}`);
+      failed += 1;
+    }
+  }
+  return { deleted, skipped, failed };
+}
