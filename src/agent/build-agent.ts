@@ -89,7 +89,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets) : undefined;
   const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets) : undefined;
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
-  const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site));
+  const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
   const journal = openJournal(config.journal, clock);
   const metrics = createAgentMetrics(journal, clock);
   const recent = createRecentLandings(clock);

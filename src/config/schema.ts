@@ -189,6 +189,15 @@ const configShape = {
   }).describe('The S3 store of this site, replicated from (read-only: Tributary lists and reads it, never writes).'),
   core: obj({
     ...endpointFields,
+    encryption: obj({
+      mode: z
+        .enum(['none', 'AES256', 'aws:kms'], { error: required('none, AES256 or aws:kms') })
+        .default('none')
+        .describe('Server-side encryption asked for on every core write: none, AES256 (SSE-S3) or aws:kms (SSE-KMS).'),
+      kmsKeyId: str().optional().describe('With aws:kms: the KMS key id or ARN; omit for the bucket\'s default key.'),
+    })
+      .prefault({})
+      .describe('Server-side encryption of everything written to the core (objects, multipart uploads, manifests, heartbeats).'),
     forcePathStyle: bool
       .default(false)
       .describe('Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; AWS S3 wants false, MinIO and Ceph usually true.'),

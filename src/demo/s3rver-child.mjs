@@ -37,6 +37,10 @@ const http = createServer((req, res) => {
     const bytesIn = Number(req.headers['content-length'] ?? 0);
     res.on('finish', () => {
       const line = { t: Date.now(), method: req.method, url: req.url, status: res.statusCode, bytesIn };
+      const sse = req.headers['x-amz-server-side-encryption'];
+      if (sse !== undefined) line.sse = sse;
+      const sseKey = req.headers['x-amz-server-side-encryption-aws-kms-key-id'];
+      if (sseKey !== undefined) line.sseKmsKeyId = sseKey;
       appendFileSync(options.requestLog, `${JSON.stringify(line)}\n`);
     });
   }

@@ -11,8 +11,27 @@ import type { S3Endpoint } from './endpoint.js';
 import { headerValue, unquoteEtag } from './s3-source-store.js';
 
 /** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
-export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey: string): LakeStore {
+export interface CoreEncryption {
+  readonly mode: 'none' | 'AES256' | 'aws:kms';
+  readonly kmsKeyId?: string | undefined;
+}
+
+/** The SSE request headers of a PUT, as the lean client sends them. */
+export function encryptionHeaders(encryption: CoreEncryption): Record<string, string> {
+  if (encryption.mode === 'none') return {};
+  return {
+    'x-amz-server-side-encryption': encryption.mode,
+    ...(encryption.mode === 'aws:kms' && encryption.kmsKeyId !== undefined ? { 'x-amz-server-side-encryption-aws-kms-key-id': encryption.kmsKeyId } : {}),
+  };
+}
+
+export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey: string, encryption: CoreEncryption = { mode: 'none' }): LakeStore {
   const { http } = endpoint;
+  const sse = encryptionHeaders(encryption);
+  const sseParams =
+    encryption.mode === 'none'
+      ? {}
+      : { ServerSideEncryption: encryption.mode, ...(encryption.mode === 'aws:kms' && encryption.kmsKeyId !== undefined ? { SSEKMSKeyId: encryption.kmsKeyId } : {}) };
   return {
     bucket,
 
@@ -51,7 +70,7 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
     },
 
     async put(key, body, options) {
-      const headers: Record<string, string> = { 'content-md5': options.contentMd5 };
+      const headers: Record<string, string> = { 'content-md5': options.contentMd5, ...sse };
       for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;
       if (options.contentType !== undefined) headers['content-type'] = options.contentType;
       try {
@@ -78,6 +97,7 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
             Bucket: bucket,
             Key: key,
             Metadata: { ...options.metadata },
+            ...sseParams,
             ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
           }),
           sendOptions(options.signal),

@@ -13,7 +13,7 @@ import { localS3Client, startLocalS3, type LocalS3 } from '../../src/demo/s3-ser
 export interface TestS3 extends LocalS3 {
   readonly client: S3Client;
   readonly requestLogFile: string;
-  requests(): { t: number; method: string; url: string; status: number; bytesIn: number }[];
+  requests(): { t: number; method: string; url: string; status: number; bytesIn: number; sse?: string; sseKmsKeyId?: string }[];
 }
 
 export async function startTestS3(
@@ -43,7 +43,7 @@ export async function startTestS3(
       return readFileSync(requestLogFile, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { t: number; method: string; url: string; status: number; bytesIn: number });
+        .map((line) => JSON.parse(line) as { t: number; method: string; url: string; status: number; bytesIn: number; sse?: string; sseKmsKeyId?: string });
     },
   };
 }

@@ -525,6 +525,7 @@ describe('config: a valid config', () => {
       maxAttempts: 3,
       bucket: 'lake',
       keyTemplate: '{site}/{bucket}/{key}',
+      encryption: { mode: 'none' },
     });
     assert.deepEqual(config.rules, [
       { match: { bucket: 'pos', prefix: 'receipts/' }, priority: 'critical' },
@@ -567,6 +568,7 @@ describe('config: a valid config', () => {
         forcePathStyle: false,
         bucket: 'lake',
         keyTemplate: '{site}/{bucket}/{key}',
+        encryption: { mode: 'none' },
       },
       rules: [],
       transfer: {
