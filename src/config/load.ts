@@ -23,10 +23,12 @@ export class ConfigError extends TributaryError {
 }
 
 /** `rules[0].match.prefix` from ['rules', 0, 'match', 'prefix']. */
+/** `rules[0].match.prefix`; a key that is not a plain name is quoted: `scan[" "]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
+    else if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(String(part))) out += `[${JSON.stringify(String(part))}]`;
     else out += out === '' ? String(part) : `.${String(part)}`;
   }
   return out === '' ? '(top level)' : out;
