@@ -9,6 +9,7 @@ import { openJournal } from '../journal/sqlite-journal.js';
 import type { Logger } from '../observability/logger.js';
 import { createAgentMetrics, type AgentMetrics } from '../observability/metrics.js';
 import { createManifestWriter, type ManifestWriter } from './manifest-writer.js';
+import { createOutageLog, type OutageLog } from '../observability/outages.js';
 import { createRecentLandings, type RecentLandings } from '../observability/recent-landings.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
@@ -34,6 +35,8 @@ export interface Agent {
   /** Landings of the last minutes (the heartbeat's lag percentiles and throughput). */
   readonly recent: RecentLandings;
   readonly manifests: ManifestWriter;
+  /** Endpoint outages: the one in progress and the last one (metrics, heartbeat). */
+  readonly outages: OutageLog;
   readonly targets: readonly ScanTarget[];
   /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
   preflight(signal?: AbortSignal): Promise<void>;
@@ -91,7 +94,8 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
   const journal = openJournal(config.journal, clock);
-  const metrics = createAgentMetrics(journal, clock);
+  const outages = createOutageLog(clock);
+  const metrics = createAgentMetrics(journal, clock, outages);
   const recent = createRecentLandings(clock);
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
@@ -105,6 +109,8 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     },
     onChange: (open, side) => {
       metrics.setReachable(side, !open);
+      if (open) outages.opened(side);
+      else outages.closed(side);
       if (open) log.warn({ side }, `${side} unreachable: pausing transfers, probing until it answers`);
       else log.info({ side }, `${side} reachable again`);
     },
@@ -171,6 +177,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
     metrics,
     recent,
     manifests: createManifestWriter({ site: config.site, journal, lake, log }),
+    outages,
     targets,
     async preflight(signal) {
       await lake.probe({ signal });

@@ -51,6 +51,8 @@ export function createHeartbeatWriter(agent: Agent, options: { readonly clock: C
       oldestPendingSince: journal.oldestPendingSince(),
       recent: recent.summary(),
       reachable: { edge: !(breaker.isOpen && breaker.side === 'edge'), core: !(breaker.isOpen && breaker.side === 'core') },
+      outage: agent.outages.current(),
+      lastOutage: agent.outages.last(),
       journalFreeBytes: freeBytes(config.journal),
     });
 

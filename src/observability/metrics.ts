@@ -9,6 +9,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { priorityName } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
+import type { OutageLog } from './outages.js';
 import type { RunnerHooks } from '../transfer/runner.js';
 
 export interface AgentMetrics {
@@ -24,7 +25,7 @@ export interface AgentMetrics {
 
 export const LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
 
-export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics {
+export function createAgentMetrics(journal: Journal, clock: Clock, outages?: OutageLog): AgentMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -92,6 +93,36 @@ export function createAgentMetrics(journal: Journal, clock: Clock): AgentMetrics
     core: new Gauge({ name: 'tributary_core_reachable', help: '1 when the core answers, 0 while it is unreachable.', registers: [registry] }),
     edge: new Gauge({ name: 'tributary_edge_reachable', help: '1 when the edge answers, 0 while it is unreachable.', registers: [registry] }),
   };
+  if (outages !== undefined) {
+    new Gauge({
+      name: 'tributary_outage_seconds',
+      help: 'How long the endpoint has been unreachable so far (0 when it answers).',
+      labelNames: ['side'],
+      registers: [registry],
+      collect() {
+        const now = outages.current();
+        for (const side of ['edge', 'core'] as const) this.set({ side }, now?.side === side ? (clock.now() - now.startedAt) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tributary_outages_total',
+      help: 'Completed outages of the endpoint (periods the circuit breaker held it for unreachable).',
+      labelNames: ['side'],
+      registers: [registry],
+      collect() {
+        for (const side of ['edge', 'core'] as const) this.set({ side }, outages.totals(side).count);
+      },
+    });
+    new Gauge({
+      name: 'tributary_outage_seconds_total',
+      help: 'Total duration of the completed outages of the endpoint.',
+      labelNames: ['side'],
+      registers: [registry],
+      collect() {
+        for (const side of ['edge', 'core'] as const) this.set({ side }, outages.totals(side).seconds);
+      },
+    });
+  }
   const events = new Counter({
     name: 'tributary_events_total',
     help: 'Event records received, by outcome: accepted, duplicate, out_of_scope, removed_ignored, removed_propagated, other_kind.',

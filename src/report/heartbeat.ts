@@ -3,6 +3,7 @@
  * fleet view reads (the core never dials in to the edge). Versioned by `schema`; fields are added,
  * never renamed. It holds no secret, no endpoint and no path of the agent's machine.
  */
+import type { Outage } from '../observability/outages.js';
 import type { RecentSummary } from '../observability/recent-landings.js';
 import type { BacklogSummary } from './status-report.js';
 
@@ -22,6 +23,10 @@ export interface HeartbeatV1 {
   readonly lag: { readonly windowSeconds: number; readonly samples: number; readonly p50Seconds: number | null; readonly p99Seconds: number | null };
   readonly throughput: { readonly windowSeconds: number; readonly objectsPerSecond: number; readonly bytesPerSecond: number };
   readonly reachable: { readonly edge: boolean; readonly core: boolean };
+  /** The outage in progress (an endpoint unreachable), or null. */
+  readonly outage: { readonly side: string; readonly since: string; readonly seconds: number } | null;
+  /** The last outage that ended, or null. */
+  readonly lastOutage: { readonly side: string; readonly startedAt: string; readonly endedAt: string; readonly seconds: number } | null;
   /** Free bytes on the file system of the journal, or null when it cannot be read. */
   readonly journalFreeBytes: number | null;
 }
@@ -37,6 +42,8 @@ export interface HeartbeatInput {
   readonly oldestPendingSince: number | undefined;
   readonly recent: RecentSummary;
   readonly reachable: HeartbeatV1['reachable'];
+  readonly outage: Outage | undefined;
+  readonly lastOutage: Outage | undefined;
   readonly journalFreeBytes: number | null;
 }
 
@@ -57,6 +64,19 @@ export function buildHeartbeat(input: HeartbeatInput): HeartbeatV1 {
     lag: { windowSeconds: window, samples: input.recent.objects, p50Seconds: input.recent.lagP50Seconds, p99Seconds: input.recent.lagP99Seconds },
     throughput: { windowSeconds: window, objectsPerSecond: input.recent.objects / seconds, bytesPerSecond: input.recent.bytes / seconds },
     reachable: input.reachable,
+    outage:
+      input.outage === undefined
+        ? null
+        : { side: input.outage.side, since: new Date(input.outage.startedAt).toISOString(), seconds: (input.now - input.outage.startedAt) / 1000 },
+    lastOutage:
+      input.lastOutage?.endedAt === undefined
+        ? null
+        : {
+            side: input.lastOutage.side,
+            startedAt: new Date(input.lastOutage.startedAt).toISOString(),
+            endedAt: new Date(input.lastOutage.endedAt).toISOString(),
+            seconds: (input.lastOutage.endedAt - input.lastOutage.startedAt) / 1000,
+          },
     journalFreeBytes: input.journalFreeBytes,
   };
 }

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 
 import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { journalRows } from '../helpers/journal-db.js';
-import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testConfigDocument } from '../helpers/test-config.js';
@@ -31,7 +31,7 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const relay = await startTcpRelay(core.port);
   t.after(() => relay.close());
-  const doc = testConfigDocument(dir, edge, core, { extra: { scan: { interval: '1s' }, core: { requestTimeout: '2s', maxAttempts: 1 } } });
+  const doc = testConfigDocument(dir, edge, core, { extra: { scan: { interval: '1s' }, heartbeat: { interval: '1s' }, core: { requestTimeout: '2s', maxAttempts: 1 } } });
   (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));
@@ -63,6 +63,20 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   await waitFor('the backlog to drain after the outage', async () => (await listKeys(core, 'lake', 'site-a/')).length === 5, 90_000);
   const rows = journalRows(journal);
   assert.ok(rows.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(rows.map((r) => [r.key, r.state, r.attempts])));
+
+  // The outage and its duration, on /metrics and in the heartbeat.
+  const address = (JSON.parse(agent.stderr().split('\n').find((l) => l.includes('"http listening"'))!) as { address: string }).address;
+  const metrics = await (await fetch(`http://${address}/metrics`)).text();
+  assert.match(metrics, /^tributary_outages_total\{side="core"\} 1$/m);
+  const outageSeconds = Number(/^tributary_outage_seconds_total\{side="core"\} ([\d.]+)$/m.exec(metrics)?.[1]);
+  assert.ok(outageSeconds >= 1, `outage of ${outageSeconds}s`);
+  assert.match(metrics, /^tributary_outage_seconds\{side="core"\} 0$/m);
+  assert.match(metrics, /^tributary_core_reachable 1$/m);
+  await waitFor('a heartbeat that shows the outage', async () => {
+    const text = (await getObject(core, 'lake', '_tributary/sites/site-a/heartbeat.json').catch(() => Buffer.from('{}'))).toString();
+    const beat = JSON.parse(text) as { lastOutage?: { side: string; seconds: number } | null };
+    return beat.lastOutage?.side === 'core' && beat.lastOutage.seconds >= 1;
+  });
 
   const stoppedAt = Date.now();
   agent.child.kill('SIGTERM');
