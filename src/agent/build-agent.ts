@@ -89,8 +89,8 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
-  const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets) : undefined;
-  const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets) : undefined;
+  const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets, 'edge') : undefined;
+  const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets, 'core') : undefined;
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
   const journal = openJournal(config.journal, clock);

@@ -43,6 +43,7 @@ export function exitCodeFor(error: unknown): number {
     if (
       error.code === 'TRIB_ERR_CONFIG_INVALID' ||
       error.code.endsWith('_AUTH') ||
+      error.code.endsWith('_TLS') ||
       error.code.endsWith('_BUCKET_MISSING') ||
       error.code.endsWith('_ACCESS_DENIED')
     ) {

@@ -103,6 +103,9 @@ const endpointFields = {
   credentials: credentials.optional(),
   checksums: checksums.default('when_required'),
   requestTimeout: duration.default(60_000).describe('Abort a request that makes no progress for this long.'),
+  caBundle: str()
+    .optional()
+    .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones. Certificates are always verified.'),
   maxAttempts: positiveInt.default(3).describe('Attempts the SDK makes for one request before the object is retried later.'),
 };
 

@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   TRIB_ERR_CORE_UNREACHABLE: 'unreachable',
   TRIB_ERR_EDGE_AUTH: 'fatal',
   TRIB_ERR_CORE_AUTH: 'fatal',
+  TRIB_ERR_EDGE_TLS: 'fatal',
+  TRIB_ERR_CORE_TLS: 'fatal',
   TRIB_ERR_EDGE_BUCKET_MISSING: 'fatal',
   TRIB_ERR_CORE_BUCKET_MISSING: 'fatal',
   TRIB_ERR_EDGE_THROTTLED: 'throttled',

@@ -21,6 +21,8 @@ export interface LocalS3Options {
   /** When set, every request is appended to this file as NDJSON. */
   readonly requestLog?: string;
   readonly port?: number;
+  /** PEM files: serve https instead of http. */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface LocalS3 {
@@ -52,7 +54,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const { port } = JSON.parse(line) as { port: number };
   let stopped = false;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     accessKeyId: options.accessKeyId ?? 'S3RVER',
     secretAccessKey: options.secretAccessKey ?? 'S3RVER',

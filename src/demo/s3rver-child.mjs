@@ -3,12 +3,14 @@
 // continuation tokens with DES, which OpenSSL 3 only offers through the legacy provider.
 //
 // Arguments come as one JSON object in argv[2]:
-//   { directory, port?, buckets?: string[], accessKeyId?, secretAccessKey?, requestLog? }
+//   { directory, port?, buckets?: string[], accessKeyId?, secretAccessKey?, requestLog?, tls?: { key, cert } }
 // On start it prints one line `{"port":N}` to stdout. With `requestLog` set, every request is
 // appended to that file as an NDJSON line {t, method, url, status, bytesIn} once it has ended
 // (bytesIn is the request's Content-Length).
 import { appendFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -31,7 +33,11 @@ const server = new S3rver({
 });
 await server.configureBuckets();
 const handler = server.callback();
-const http = createServer((req, res) => {
+// With `tls: { key, cert }` (PEM file paths) the server speaks https.
+const serve = options.tls
+  ? (handle) => createTlsServer({ key: readFileSync(options.tls.key), cert: readFileSync(options.tls.cert) }, handle)
+  : (handle) => createServer(handle);
+const http = serve((req, res) => {
   if (options.requestLog) {
     // Listening to 'data' here would start the body flowing before s3rver reads it: use the header.
     const bytesIn = Number(req.headers['content-length'] ?? 0);

@@ -5,7 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import type { EndpointSettings } from './create-client.js';
+import { readCaBundle, type EndpointSettings } from './create-client.js';
 import { createS3Http, type S3Http } from './s3-http.js';
 
 export type SdkModule = typeof import('@aws-sdk/client-s3');
@@ -17,11 +17,12 @@ export interface S3Endpoint {
   close(): Promise<void>;
 }
 
-export function createS3Endpoint(settings: EndpointSettings, connections: number): S3Endpoint {
+export function createS3Endpoint(settings: EndpointSettings, connections: number, side: 'edge' | 'core' = 'core'): S3Endpoint {
+  const ca = readCaBundle(settings, `${side}.caBundle`);
   let loaded: Promise<{ client: S3Client; commands: SdkModule }> | undefined;
   const sdk = () =>
     (loaded ??= Promise.all([import('@aws-sdk/client-s3'), import('./create-client.js')]).then(([commands, { createS3Client }]) => ({
-      client: createS3Client(settings, connections),
+      client: createS3Client(settings, connections, ca),
       commands,
     })));
   const credentials = settings.credentials;
@@ -41,6 +42,7 @@ export function createS3Endpoint(settings: EndpointSettings, connections: number
     requestTimeout: settings.requestTimeout,
     maxAttempts: settings.maxAttempts,
     connections,
+    ...(ca === undefined ? {} : { ca }),
   });
   return {
     http,

@@ -48,6 +48,25 @@ const NETWORK = new Set([
 const DIGEST = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody']);
 const REJECTED = new Set(['KeyTooLongError', 'EntityTooLarge', 'InvalidArgument', 'InvalidRequest', 'MetadataTooLarge', 'InvalidObjectState']);
 
+const TLS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
+]);
+
+function tlsCode(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
+  const e = error as SdkLikeError;
+  if (e.code && TLS.has(e.code)) return e.code;
+  return tlsCode(e.cause, depth + 1);
+}
+
 function networkCode(error: unknown, depth = 0): string | undefined {
   if (depth > 4 || error === null || typeof error !== 'object') return undefined;
   const e = error as SdkLikeError;
@@ -85,6 +104,14 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
 
   if (name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'UND_ERR_ABORTED') {
     return new TributaryError('TRIB_ERR_CANCELLED', `${where}: cancelled`, { cause: error });
+  }
+  const tls = tlsCode(error);
+  if (tls !== undefined) {
+    return new TributaryError(
+      side === 'edge' ? 'TRIB_ERR_EDGE_TLS' : 'TRIB_ERR_CORE_TLS',
+      `${where}: the ${side}'s TLS certificate is not trusted (${tls}); give its certificate authority in ${side}.caBundle`,
+      { cause: error, field: `${side}.caBundle` },
+    );
   }
   const net = networkCode(error);
   if (net !== undefined && status === undefined) {

@@ -11,6 +11,7 @@
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import * as tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -57,6 +58,8 @@ export interface S3HttpSettings {
   readonly requestTimeout: number;
   readonly maxAttempts: number;
   readonly connections: number;
+  /** Extra certificate authorities (PEM) trusted on top of the system ones. */
+  readonly ca?: string;
 }
 
 export interface S3HttpRequest {
@@ -117,6 +120,7 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
         bodyTimeout: settings.requestTimeout,
         connectTimeout: Math.min(settings.requestTimeout, 10_000),
         keepAliveTimeout: 10_000,
+        ...(settings.ca === undefined ? {} : { connect: { ca: [...tls.rootCertificates, settings.ca] } }),
       });
       pools.set(origin, pool);
     }

@@ -22,6 +22,7 @@ export async function startTestS3(
   name: string,
   buckets: readonly string[],
   credentials?: { accessKeyId: string; secretAccessKey: string },
+  tls?: { key: string; cert: string; ca: string },
 ): Promise<TestS3> {
   const requestLogFile = join(dir, `${name}-requests.ndjson`);
   const server = await startLocalS3({
@@ -29,6 +30,7 @@ export async function startTestS3(
     buckets,
     requestLog: requestLogFile,
     ...(credentials ?? {}),
+    ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),
   });
   t.after(() => server.stop());
   const client = localS3Client(server, 16);
