@@ -73,8 +73,14 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   assert.match(metrics, /^tributary_outage_seconds\{side="core"\} 0$/m);
   assert.match(metrics, /^tributary_core_reachable 1$/m);
   await waitFor('a heartbeat that shows the outage', async () => {
+    // s3rver answers a PUT before the data is all on disk: a read may see a partial document.
     const text = (await getObject(core, 'lake', '_tributary/sites/site-a/heartbeat.json').catch(() => Buffer.from('{}'))).toString();
-    const beat = JSON.parse(text) as { lastOutage?: { side: string; seconds: number } | null };
+    let beat: { lastOutage?: { side: string; seconds: number } | null };
+    try {
+      beat = JSON.parse(text) as typeof beat;
+    } catch {
+      return false;
+    }
     return beat.lastOutage?.side === 'core' && beat.lastOutage.seconds >= 1;
   });
 

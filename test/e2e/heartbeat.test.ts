@@ -39,7 +39,18 @@ test('heartbeat: written every interval with backlog, lag and reachability, and 
   const agent = spawnCli(['agent', '-c', config]);
   t.after(() => killIfRunning(agent));
 
-  const read = async () => JSON.parse((await getObject(core, 'lake', HEARTBEAT)).toString()) as Heartbeat;
+  // s3rver answers a PUT before the data is all on disk: a read may see a partial document, so
+  // reading retries until the JSON is whole.
+  const read = async (): Promise<Heartbeat> => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return JSON.parse((await getObject(core, 'lake', HEARTBEAT)).toString()) as Heartbeat;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await sleep(50);
+      }
+    }
+  };
   const deadline = Date.now() + 30_000;
   let beat: Heartbeat | undefined;
   for (;;) {
