@@ -6,26 +6,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { killIfRunning, spawnCli, type CliProcess } from '../helpers/cli.js';
+import { killIfRunning, listeningAddress, spawnCli } from '../helpers/cli.js';
 import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 
 const TOKEN = 'tok-3f9a1c77e0b4';
-
-async function listeningAddress(agent: CliProcess): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const line = agent
-      .stderr()
-      .split('\n')
-      .find((l) => l.includes('"http listening"'));
-    if (line) return (JSON.parse(line) as { address: string }).address;
-    assert.ok(Date.now() < deadline, `the agent did not start its listener: ${agent.stderr()}`);
-    assert.equal(agent.child.exitCode, null, agent.stderr());
-    await sleep(50);
-  }
-}
 
 function metricValue(text: string, name: string, labels = ''): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 import { stringify } from 'yaml';
 
-import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, listeningAddress, runCli, spawnCli } from '../helpers/cli.js';
 import { journalRows } from '../helpers/journal-db.js';
 import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
@@ -65,7 +65,7 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   assert.ok(rows.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(rows.map((r) => [r.key, r.state, r.attempts])));
 
   // The outage and its duration, on /metrics and in the heartbeat.
-  const address = (JSON.parse(agent.stderr().split('\n').find((l) => l.includes('"http listening"'))!) as { address: string }).address;
+  const address = await listeningAddress(agent);
   const metrics = await (await fetch(`http://${address}/metrics`)).text();
   assert.match(metrics, /^tributary_outages_total\{side="core"\} 1$/m);
   const outageSeconds = Number(/^tributary_outage_seconds_total\{side="core"\} ([\d.]+)$/m.exec(metrics)?.[1]);

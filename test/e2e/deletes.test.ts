@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 
-import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, listeningAddress, runCli, spawnCli } from '../helpers/cli.js';
 import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
@@ -48,7 +48,7 @@ test('deletes: an ObjectRemoved event deletes the core copy, unless the key exis
     assert.ok(Date.now() < deadline, agent.stderr());
     await sleep(100);
   }
-  const address = (JSON.parse(agent.stderr().split('\n').find((l) => l.includes('"http listening"'))!) as { address: string }).address;
+  const address = await listeningAddress(agent);
   await edge.client.send(new DeleteObjectCommand({ Bucket: 'edge', Key: 'a.txt' }));
   await edge.client.send(new DeleteObjectCommand({ Bucket: 'edge', Key: 'b.txt' }));
   await putObject(edge, 'edge', 'b.txt', 'bravo again'); // deleted and written again before the event arrives

@@ -8,24 +8,13 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { killIfRunning, runCli, spawnCli, type CliProcess } from '../helpers/cli.js';
+import { killIfRunning, runCli, spawnCli, waitForLog } from '../helpers/cli.js';
 import { getObject, listKeys, putObject, startTestS3, type TestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 
 const TOKEN = 'ev-token-51c2';
 const md5 = (data: string) => createHash('md5').update(data).digest('hex');
-
-async function waitForLog(agent: CliProcess, message: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const line = agent.stderr().split('\n').find((l) => l.includes(`"msg":"${message}"`));
-    if (line) return JSON.parse(line) as Record<string, unknown>;
-    assert.ok(Date.now() < deadline, `no "${message}" in: ${agent.stderr()}`);
-    assert.equal(agent.child.exitCode, null, agent.stderr());
-    await sleep(50);
-  }
-}
 
 function record(source: 'aws:s3' | 'minio:s3' | 'ceph:s3', name: string, bucket: string, key: string, body: string) {
   return {

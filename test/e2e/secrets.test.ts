@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, listeningAddress, runCli, spawnCli } from '../helpers/cli.js';
 import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
@@ -58,7 +58,7 @@ test('no access key, secret or token in any output, log, HTTP answer, heartbeat 
     assert.ok(Date.now() < deadline, agent.stderr());
     await sleep(100);
   }
-  const address = (JSON.parse(agent.stderr().split('\n').find((l) => l.includes('"http listening"'))!) as { address: string }).address;
+  const address = await listeningAddress(agent);
   const status = await fetch(`http://${address}/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(status.status, 200);
   assertClean('/status', await status.text());

@@ -2,7 +2,9 @@
  * Runs the built CLI (dist/cli/bin.js, built by `npm test` before the tests) as a real process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
@@ -66,4 +68,21 @@ export async function runCli(args: readonly string[], options: { env?: NodeJS.Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Waits for the running agent to log `message` (JSON logs at info level); returns that line. */
+export async function waitForLog(agent: CliProcess, message: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = agent.stderr().split('\n').find((l) => l.includes(`"msg":"${message}"`));
+    if (line) return JSON.parse(line) as Record<string, unknown>;
+    assert.ok(Date.now() < deadline, `no "${message}" in: ${agent.stderr()}`);
+    assert.equal(agent.child.exitCode, null, agent.stderr());
+    await sleep(50);
+  }
+}
+
+/** The `host:port` the agent's HTTP listener bound (the tests ask for port 0). */
+export async function listeningAddress(agent: CliProcess): Promise<string> {
+  return (await waitForLog(agent, 'http listening'))['address'] as string;
 }
