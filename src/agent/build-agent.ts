@@ -21,6 +21,7 @@ import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
+import { retentionPolicy, runRetentionRound, type RetentionRound } from '../transfer/edge-retention.js';
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
 import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
 
@@ -43,7 +44,14 @@ export interface Agent {
   scan(signal?: AbortSignal, onPage?: (listed: number) => void): Promise<ScanResult>;
   /** deletes: propagate — carries out pending deletions (one round at a time); a no-op otherwise. */
   propagateDeletions(signal?: AbortSignal): Promise<DeletionRound>;
-  /** Closes the journal and the endpoints' connection pools. */
+  /**
+   * Edge retention — deletes the edge copies whose period has passed (one round at a time);
+   * undefined when retention is not configured.
+   */
+  expireEdgeObjects(signal?: AbortSignal): Promise<RetentionRound | undefined>;
+  /** Whether any edge object may ever be deleted (a retention period is configured). */
+  readonly retentionEnabled: boolean;
+  /** Closes the journal and the endpoints' connection pools (once; later calls wait for it). */
   close(): Promise<void>;
 }
 
@@ -166,6 +174,9 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
   let deletionRound: Promise<DeletionRound> | undefined;
+  const retention = retentionPolicy(config.retention, config.rules);
+  let retentionRound: Promise<RetentionRound> | undefined;
+  let closing: Promise<void> | undefined;
 
   return {
     config,
@@ -210,9 +221,41 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
         });
       return deletionRound;
     },
-    async close() {
-      journal.close();
-      await Promise.all([edgeEndpoint?.close(), coreEndpoint?.close()]);
+    retentionEnabled: retention !== undefined,
+    expireEdgeObjects(signal) {
+      if (retention === undefined) return Promise.resolve(undefined);
+      retentionRound ??= runRetentionRound(
+        {
+          journal,
+          source,
+          lake,
+          policy: retention,
+          clock,
+          concurrency: config.transfer.concurrency,
+          retryAfterMs: config.retention.interval,
+          onOutcome: (outcome, candidate) => metrics.countRetention(outcome, outcome === 'deleted' ? candidate.size : 0),
+        },
+        signal,
+      )
+        .then((round) => {
+          const { stoppedBy, ...counts } = round;
+          if (stoppedBy !== undefined) log.warn({ code: stoppedBy.code, err: stoppedBy.message, ...counts }, 'edge retention stopped early; next round at the next interval');
+          else if (counts.deleted + counts.held + counts.kept + counts.requeued + counts.postponed > 0) log.info(counts, 'edge retention round');
+          if (counts.held > 0) log.warn({ held: counts.held }, 'edge retention: core copies differ from the replicated versions; their edge objects are kept (see tributary status)');
+          if (counts.requeued > 0) log.warn({ requeued: counts.requeued }, 'edge retention: core copies are missing; their objects are replicated again');
+          return round;
+        })
+        .finally(() => {
+          retentionRound = undefined;
+        });
+      return retentionRound;
+    },
+    close() {
+      closing ??= (async () => {
+        journal.close();
+        await Promise.all([edgeEndpoint?.close(), coreEndpoint?.close()]);
+      })();
+      return closing;
     },
   };
 }

@@ -68,6 +68,10 @@ const duration = parsed('duration', 'a duration such as 60s, 5m or 1h', (v) =>
 const rate = parsed('rate', 'a rate such as 2MiB/s or unlimited', (v) =>
   typeof v === 'string' || typeof v === 'number' ? parseRate(v) : undefined,
 );
+/** A retention period: a duration, or `never` (null). */
+const retentionPeriod = parsed('duration', 'a duration such as 7d, or never', (v): number | null | undefined =>
+  v === 'never' ? null : typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined,
+);
 const bool = z.preprocess(
   (v) => (v === 'true' ? true : v === 'false' ? false : v),
   z.boolean({ error: required('true or false') }),
@@ -146,6 +150,11 @@ const rule = obj({
     .enum(['zstd', 'gzip', 'none'], { error: required('zstd, gzip or none') })
     .optional()
     .describe('Compression of matching objects in the core. Accepted but not applied yet: objects land uncompressed.'),
+  retention: obj({
+    deleteFromEdgeAfter: retentionPeriod.describe('This period instead of the global `retention.deleteFromEdgeAfter`, or `never`.'),
+  })
+    .optional()
+    .describe('Edge retention of matching objects, overriding the global `retention` section.'),
 });
 
 const bandwidthWindow = obj({
@@ -189,7 +198,7 @@ const configShape = {
       .array(edgeBucket, { error: required('a list of buckets') })
       .min(1, { message: 'expected at least one bucket' })
       .describe('The buckets to replicate, at least one: plain names, or `{ name, prefix }` to replicate only the keys under prefix.'),
-  }).describe('The S3 store of this site, replicated from (read-only: Tributary lists and reads it, never writes).'),
+  }).describe('The S3 store of this site, replicated from: Tributary lists and reads it, never writes, and deletes only with `retention`.'),
   core: obj({
     ...endpointFields,
     encryption: obj({
@@ -274,6 +283,19 @@ const configShape = {
     .describe(
       'What a deletion on the edge does in the core: ignore keeps the core copy (archive). propagate deletes it, once the edge confirms the object is gone and only if the core copy is the replicated version; deletions are seen by ObjectRemoved events and by complete scan passes.',
     ),
+  retention: obj({
+    deleteFromEdgeAfter: retentionPeriod
+      .prefault('never')
+      .describe(
+        'Delete an object from the edge this long after it landed (and after its Last-Modified), such as 7d; `never` (default) keeps every edge object. An object is deleted only when it is done, is still the version that landed, and a HEAD of its core copy shows the recorded SHA-256 and size. The edge credentials then need s3:DeleteObject.',
+      ),
+    interval: duration
+      .refine((v) => v >= 1000, { message: 'must be at least 1s' })
+      .default(60 * 60_000)
+      .describe('How often the agent looks for edge objects whose retention period has passed.'),
+  })
+    .prefault({})
+    .describe('Edge retention: free space at the edge once objects are safely in the core. Per rule with `rules[].retention`.'),
   http: obj({
     listen: str()
       .refine((v) => parseListen(v) !== undefined, got('host:port such as 127.0.0.1:9464'))

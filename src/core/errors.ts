@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   TRIB_ERR_SOURCE_CHANGED: 'superseded',
   TRIB_ERR_SOURCE_CORRUPT: 'superseded',
   TRIB_ERR_LAND_MISMATCH: 'transient',
+  TRIB_ERR_CORE_COPY_MISSING: 'transient',
   TRIB_ERR_KEY_UNMAPPABLE: 'permanent',
   TRIB_ERR_OBJECT_TOO_LARGE: 'permanent',
   TRIB_ERR_JOURNAL_FAILED: 'fatal',

@@ -15,6 +15,8 @@ export interface Rule {
   readonly priority?: PriorityName | undefined;
   readonly exclude?: boolean | undefined;
   readonly compress?: string | undefined;
+  /** Edge retention of matching objects (ms, or null for never), overriding the global one. */
+  readonly retention?: { readonly deleteFromEdgeAfter: number | null } | undefined;
 }
 
 export interface RuleDecision {

@@ -5,6 +5,7 @@
  */
 import { sortKey } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
+import type { ErrorCode } from '../core/errors.js';
 import type {
   BacklogRow,
   FailureFacts,
@@ -12,6 +13,9 @@ import type {
   JournalObject,
   LandedFacts,
   MultipartProgress,
+  RetentionCandidate,
+  RetentionCounts,
+  RetentionOutcome,
   ScanCheckpoint,
   SeenDecision,
   SeenOutcome,
@@ -42,6 +46,7 @@ interface ObjectRow {
   detected_by: string;
   first_seen_at: number;
   landed_at: number | null;
+  edge_retention?: string | null;
 }
 
 function toObject(row: ObjectRow): JournalObject {
@@ -72,6 +77,12 @@ function toObject(row: ObjectRow): JournalObject {
 }
 
 const MAX_ERROR_TEXT = 2000;
+/** edge_expires_at of an object whose edge copy is never deleted. */
+const NEVER = Number.MAX_SAFE_INTEGER;
+const PLAN_PAGE = 1000;
+const RETENTION_POLICY_META = 'edge_retention_policy';
+/** Deletion requests (deletes: propagate) never follow an edge deletion that retention made. */
+const NOT_REMOVED_BY_RETENTION = "(edge_retention IS NULL OR edge_retention NOT IN ('deleting', 'deleted'))";
 const LANDING_BATCH = 64;
 const LANDING_FLUSH_MS = 20;
 
@@ -115,7 +126,8 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     requestDeletion: db.prepare<[string, number, string, string]>(
       `INSERT OR IGNORE INTO deletions (object_id, bucket, key, core_key, sha256, detected_by, requested_at)
        SELECT id, bucket, key, core_key, sha256, ?, ? FROM objects
-       WHERE id = (SELECT max(id) FROM objects WHERE bucket = ? AND key = ?) AND state = 'done' AND core_key IS NOT NULL`,
+       WHERE id = (SELECT max(id) FROM objects WHERE bucket = ? AND key = ?) AND state = 'done' AND core_key IS NOT NULL
+         AND ${NOT_REMOVED_BY_RETENTION}`,
     ),
     markSeen: db.prepare<[number, string, string]>(
       `UPDATE objects SET seen_pass = ? WHERE id = (SELECT max(id) FROM objects WHERE bucket = ? AND key = ?)`,
@@ -124,11 +136,17 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       `INSERT OR IGNORE INTO deletions (object_id, bucket, key, core_key, sha256, detected_by, requested_at)
        SELECT o.id, o.bucket, o.key, o.core_key, o.sha256, @detectedBy, @now FROM objects o
        WHERE o.bucket = @bucket AND substr(o.key, 1, length(@prefix)) = @prefix AND o.state = 'done' AND o.core_key IS NOT NULL
-         AND o.first_seen_at < @pass AND (o.seen_pass IS NULL OR o.seen_pass < @pass)
+         AND o.first_seen_at < @pass AND (o.seen_pass IS NULL OR o.seen_pass < @pass) AND ${NOT_REMOVED_BY_RETENTION}
          AND o.id = (SELECT max(i.id) FROM objects i WHERE i.bucket = o.bucket AND i.key = o.key)`,
     ),
-    pendingDeletions: db.prepare<[number], { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number }>(
-      'SELECT id, bucket, key, core_key, sha256, attempts FROM deletions WHERE done_at IS NULL ORDER BY id LIMIT ?',
+    pendingDeletions: db.prepare<
+      [number],
+      { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number; retained: number }
+    >(
+      `SELECT d.id, d.bucket, d.key, d.core_key, d.sha256, d.attempts,
+         coalesce(o.edge_retention IN ('deleting', 'deleted'), 0) AS retained
+       FROM deletions d LEFT JOIN objects o ON o.id = d.object_id
+       WHERE d.done_at IS NULL ORDER BY d.id LIMIT ?`,
     ),
     finishDeletion: db.prepare<[number, string, string, number]>('UPDATE deletions SET done_at = ?, outcome = ?, last_error = ? WHERE id = ?'),
     failDeletion: db.prepare<[string, number]>('UPDATE deletions SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
@@ -201,6 +219,47 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ),
     countRunnable: db.prepare<[], { n: number }>(
       `SELECT count(*) AS n FROM objects WHERE state IN ('discovered', 'queued', 'transferring', 'failed')`,
+    ),
+    metaGet: db.prepare<[string], { value: string }>('SELECT value FROM agent_meta WHERE name = ?'),
+    metaSet: db.prepare<[string, string]>('INSERT OR REPLACE INTO agent_meta (name, value) VALUES (?, ?)'),
+    // A new policy re-plans every object whose edge copy is still there.
+    unplanRetention: db.prepare<[]>(
+      `UPDATE objects SET edge_expires_at = NULL
+       WHERE state = 'done' AND edge_expires_at IS NOT NULL AND (edge_retention IS NULL OR edge_retention = 'held')`,
+    ),
+    unplanned: db.prepare<[number], { id: number; bucket: string; key: string; mtime_ms: number; landed_at: number | null }>(
+      `SELECT id, bucket, key, mtime_ms, landed_at FROM objects INDEXED BY objects_edge_expiry
+       WHERE state = 'done' AND edge_expires_at IS NULL LIMIT ?`,
+    ),
+    planExpiry: db.prepare<[number, number]>('UPDATE objects SET edge_expires_at = ? WHERE id = ?'),
+    dueForEdgeDeletion: db.prepare<[{ now: number; limit: number }], ObjectRow & { latest: number }>(
+      `SELECT o.*, NOT EXISTS (SELECT 1 FROM objects n WHERE n.bucket = o.bucket AND n.key = o.key AND n.id > o.id) AS latest
+       FROM objects o INDEXED BY objects_edge_expiry
+       WHERE o.state = 'done' AND o.edge_expires_at <= @now ORDER BY o.edge_expires_at LIMIT @limit`,
+    ),
+    markEdgeDeleting: db.prepare<[number, number]>(`UPDATE objects SET edge_retention = 'deleting', updated_at = ? WHERE id = ?`),
+    recordEdgeRetention: db.prepare<[{ retention: string | null; note: string; expires: number; deletedAt: number | null; now: number; id: number }]>(
+      `UPDATE objects SET edge_retention = @retention, edge_retention_note = @note, edge_expires_at = @expires,
+         edge_deleted_at = coalesce(@deletedAt, edge_deleted_at), updated_at = @now
+       WHERE id = @id`,
+    ),
+    requeueMissing: db.prepare<[{ code: string; message: string; sortKey: number; now: number; id: number }]>(
+      `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
+         last_error_code = @code, last_error = @message, edge_expires_at = NULL, edge_retention = NULL,
+         edge_retention_note = NULL, updated_at = @now
+       WHERE id = @id AND state = 'done'`,
+    ),
+    retentionCounts: db.prepare<[{ never: number }], { deleted: number; deleted_bytes: number; held: number; kept: number; scheduled: number }>(
+      `SELECT coalesce(sum(edge_retention = 'deleted'), 0) AS deleted,
+         coalesce(sum(CASE WHEN edge_retention = 'deleted' THEN size ELSE 0 END), 0) AS deleted_bytes,
+         coalesce(sum(edge_retention = 'held'), 0) AS held,
+         coalesce(sum(edge_retention = 'kept'), 0) AS kept,
+         coalesce(sum(edge_expires_at < @never AND (edge_retention IS NULL OR edge_retention IN ('deleting', 'held'))), 0) AS scheduled
+       FROM objects INDEXED BY objects_edge_expiry WHERE state = 'done' AND edge_expires_at IS NOT NULL`,
+    ),
+    heldOnEdge: db.prepare<[number], { bucket: string; key: string; note: string | null }>(
+      `SELECT bucket, key, edge_retention_note AS note FROM objects INDEXED BY objects_edge_expiry
+       WHERE state = 'done' AND edge_expires_at IS NOT NULL AND edge_retention = 'held' ORDER BY updated_at DESC LIMIT ?`,
     ),
     latestAll: db.prepare<[], ObjectRow>(
       `SELECT o.* FROM objects o
@@ -402,7 +461,15 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     requestDeletionsNotSeen: (bucket, prefix, pass) =>
       guarded('request deletions', () => sql.requestNotSeen.run({ detectedBy: 'scan', now: clock.now(), bucket, prefix, pass }).changes),
     pendingDeletions: (limit) =>
-      sql.pendingDeletions.all(limit).map((r) => ({ id: r.id, bucket: r.bucket, key: r.key, coreKey: r.core_key, sha256: r.sha256, attempts: r.attempts })),
+      sql.pendingDeletions.all(limit).map((r) => ({
+        id: r.id,
+        bucket: r.bucket,
+        key: r.key,
+        coreKey: r.core_key,
+        sha256: r.sha256,
+        attempts: r.attempts,
+        removedByRetention: r.retained !== 0,
+      })),
     finishDeletion: (id, outcome, reason) =>
       guarded('record a deletion', () => {
         sql.finishDeletion.run(clock.now(), outcome, reason, id);
@@ -411,6 +478,76 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       guarded('record a failed deletion', () => {
         sql.failDeletion.run(reason.slice(0, MAX_ERROR_TEXT), id);
       }),
+    planEdgeRetention: (policy, expiresAt) =>
+      guarded('plan edge retention', () => {
+        if (sql.metaGet.get(RETENTION_POLICY_META)?.value !== policy) {
+          db.transaction(() => {
+            sql.unplanRetention.run();
+            sql.metaSet.run(RETENTION_POLICY_META, policy);
+          })();
+        }
+        let planned = 0;
+        for (;;) {
+          const page = sql.unplanned.all(PLAN_PAGE);
+          if (page.length === 0) return planned;
+          db.transaction(() => {
+            for (const row of page) {
+              const at = expiresAt({ bucket: row.bucket, key: row.key, mtimeMs: row.mtime_ms, landedAt: row.landed_at ?? row.mtime_ms });
+              sql.planExpiry.run(at === null ? NEVER : Math.min(at, NEVER), row.id);
+            }
+          })();
+          planned += page.length;
+        }
+      }),
+    dueForEdgeDeletion: (now, limit): RetentionCandidate[] =>
+      sql.dueForEdgeDeletion.all({ now, limit }).map((row) => ({
+        id: row.id,
+        bucket: row.bucket,
+        key: row.key,
+        etag: row.etag,
+        size: row.size,
+        coreKey: row.core_key ?? '',
+        sha256: row.sha256 ?? '',
+        coreSize: row.core_size ?? row.size,
+        latest: row.latest !== 0,
+        deleting: row.edge_retention === 'deleting',
+      })),
+    markEdgeDeleting: (id) =>
+      guarded('record an edge deletion', () => {
+        sql.markEdgeDeleting.run(clock.now(), id);
+      }),
+    recordEdgeRetention: (id, result: RetentionOutcome) =>
+      guarded('record an edge retention outcome', () => {
+        const now = clock.now();
+        const retention = { deleted: 'deleted', held: 'held', kept: 'kept', postponed: null }[result.outcome];
+        sql.recordEdgeRetention.run({
+          // A postponed check keeps 'deleting': the DELETE may have gone out.
+          retention: result.outcome === 'postponed' ? (sql.get.get(id)?.edge_retention ?? null) : retention,
+          note: result.note.slice(0, MAX_ERROR_TEXT),
+          expires: 'recheckAt' in result ? result.recheckAt : NEVER,
+          deletedAt: result.outcome === 'deleted' ? now : null,
+          now,
+          id,
+        });
+      }),
+    requeueMissing: (id, code: ErrorCode, message) =>
+      guarded('re-queue an object', () => {
+        const row = sql.get.get(id);
+        if (row === undefined) return;
+        const now = clock.now();
+        sql.requeueMissing.run({ code, message: message.slice(0, MAX_ERROR_TEXT), sortKey: sortKey(row.priority, now), now, id });
+      }),
+    edgeRetentionCounts: (): RetentionCounts => {
+      const row = sql.retentionCounts.get({ never: NEVER });
+      return {
+        deleted: row?.deleted ?? 0,
+        deletedBytes: row?.deleted_bytes ?? 0,
+        held: row?.held ?? 0,
+        kept: row?.kept ?? 0,
+        scheduled: row?.scheduled ?? 0,
+      };
+    },
+    heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),
     backlog: (): BacklogRow[] => sql.backlog.all(),
     oldestPendingSince: () => sql.oldestPending.get()?.since ?? undefined,
     recentErrors: (limit) => sql.recentErrors.all(limit).map(toObject),

@@ -21,6 +21,8 @@ export interface AgentMetrics {
   setReachable(side: 'edge' | 'core', reachable: boolean): void;
   /** Event records received on POST /events, by what became of them. */
   countEvents(outcome: string, n: number): void;
+  /** What edge retention did with one object; `bytes` deleted from the edge. */
+  countRetention(outcome: string, bytes: number): void;
 }
 
 export const LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
@@ -129,6 +131,17 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     labelNames: ['outcome'],
     registers: [registry],
   });
+  const retention = new Counter({
+    name: 'tributary_edge_retention_total',
+    help: 'Objects edge retention looked at, by outcome: deleted (from the edge), held (core copy differs), kept (the edge holds another version), requeued (core copy missing), postponed (an endpoint failed).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const edgeDeletedBytes = new Counter({
+    name: 'tributary_edge_deleted_bytes_total',
+    help: 'Bytes edge retention deleted from the edge.',
+    registers: [registry],
+  });
   reachable.core.set(1);
   reachable.edge.set(1);
   bytes.inc({ kind: 'logical' }, 0);
@@ -155,6 +168,10 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     },
     countEvents(outcome, n) {
       events.inc({ outcome }, n);
+    },
+    countRetention(outcome, deleted) {
+      retention.inc({ outcome });
+      if (deleted > 0) edgeDeletedBytes.inc(deleted);
     },
   };
 }

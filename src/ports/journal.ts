@@ -74,6 +74,43 @@ export interface PendingDeletion {
   readonly coreKey: string;
   readonly sha256: string | null;
   readonly attempts: number;
+  /** Edge retention deleted (or is deleting) the edge copy: its absence is not a user's deletion. */
+  readonly removedByRetention: boolean;
+}
+
+/** A landed object version whose edge copy may be deleted now (edge retention). */
+export interface RetentionCandidate {
+  readonly id: number;
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly coreKey: string;
+  readonly sha256: string;
+  readonly coreSize: number;
+  /** False when a newer version of the key has been journaled since. */
+  readonly latest: boolean;
+  /** A previous round may have sent the DELETE already (it then crashed or failed). */
+  readonly deleting: boolean;
+}
+
+/** What a retention round decided for one candidate. */
+export type RetentionOutcome =
+  | { readonly outcome: 'deleted'; readonly note: string }
+  /** The core copy differs from the replicated version: kept at the edge, looked at again at recheckAt. */
+  | { readonly outcome: 'held'; readonly note: string; readonly recheckAt: number }
+  /** The edge holds another version now: this one is never deleted. */
+  | { readonly outcome: 'kept'; readonly note: string }
+  /** The check could not be made (an endpoint failed): tried again at recheckAt. */
+  | { readonly outcome: 'postponed'; readonly note: string; readonly recheckAt: number };
+
+export interface RetentionCounts {
+  readonly deleted: number;
+  readonly deletedBytes: number;
+  readonly held: number;
+  readonly kept: number;
+  /** Done, planned to be deleted later. */
+  readonly scheduled: number;
 }
 
 export interface BacklogRow {
@@ -128,6 +165,23 @@ export interface Journal {
   pendingDeletions(limit: number): PendingDeletion[];
   finishDeletion(id: number, outcome: 'deleted' | 'skipped', reason: string): void;
   failDeletion(id: number, reason: string): void;
+
+  /**
+   * Edge retention: gives every landed, unplanned object its expiry (`expiresAt`: when its edge
+   * copy may go, or null for never). A different `policy` than last time re-plans every object
+   * whose edge copy is still there. Returns the objects planned.
+   */
+  planEdgeRetention(policy: string, expiresAt: (object: { bucket: string; key: string; mtimeMs: number; landedAt: number }) => number | null): number;
+  /** Landed objects whose edge copy is due for deletion at `now`, earliest first. */
+  dueForEdgeDeletion(now: number, limit: number): RetentionCandidate[];
+  /** Recorded before the edge DELETE is sent. */
+  markEdgeDeleting(id: number): void;
+  recordEdgeRetention(id: number, result: RetentionOutcome): void;
+  /** The core copy of a done object is gone while the edge still holds it: replicate it again. */
+  requeueMissing(id: number, code: ErrorCode, message: string): void;
+  edgeRetentionCounts(): RetentionCounts;
+  /** Objects kept at the edge because their core copy differs, latest first. */
+  heldOnEdge(limit: number): { readonly bucket: string; readonly key: string; readonly note: string }[];
 
   backlog(): BacklogRow[];
   oldestPendingSince(): number | undefined;

@@ -41,6 +41,12 @@ export interface SourceStore {
   ): Promise<SourceRead>;
   /** HEAD of one object: its current ETag, size and Last-Modified. */
   head(object: Pick<SourceObject, 'bucket' | 'key'>, options?: IoOptions): Promise<SourceObject>;
+  /**
+   * DELETE of one object (edge retention only), conditional on its ETag: TRIB_ERR_SOURCE_CHANGED
+   * when the server says the object is another version now. Servers that ignore If-Match delete
+   * whatever is there, so callers HEAD first.
+   */
+  delete(object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>, options?: IoOptions): Promise<void>;
   /** Fails with a classified error when the bucket is missing or the credentials are refused. */
   checkBucket(bucket: string, options?: IoOptions): Promise<void>;
 }

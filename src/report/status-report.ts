@@ -1,10 +1,10 @@
 /**
  * The status of one agent, read from its journal: backlog by state and priority (objects and
- * bytes), the oldest pending age, and the latest errors. `tributary status` prints it and the
+ * bytes), the oldest pending age, the latest errors, and what edge retention did. `tributary status` prints it and the
  * agent serves it as JSON on /status.
  */
 import { priorityName } from '../core/object-state.js';
-import type { BacklogRow, Journal } from '../ports/journal.js';
+import type { BacklogRow, Journal, RetentionCounts } from '../ports/journal.js';
 
 export interface BacklogSummary {
   readonly pendingObjects: number;
@@ -36,9 +36,11 @@ export interface StatusReport {
   readonly totals: BacklogSummary;
   readonly oldestPendingAgeSeconds: number | null;
   readonly recentErrors: readonly { bucket: string; key: string; state: string; attempts: number; code: string | null; error: string | null }[];
+  /** With edge retention configured: what it deleted, holds and keeps, and the held objects. */
+  readonly edgeRetention?: RetentionCounts & { readonly heldObjects: readonly { bucket: string; key: string; note: string }[] };
 }
 
-export function buildStatus(site: string, journal: Journal, now: number): StatusReport {
+export function buildStatus(site: string, journal: Journal, now: number, options: { readonly edgeRetention?: boolean } = {}): StatusReport {
   const rows = journal.backlog();
   const oldest = journal.oldestPendingSince();
   return {
@@ -54,5 +56,6 @@ export function buildStatus(site: string, journal: Journal, now: number): Status
       code: o.lastErrorCode,
       error: o.lastError,
     })),
+    ...(options.edgeRetention === true ? { edgeRetention: { ...journal.edgeRetentionCounts(), heldObjects: journal.heldOnEdge(10) } } : {}),
   };
 }

@@ -95,6 +95,20 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       }
     },
 
+    async delete(object, options: IoOptions = {}): Promise<void> {
+      try {
+        await http.send({
+          method: 'DELETE',
+          bucket: object.bucket,
+          key: object.key,
+          headers: { 'if-match': `"${object.etag}"` },
+          signal: options.signal,
+        });
+      } catch (error) {
+        throw mapS3Error(error, 'edge', `DELETE ${object.bucket}/${object.key}`);
+      }
+    },
+
     async checkBucket(bucket, options: IoOptions = {}): Promise<void> {
       // A one-key listing: the permission the scan needs anyway, and an error body (HEAD has none).
       await listPage(bucket, '', undefined, 1, options.signal);

@@ -27,6 +27,11 @@ export async function propagateDeletions(
   // Each pending request once per round: a failing one waits for the next round.
   for (const request of journal.pendingDeletions(10_000)) {
     signal?.throwIfAborted();
+    if (request.removedByRetention) {
+      journal.finishDeletion(request.id, 'skipped', 'edge retention deleted the edge copy: the core copy stays');
+      skipped += 1;
+      continue;
+    }
     try {
       const stillThere = await source.head(request, { signal }).then(
         () => true,

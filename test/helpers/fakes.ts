@@ -35,7 +35,7 @@ export class FakeSource implements SourceStore {
     return { bucket, key, etag, size: body.length, mtime };
   }
 
-  failNext(operation: 'list' | 'read', error: () => unknown, times = 1): void {
+  failNext(operation: 'list' | 'read' | 'head' | 'delete', error: () => unknown, times = 1): void {
     this.failures.set(operation, { error, times });
   }
 
@@ -79,6 +79,13 @@ export class FakeSource implements SourceStore {
     const o = this.objects.get(`${object.bucket}/${object.key}`);
     if (!o) throw mapS3Error(sdkError.noSuchKey(), 'edge', 'head');
     return { bucket: object.bucket, key: object.key, etag: o.etag, size: o.data.length, mtime: o.mtime };
+  }
+
+  async delete(object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>): Promise<void> {
+    this.maybeFail('delete');
+    const o = this.objects.get(`${object.bucket}/${object.key}`);
+    if (o && o.etag !== object.etag) throw mapS3Error(sdkError.preconditionFailed(), 'edge', 'delete');
+    this.objects.delete(`${object.bucket}/${object.key}`);
   }
 
   async checkBucket(): Promise<void> {
@@ -180,6 +187,8 @@ export const sdkError = {
     }),
   internal: () => Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }),
   accessDenied: () => Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+  preconditionFailed: () =>
+    Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }),
   noSuchKey: () => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }),
   badSignature: () =>
     Object.assign(new Error('The request signature we calculated does not match'), { name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } }),

@@ -43,7 +43,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       listen: parseListen(config.http.listen)!,
       token: config.http.token,
       metrics: agent.metrics,
-      status: () => buildStatus(config.site, agent.journal, Date.now()),
+      status: () => buildStatus(config.site, agent.journal, Date.now(), { edgeRetention: agent.retentionEnabled }),
       ready: () =>
         agent.breaker.isOpen && agent.breaker.side === 'core' ? { ok: false, reason: 'the core is unreachable' } : { ok: true },
       events: {
@@ -82,6 +82,24 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       }
     })();
 
+    // Edge retention: a round every retention.interval, none while an endpoint is unreachable.
+    const expiring = (async () => {
+      if (!agent.retentionEnabled) return;
+      while (!signals.stop.aborted) {
+        await sleep(config.retention.interval, undefined, { signal: signals.stop }).catch(() => undefined);
+        if (signals.stop.aborted) break;
+        if (agent.breaker.isOpen) continue;
+        try {
+          await agent.expireEdgeObjects(signals.stop);
+        } catch (error) {
+          const err = coerceError(error);
+          if (err.errorClass === 'cancelled' || signals.stop.aborted) break;
+          if (err.errorClass === 'fatal') throw err;
+          log.warn({ code: err.code, err: err.message }, 'edge retention failed; will try again at the next interval');
+        }
+      }
+    })();
+
     const summary = await agent.runner.run({
       mode: 'forever',
       signal: signals.stop,
@@ -90,6 +108,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       wake: () => waker.wait(),
     });
     await scanning;
+    await expiring;
     clearInterval(manifestTimer);
     await agent.manifests.flush();
     await heartbeat.stop();

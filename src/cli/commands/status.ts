@@ -7,13 +7,15 @@ import { formatBytes, formatDuration } from '../../core/units.js';
 import { openJournal } from '../../journal/sqlite-journal.js';
 import { systemClock } from '../../ports/clock.js';
 import { buildStatus } from '../../report/status-report.js';
+import { retentionPolicy } from '../../transfer/edge-retention.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
 
 export function status(file: string, json: boolean, output: Output): number {
   const config = loadConfigOrFail(file);
   const journal = openJournal(config.journal, systemClock);
   try {
-    const report = buildStatus(config.site, journal, Date.now());
+    const edgeRetention = retentionPolicy(config.retention, config.rules) !== undefined;
+    const report = buildStatus(config.site, journal, Date.now(), { edgeRetention });
     if (json) {
       output.out(JSON.stringify(report, null, 2));
       return EXIT.ok;
@@ -38,6 +40,15 @@ export function status(file: string, json: boolean, output: Output): number {
       for (const e of report.recentErrors) {
         output.out(`  ${e.state.padEnd(7)} ${e.bucket}/${e.key} (attempts ${e.attempts}) ${e.code ?? ''}: ${e.error ?? ''}`);
       }
+    }
+    const r = report.edgeRetention;
+    if (r !== undefined) {
+      output.out('');
+      output.out(
+        `edge retention: ${r.deleted} deleted from the edge (${formatBytes(r.deletedBytes)}), ${r.scheduled} scheduled, ` +
+          `${r.held} held (core copy differs), ${r.kept} kept (the edge holds another version)`,
+      );
+      for (const h of r.heldObjects) output.out(`  held    ${h.bucket}/${h.key}: ${h.note}`);
     }
     return EXIT.ok;
   } finally {

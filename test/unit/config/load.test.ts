@@ -205,6 +205,26 @@ describe('config: values outside their set', () => {
     ]);
   });
 
+  it('edge retention: a period or never, globally and per rule', () => {
+    assert.equal(parse(minimal()).retention.deleteFromEdgeAfter, null, 'never by default');
+    const config = parse({
+      ...minimal(),
+      retention: { deleteFromEdgeAfter: '7d', interval: '10m' },
+      rules: [{ match: { prefix: 'keep/' }, retention: { deleteFromEdgeAfter: 'never' } }, { match: { suffix: '.tmp' }, retention: { deleteFromEdgeAfter: '1h' } }],
+    });
+    assert.equal(config.retention.deleteFromEdgeAfter, 7 * 24 * 3600_000);
+    assert.equal(config.retention.interval, 600_000);
+    assert.deepEqual(config.rules.map((r) => r.retention?.deleteFromEdgeAfter), [null, 3600_000]);
+    assert.deepEqual(problems({ ...minimal(), retention: { deleteFromEdgeAfter: 'a week' } }), [
+      'retention.deleteFromEdgeAfter: expected a duration such as 7d, or never, got "a week"',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), rules: [{ retention: { deleteFromEdgeAfter: -1 } }] }), [
+      'rules[0].retention.deleteFromEdgeAfter: expected a duration such as 7d, or never, got -1',
+    ]);
+    assert.deepEqual(problems({ ...minimal(), rules: [{ retention: {} }] }), ['rules[0].retention.deleteFromEdgeAfter: required']);
+    assert.deepEqual(problems({ ...minimal(), retention: { keepFor: '7d' } }), ['retention.keepFor: unknown field']);
+  });
+
   it('partSize stays within what S3 allows for a part', () => {
     assert.deepEqual(problems(withField('transfer', { partSize: '1MiB' })), [
       'transfer.partSize: must be at least 5MiB (the S3 minimum part size)',
@@ -588,6 +608,7 @@ describe('config: a valid config', () => {
       http: { listen: '127.0.0.1:9464' },
       events: { keyEncoding: 'auto', maxBodySize: 8 * MiB },
       manifests: { interval: 60_000 },
+      retention: { deleteFromEdgeAfter: null, interval: 3_600_000 },
       heartbeat: { interval: 30_000 },
       fleet: { lagThreshold: 300_000, concurrency: 16 },
     });
