@@ -29,6 +29,14 @@ import type { ReplicateResult } from './replicate-object.js';
 
 export const MAX_DEFERRALS = 50;
 
+/**
+ * How long an object waits after an `unreachable` failure: a short schedule of its own, not
+ * transfer.retryBase/retryCap. Those pace an object's own problems (minutes on a metered link);
+ * a link failure is paced by the circuit breaker, and the object must be runnable again as soon
+ * as the link is back, or the backlog would wait out a per-object backoff after every outage.
+ */
+export const DEFERRAL_BACKOFF: BackoffSettings = { baseMs: 500, capMs: 4000 };
+
 export interface RunnerHooks {
   onStart?(job: JournalObject): void;
   onLanded?(job: JournalObject, result: ReplicateResult, durationMs: number): void;
@@ -119,7 +127,7 @@ export function createRunner(options: RunnerOptions): Runner {
       case 'unreachable':
         breaker.recordUnreachable(ERROR_SIDE[err.code] ?? 'core');
         if (job.deferrals < MAX_DEFERRALS) {
-          const delay = backoffDelayMs(Math.min(job.deferrals + 1, 4), options.backoff);
+          const delay = backoffDelayMs(Math.min(job.deferrals + 1, 4), DEFERRAL_BACKOFF);
           journal.release(job.id, { nextAttemptAt: now + delay, code: err.code, message: err.message });
           hooks?.onFailed?.(job, err, 'released');
           return;
