@@ -15,15 +15,8 @@ import { journalRows } from '../helpers/journal-db.js';
 import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait.js';
 import { testConfigDocument } from '../helpers/test-config.js';
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000, explain: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${explain()}`);
-    await sleep(100);
-  }
-}
 
 test('agent: scans continuously, survives a core outage without using attempts, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir(t);

@@ -21,6 +21,7 @@ import { readJournal } from '../helpers/journal-db.js';
 import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
+import { waitFor } from '../helpers/wait.js';
 
 const DAY = 24 * 60 * 60_000;
 
@@ -165,11 +166,7 @@ test('edge retention in the agent: edge copies go after the period, the core cop
 
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
-  const deadline = Date.now() + 60_000;
-  while ((await listKeys(edge, 'edge')).length > 0) {
-    if (Date.now() > deadline) assert.fail(`edge objects were not deleted: ${agent.stderr().slice(-3000)}`);
-    await sleep(200);
-  }
+  await waitFor('retention to empty the edge', async () => (await listKeys(edge, 'edge')).length === 0, 60_000, () => agent.stderr().slice(-3000));
   // The edge deletions are no user's deletions: an ObjectRemoved event and complete scan passes
   // with deletes: propagate leave the core copies alone.
   const address = await listeningAddress(agent);
