@@ -4,36 +4,13 @@
  * aws-chunked uploads), keep-alive sockets sized for the transfer concurrency, and timeouts.
  */
 import { Agent as HttpAgent } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import * as tls from 'node:tls';
 
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-import { TributaryError } from '../core/errors.js';
-
-export interface EndpointSettings {
-  readonly endpoint?: string | undefined;
-  readonly region: string;
-  readonly forcePathStyle: boolean;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined } | undefined;
-  readonly checksums: 'when_required' | 'when_supported';
-  readonly requestTimeout: number;
-  readonly maxAttempts: number;
-  /** Path of a PEM bundle of extra certificate authorities (https endpoints). */
-  readonly caBundle?: string | undefined;
-}
-
-/** The PEM text of `caBundle`, or undefined; an unreadable file is a config error naming the field. */
-export function readCaBundle(settings: Pick<EndpointSettings, 'caBundle'>, field: string): string | undefined {
-  if (settings.caBundle === undefined) return undefined;
-  try {
-    return readFileSync(settings.caBundle, 'utf8');
-  } catch (error) {
-    throw new TributaryError('TRIB_ERR_CONFIG_INVALID', `${field}: cannot read ${settings.caBundle}: ${(error as Error).message}`, { cause: error, field });
-  }
-}
+import type { EndpointSettings } from './endpoint-settings.js';
 
 export function createS3Client(settings: EndpointSettings, maxSockets: number, ca?: string): S3Client {
   const agentOptions = { keepAlive: true, maxSockets, keepAliveMsecs: 10_000 };

@@ -5,7 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { readCaBundle, type EndpointSettings } from './create-client.js';
+import { readCaBundle, type EndpointSettings } from './endpoint-settings.js';
 import { createS3Http, type S3Http } from './s3-http.js';
 
 export type SdkModule = typeof import('@aws-sdk/client-s3');
