@@ -7,7 +7,8 @@ import type { Config } from '../config/schema.js';
 import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
 import { openJournal } from '../journal/sqlite-journal.js';
 import type { Logger } from '../observability/logger.js';
-import { createAgentMetrics, type AgentMetrics } from '../observability/metrics.js';
+import type { MetricsSink } from '../observability/metrics.js';
+import { silentMetrics } from '../observability/silent-metrics.js';
 import { createManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { createOutageLog, type OutageLog } from '../observability/outages.js';
 import { createRecentLandings, type RecentLandings } from '../observability/recent-landings.js';
@@ -25,14 +26,14 @@ import { retentionPolicy, runRetentionRound, type RetentionRound } from '../tran
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
 import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
 
-export interface Agent {
+export interface Agent<Metrics extends MetricsSink = MetricsSink> {
   readonly config: Config;
   readonly journal: Journal;
   readonly source: SourceStore;
   readonly lake: LakeStore;
   readonly breaker: CircuitBreaker;
   readonly runner: Runner;
-  readonly metrics: AgentMetrics;
+  readonly metrics: Metrics;
   /** Landings of the last minutes (the heartbeat's lag percentiles and throughput). */
   readonly recent: RecentLandings;
   readonly manifests: ManifestWriter;
@@ -55,12 +56,14 @@ export interface Agent {
   close(): Promise<void>;
 }
 
-export interface AgentDependencies {
+export interface AgentDependencies<Metrics extends MetricsSink = MetricsSink> {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly hooks?: RunnerHooks;
   /** Logical bytes as they reach the core (progress, rates). */
   readonly onBytesSent?: (bytes: number) => void;
+  /** Builds the metrics (the agent's Prometheus ones); none by default. */
+  readonly metrics?: (journal: Journal, clock: Clock, outages: OutageLog) => Metrics;
   /** Overrides for tests: adapters other than S3. */
   readonly source?: SourceStore;
   readonly lake?: LakeStore;
@@ -93,7 +96,7 @@ function warnAboutUnbuiltFeatures(config: Config, log: Logger): void {
   if (config.bandwidth.length > 0) log.warn('bandwidth windows are accepted but not enforced yet');
 }
 
-export function buildAgent(config: Config, deps: AgentDependencies): Agent {
+export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Config, deps: AgentDependencies<Metrics>): Agent<Metrics> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
@@ -103,7 +106,7 @@ export function buildAgent(config: Config, deps: AgentDependencies): Agent {
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
   const journal = openJournal(config.journal, clock);
   const outages = createOutageLog(clock);
-  const metrics = createAgentMetrics(journal, clock, outages);
+  const metrics = deps.metrics?.(journal, clock, outages) ?? (silentMetrics as Metrics);
   const recent = createRecentLandings(clock);
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');

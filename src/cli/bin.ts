@@ -12,13 +12,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { coerceError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { createLogger } from '../observability/logger.js';
-import { runAgent } from './commands/agent.js';
-import { configCheck } from './commands/config-check.js';
-import { fleet } from './commands/fleet.js';
-import { retry } from './commands/retry.js';
-import { status } from './commands/status.js';
-import { syncOnce } from './commands/sync.js';
-import { verify } from './commands/verify.js';
 import { CommandFailure, EXIT, exitCodeFor, processOutput } from './context.js';
 
 // We pin the SDK to releases that support Node 20; its notice about future releases is for us, not
@@ -56,6 +49,8 @@ function durationOption(value: string): number {
 const configOption = () => new Option('-c, --config <file>', 'config file').default('tributary.yaml');
 const logLevelOption = () => new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+// Each verb's module is loaded when that verb runs: start-up is paid on every `sync --once`, and
+// the modules of the other verbs (the fleet view, the metrics of the agent) are not its business.
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('tributary')
@@ -71,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(logLevelOption().default('info'))
     .action(async (opts: { config: string; logLevel: string }) => {
       const { stop, force } = shutdownSignals();
+      const { runAgent } = await import('./commands/agent.js');
       exitCode = await runAgent(opts.config, createLogger({ level: opts.logLevel }), { stop: stop.signal, force: force.signal });
     });
 
@@ -85,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(async (opts: { config: string; logLevel: string; retryWindow: number; maxOutage: number; progress: boolean }) => {
       const { stop, force } = shutdownSignals();
+      const { syncOnce } = await import('./commands/sync.js');
       exitCode = await syncOnce(
         {
           configFile: opts.config,
@@ -104,7 +101,8 @@ async function main(argv: string[]): Promise<number> {
     .description('local backlog by state and priority, oldest pending age, latest errors')
     .addOption(configOption())
     .option('--json', 'machine-readable output')
-    .action((opts: { config: string; json?: boolean }) => {
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const { status } = await import('./commands/status.js');
       exitCode = status(opts.config, opts.json === true, processOutput);
     });
 
@@ -117,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(logLevelOption().default('warn'))
     .action(async (opts: { config: string; deep?: boolean; json?: boolean; logLevel: string }) => {
       const { stop } = shutdownSignals();
+      const { verify } = await import('./commands/verify.js');
       exitCode = await verify(opts.config, opts.deep === true, opts.json === true, processOutput, createLogger({ level: opts.logLevel }), stop.signal);
     });
 
@@ -125,7 +124,8 @@ async function main(argv: string[]): Promise<number> {
     .description('re-queue dead objects with fresh attempts')
     .addOption(configOption())
     .option('--code <code>', 'only objects that died with this error code')
-    .action((opts: { config: string; code?: string }) => {
+    .action(async (opts: { config: string; code?: string }) => {
+      const { retry } = await import('./commands/retry.js');
       exitCode = retry(opts.config, opts.code, processOutput);
     });
 
@@ -136,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action(async (opts: { config: string; json?: boolean }) => {
       const { stop } = shutdownSignals();
+      const { fleet } = await import('./commands/fleet.js');
       exitCode = await fleet(opts.config, opts.json === true, processOutput, stop.signal);
     });
 
@@ -144,7 +145,8 @@ async function main(argv: string[]): Promise<number> {
     .command('check')
     .description('validate the config and print it, secrets redacted')
     .addOption(configOption())
-    .action((opts: { config: string }) => {
+    .action(async (opts: { config: string }) => {
+      const { configCheck } = await import('./commands/config-check.js');
       exitCode = configCheck(opts.config, processOutput);
     });
 

@@ -2,7 +2,9 @@
  * Progress of a sync pass: a live bar (objects, bytes, rate, ETA) when stderr is a terminal,
  * and nothing but the final summary line otherwise (logs and CI stay readable).
  */
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+
+import type { SingleBar as SingleBarClass } from 'cli-progress';
 
 import { formatBytes, formatDuration } from '../core/units.js';
 
@@ -24,7 +26,9 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
   let totalBytes = 0;
   let doneObjects = 0;
   let sentBytes = 0;
-  const bar = interactive
+  // Loaded only for a terminal: a sync pass in a script or under cron never draws a bar.
+  const SingleBar = interactive ? (createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof SingleBarClass }).SingleBar : undefined;
+  const bar = SingleBar
     ? new SingleBar(
         {
           format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {remaining}',

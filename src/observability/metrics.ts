@@ -12,8 +12,8 @@ import type { Journal } from '../ports/journal.js';
 import type { OutageLog } from './outages.js';
 import type { RunnerHooks } from '../transfer/runner.js';
 
-export interface AgentMetrics {
-  readonly registry: Registry;
+/** What the pipeline reports to; silent-metrics.ts has a no-op one for one-shot commands. */
+export interface MetricsSink {
   /** Runner hooks that count landings and failures. */
   readonly hooks: RunnerHooks;
   /** Bytes sent to the core (wire bytes). */
@@ -23,6 +23,11 @@ export interface AgentMetrics {
   countEvents(outcome: string, n: number): void;
   /** What edge retention did with one object; `bytes` deleted from the edge. */
   countRetention(outcome: string, bytes: number): void;
+}
+
+/** The Prometheus metrics the agent serves on /metrics. */
+export interface AgentMetrics extends MetricsSink {
+  readonly registry: Registry;
 }
 
 export const LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildAgent } from '../../agent/build-agent.js';
 import { createWaker } from '../../core/waker.js';
 import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
+import { createAgentMetrics } from '../../observability/metrics.js';
 import { startAgentHttp, type AgentHttpServer } from '../../agent/http-server.js';
 import { systemClock } from '../../ports/clock.js';
 import { coerceError } from '../../core/errors.js';
@@ -26,7 +27,7 @@ const DRAIN_MS = 5000;
 
 export async function runAgent(file: string, log: Logger, signals: AgentSignals): Promise<number> {
   const config = loadConfigOrFail(file);
-  const agent = buildAgent(config, { logger: log });
+  const agent = buildAgent(config, { logger: log, metrics: createAgentMetrics });
   const waker = createWaker();
   let http: AgentHttpServer | undefined;
   let manifestTimer: NodeJS.Timeout | undefined;
