@@ -12,6 +12,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { finished } from 'node:stream/promises';
 
 import { TributaryError } from '../core/errors.js';
 import type { ListenAddress } from '../core/listen-address.js';
@@ -49,29 +51,25 @@ export function hasToken(request: IncomingMessage, token: string | undefined): b
   return timingSafeEqual(digest(presented), digest(token));
 }
 
-/** The request body, or undefined (and a 413 sent) when it exceeds `limit` bytes. */
-async function readBody(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(request.headers['content-length'] ?? NaN);
-  const tooLarge = () => {
-    response.setHeader('connection', 'close');
-    send(response, 413, `body larger than ${limit} bytes\n`);
-    request.resume();
-  };
-  if (declared > limit) {
-    tooLarge();
-    return undefined;
-  }
+/**
+ * The request body, or undefined when it exceeds `limit` bytes. Past the limit the rest is read
+ * and dropped (memory stays bounded by `limit`) before anyone answers: a socket closed while the
+ * sender is still writing is reset, and the sender sees that instead of the 413.
+ */
+async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > limit) {
-      tooLarge();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > limit ? undefined : Buffer.concat(chunks);
+}
+
+/** Answers a refused request once its body (if any) has been read and dropped (see readBody). */
+async function refuse(request: IncomingMessage, response: ServerResponse, status: number, body: string): Promise<void> {
+  await finished(request.resume());
+  send(response, status, body);
 }
 
 function send(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -84,19 +82,24 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
     const path = (request.url ?? '/').split('?')[0];
     void (async () => {
       if (path === '/events' && options.events !== undefined) {
-        if (request.method !== 'POST') return send(response, 405, 'POST S3 event notifications here\n');
-        if (!hasToken(request, options.token)) return send(response, 401, 'a bearer token is required\n');
-        const raw = await readBody(request, response, options.events.maxBodyBytes);
-        if (raw === undefined) return;
+        if (request.method !== 'POST') return refuse(request, response, 405, 'POST S3 event notifications here\n');
+        if (!hasToken(request, options.token)) return refuse(request, response, 401, 'a bearer token is required\n');
+        const limit = options.events.maxBodyBytes;
+        const raw = await readBody(request, limit);
+        if (raw === undefined) {
+          response.setHeader('connection', 'close');
+          return send(response, 413, `body larger than ${limit} bytes\n`);
+        }
         let parsed: unknown;
         try {
           parsed = JSON.parse(raw.toString('utf8'));
         } catch (error) {
-          return send(response, 400, `malformed JSON: ${(error as Error).message}\n`);
+          return send(response, 400, `${JSON.stringify({ error: `malformed JSON: ${(error as Error).message}` })}\n`, 'application/json');
         }
         const answer = options.events.handle(parsed);
         return send(response, answer.status, `${JSON.stringify(answer.body)}\n`, 'application/json');
       }
+      await finished(request.resume()); // nothing below reads a body: dropped before answering (see readBody)
       if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n');
       switch (path) {
         case '/healthz':
@@ -118,6 +121,12 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
       if (!response.headersSent) send(response, 500, 'internal error\n');
       else response.destroy();
     });
+  });
+  // CONNECT asks for a tunnel, which is not served: a 405 rather than Node's silent close.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const body = 'method not allowed\n';
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
   });
   server.listen(options.listen.port, options.listen.host);
   try {

@@ -22,6 +22,9 @@ export interface ParsedEvents {
 
 export class EventBodyError extends Error {}
 
+/** Lone UTF-16 surrogates (JSON allows "\ud800"): no UTF-8 form, so never an S3 key (the journal would store another key). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function decodeKey(raw: string, encoding: KeyEncoding, source: unknown, index: number): string {
@@ -57,20 +60,23 @@ export function parseS3Events(body: unknown, encoding: KeyEncoding, now: Date): 
       throw new EventBodyError(`${at}.s3.object.key: expected a key`);
     }
     const key = decodeKey(object['key'], encoding, record['eventSource'], index);
+    if (LONE_SURROGATE.test(key)) throw new EventBodyError(`${at}.s3.object.key: not valid Unicode (a lone surrogate)`);
     if (kind.startsWith('ObjectRemoved:')) {
       removed.push({ bucket, key });
       return;
     }
-    const etag = typeof object['eTag'] === 'string' ? object['eTag'] : typeof object['etag'] === 'string' ? object['etag'] : undefined;
+    const quoted = typeof object['eTag'] === 'string' ? object['eTag'] : typeof object['etag'] === 'string' ? object['etag'] : undefined;
+    const etag = quoted?.replace(/^"+|"+$/g, '');
     if (etag === undefined || etag === '') throw new EventBodyError(`${at}.s3.object.eTag: expected the object's ETag`);
-    const size = typeof object['size'] === 'string' ? Number(object['size']) : object['size'];
+    // Ceph sends the size as a string of digits ('' or '0x10' is not a size, whatever Number() says).
+    const size = typeof object['size'] === 'string' ? (/^\d+$/.test(object['size']) ? Number(object['size']) : NaN) : object['size'];
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new EventBodyError(`${at}.s3.object.size: expected a size in bytes`);
     const time = typeof record['eventTime'] === 'string' ? new Date(record['eventTime']) : now;
     const versionId = typeof object['versionId'] === 'string' && object['versionId'] !== '' ? object['versionId'] : undefined;
     created.push({
       bucket,
       key,
-      etag: etag.replace(/^"+|"+$/g, ''),
+      etag,
       size,
       mtime: Number.isNaN(time.getTime()) ? now : time,
       mtimeExact: false,

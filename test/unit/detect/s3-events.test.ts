@@ -53,3 +53,16 @@ test('malformed bodies and records are refused with the path of the problem', ()
   refuse({ Records: [rec('aws:s3', 'k', { eTag: undefined })] }, /eTag/);
   refuse({ Records: [{ ...rec('aws:s3', 'k'), s3: { bucket: {}, object: { key: 'k' } } }] }, /bucket\.name/);
 });
+
+test('ETags, sizes and keys that only look valid are refused', () => {
+  const refuse = (body: unknown, message: RegExp) => assert.throws(() => parseS3Events(body, 'auto', now), (e: unknown) => e instanceof EventBodyError && message.test(e.message));
+  // Quotes alone are no ETag: they are stripped before the emptiness check.
+  refuse({ Records: [rec('aws:s3', 'k', { eTag: '""' })] }, /Records\[0\]\.s3\.object\.eTag/);
+  // A size sent as text must be plain digits: what Number() would also accept is not a size.
+  for (const size of ['', ' ', '0x10', '1e3', '+7', '-1', '1.5']) refuse({ Records: [rec('ceph:s3', 'k', { size })] }, /Records\[0\]\.s3\.object\.size/);
+  assert.equal(parseS3Events({ Records: [rec('ceph:s3', 'k', { size: '007' })] }, 'auto', now).created[0]!.size, 7);
+  // A lone surrogate has no UTF-8 form: the journal would hold another key than the edge's.
+  refuse({ Records: [rec('ceph:s3', 'a\ud800b')] }, /Records\[0\]\.s3\.object\.key: not valid Unicode/);
+  refuse({ Records: [rec('aws:s3', '%ED%A0%80')] }, /Records\[0\]\.s3\.object\.key/);
+  assert.equal(parseS3Events({ Records: [rec('ceph:s3', 'emoji 😀')] }, 'auto', now).created[0]!.key, 'emoji 😀');
+});
