@@ -115,8 +115,8 @@ const endpointFields = {
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const bucketName = str('a bucket name').refine(
-  (v) => BUCKET_NAME.test(v),
-  got('an S3 bucket name (3-63 characters of a-z, 0-9, ".", "-")'),
+  (v) => BUCKET_NAME.test(v) && !/\.\.|\.-|-\./.test(v) && !/^\d+\.\d+\.\d+\.\d+$/.test(v),
+  got('an S3 bucket name (3-63 characters of a-z, 0-9, ".", "-"; no "..", not an IP address)'),
 );
 
 const edgeBucket = z.union(
@@ -157,8 +157,15 @@ const rule = obj({
     .describe('Edge retention of matching objects, overriding the global `retention` section.'),
 });
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const DAYS = `${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*`;
+const HOURS = '(?:[01]\\d|2[0-3]):[0-5]\\d-(?:(?:[01]\\d|2[0-3]):[0-5]\\d|24:00)';
+/** "Mon-Fri 08:00-18:00", "Sat,Sun", "22:00-06:00" (across midnight). */
+const WINDOW = new RegExp(`^(?:${DAYS}(?: ${HOURS})?|${HOURS})$`);
+
 const bandwidthWindow = obj({
   window: str('a window such as "Mon-Fri 08:00-18:00"')
+    .refine((v) => WINDOW.test(v.trim()), got('a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"'))
     .optional()
     .describe('Days and hours of local time, such as "Mon-Fri 08:00-18:00"; absent means at all times.'),
   limit: rate.describe('Most bytes per second sent to the core, such as 2MiB/s, or unlimited.'),
@@ -352,7 +359,33 @@ export const configSchema = obj(configShape).superRefine(
   (config, ctx) => {
     // Runs even when other fields are wrong (so every problem is reported at once): any part of
     // `config` may then be missing or hold a failed value, hence the checks of shape.
-    const { core, edge } = config as { core?: unknown; edge?: unknown };
+    const { core, edge, rules } = config as { core?: unknown; edge?: unknown; rules?: unknown };
+    const listed = isRecord(edge) && Array.isArray(edge['buckets']) ? (edge['buckets'] as unknown[]) : [];
+    const targets = listed.map((b) => (typeof b === 'string' ? { name: b, prefix: '' } : isRecord(b) ? b : undefined));
+    targets.forEach((target, index) => {
+      if (typeof target?.['name'] !== 'string' || typeof target['prefix'] !== 'string') return;
+      const { name, prefix } = target as { name: string; prefix: string };
+      const earlier = targets.findIndex(
+        (other, at) => at < index && other?.['name'] === name && typeof other['prefix'] === 'string' && (prefix.startsWith(other['prefix']) || other['prefix'].startsWith(prefix)),
+      );
+      if (earlier >= 0) {
+        const what = prefix === '' && targets[earlier]!['prefix'] === '' ? `${name} is listed twice` : `overlaps edge.buckets[${earlier}] (the same bucket, and one prefix contains the other)`;
+        ctx.addIssue({ code: 'custom', path: ['edge', 'buckets', index], message: what });
+      }
+    });
+    const names = new Set(targets.map((t) => t?.['name']).filter((n): n is string => typeof n === 'string'));
+    if (Array.isArray(rules) && names.size === targets.length) {
+      rules.forEach((rule: unknown, index) => {
+        const bucket = isRecord(rule) && isRecord(rule['match']) ? rule['match']['bucket'] : undefined;
+        if (typeof bucket === 'string' && !names.has(bucket)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index, 'match', 'bucket'],
+            message: `${JSON.stringify(bucket)} is not one of the edge buckets (${[...names].join(', ')}): the rule would never match`,
+          });
+        }
+      });
+    }
     const template = isRecord(core) ? core['keyTemplate'] : undefined;
     if (typeof template !== 'string') return;
     const buckets = isRecord(edge) ? edge['buckets'] : undefined;

@@ -55,7 +55,7 @@ function fileProblems(t: TestContext, text: string, env: NodeJS.ProcessEnv = {})
   return problemsOf(() => loadConfigFile(file, { env }));
 }
 
-const BUCKET_RULE = '(3-63 characters of a-z, 0-9, ".", "-")';
+const BUCKET_RULE = '(3-63 characters of a-z, 0-9, ".", "-"; no "..", not an IP address)';
 const SITE_RULE = 'a site name of a-z, 0-9 and "-" (at most 63, not starting or ending with "-")';
 
 /** The example of DESIGN.md "Contract: the config file", verbatim. */
@@ -223,6 +223,44 @@ describe('config: values outside their set', () => {
     ]);
     assert.deepEqual(problems({ ...minimal(), rules: [{ retention: {} }] }), ['rules[0].retention.deleteFromEdgeAfter: required']);
     assert.deepEqual(problems({ ...minimal(), retention: { keepFor: '7d' } }), ['retention.keepFor: unknown field']);
+  });
+
+  it('bucket names S3 refuses although their characters are fine', () => {
+    for (const bucket of ['a..b', 'a.-b', 'a-.b', '192.168.1.10']) {
+      assert.deepEqual(problems(withField('core', { bucket })), [`core.bucket: expected an S3 bucket name ${BUCKET_RULE}, got ${JSON.stringify(bucket)}`], bucket);
+    }
+  });
+
+  it('an edge bucket listed twice, or with overlapping prefixes, is a problem of the later entry', () => {
+    assert.deepEqual(problems(withField('edge', { buckets: ['pos', 'telemetry', 'pos'] })), ['edge.buckets[2]: pos is listed twice']);
+    assert.deepEqual(problems(withField('edge', { buckets: [{ name: 'pos', prefix: 'receipts/' }, 'pos'] })), [
+      'edge.buckets[1]: overlaps edge.buckets[0] (the same bucket, and one prefix contains the other)',
+    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: [{ name: 'pos', prefix: 'a/' }, { name: 'pos', prefix: 'a/b/' }] })), [
+      'edge.buckets[1]: overlaps edge.buckets[0] (the same bucket, and one prefix contains the other)',
+    ]);
+    const disjoint = parse(withField('edge', { buckets: [{ name: 'pos', prefix: 'receipts/' }, { name: 'pos', prefix: 'returns/' }] }));
+    assert.equal(disjoint.edge.buckets.length, 2);
+  });
+
+  it('a rule that names a bucket the edge does not list would never match', () => {
+    assert.deepEqual(problems({ ...minimal(), rules: [{ match: { prefix: 'a/' } }, { match: { bucket: 'telemtry' }, priority: 'high' }] }), [
+      'rules[1].match.bucket: "telemtry" is not one of the edge buckets (telemetry): the rule would never match',
+    ]);
+    assert.equal(parse({ ...minimal(), rules: [{ match: { bucket: 'telemetry' }, priority: 'high' }] }).rules.length, 1);
+  });
+
+  it('bandwidth windows: days, hours, or both', () => {
+    for (const window of ['Mon-Fri 08:00-18:00', 'Sat,Sun', 'Mon,Wed-Fri 00:00-24:00', '22:00-06:00', ' Sun 10:30-11:45 ']) {
+      assert.equal(parse({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }).bandwidth.length, 1, window);
+    }
+    for (const window of ['Mon-Fri 8-18', 'weekdays', 'Mon-Fri 08:00', '25:00-26:00', 'Mon-Fri  08:00-18:00', '']) {
+      assert.deepEqual(
+        problems({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }),
+        [`bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window)}`],
+        window,
+      );
+    }
   });
 
   it('partSize stays within what S3 allows for a part', () => {
