@@ -13,7 +13,6 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { finished } from 'node:stream/promises';
 
 import { TributaryError } from '../core/errors.js';
 import type { ListenAddress } from '../core/listen-address.js';
@@ -52,6 +51,27 @@ export function hasToken(request: IncomingMessage, token: string | undefined): b
 }
 
 /**
+ * Bytes of a refused request read and dropped before answering; past this (or 4 × the body limit,
+ * whichever is larger) the connection is cut instead, so nobody can keep the agent reading.
+ */
+const DISCARD_CAP = 16 * 1024 * 1024;
+
+/** Thrown when a refused body is longer than we are willing to read: the connection is cut. */
+class BodyCut extends Error {}
+
+/** Reads and drops the rest of a request, up to `cap` bytes in all; beyond that, cuts it. */
+async function discard(request: IncomingMessage, alreadyRead: number, cap: number): Promise<void> {
+  let size = alreadyRead;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > cap) {
+      request.destroy();
+      throw new BodyCut(`request body over ${cap} bytes: connection cut`);
+    }
+  }
+}
+
+/**
  * The request body, or undefined when it exceeds `limit` bytes. Past the limit the rest is read
  * and dropped (memory stays bounded by `limit`) before anyone answers: a socket closed while the
  * sender is still writing is reset, and the sender sees that instead of the 413.
@@ -61,14 +81,18 @@ async function readBody(request: IncomingMessage, limit: number): Promise<Buffer
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size <= limit) chunks.push(chunk as Buffer);
+    if (size > limit) {
+      await discard(request, size, Math.max(4 * limit, DISCARD_CAP));
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
   }
-  return size > limit ? undefined : Buffer.concat(chunks);
+  return Buffer.concat(chunks);
 }
 
 /** Answers a refused request once its body (if any) has been read and dropped (see readBody). */
 async function refuse(request: IncomingMessage, response: ServerResponse, status: number, body: string): Promise<void> {
-  await finished(request.resume());
+  await discard(request, 0, DISCARD_CAP);
   send(response, status, body);
 }
 
@@ -99,7 +123,7 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
         const answer = options.events.handle(parsed);
         return send(response, answer.status, `${JSON.stringify(answer.body)}\n`, 'application/json');
       }
-      await finished(request.resume()); // nothing below reads a body: dropped before answering (see readBody)
+      await discard(request, 0, DISCARD_CAP); // nothing below reads a body: dropped before answering (see readBody)
       if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n');
       switch (path) {
         case '/healthz':
@@ -117,7 +141,10 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
           return send(response, 404, 'not found\n');
       }
     })().catch((error: unknown) => {
-      options.log.error({ err: (error as Error).message, path }, 'http request failed');
+      // A client that goes away mid-request, or a refused body cut short, is the client's business.
+      const gone = error instanceof BodyCut || request.destroyed || (error as { code?: string }).code === 'ECONNRESET';
+      if (gone) options.log.debug({ err: (error as Error).message, path }, 'http request ended by the client or cut');
+      else options.log.error({ err: (error as Error).message, path }, 'http request failed');
       if (!response.headersSent) send(response, 500, 'internal error\n');
       else response.destroy();
     });
