@@ -12,35 +12,43 @@ import { stringify } from 'yaml';
 
 import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { journalRows, readJournal } from '../helpers/journal-db.js';
-import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { listKeys, putObject, startTestS3, type TestS3 } from '../helpers/local-s3.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testConfigDocument, writeTestConfig } from '../helpers/test-config.js';
 import { waitFor } from '../helpers/wait.js';
+
+/** `count` objects k/0000, k/0001, ... written 8 at a time. */
+async function seed(edge: TestS3, count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, worker) => {
+      for (let i = worker; i < count; i += 8) await putObject(edge, 'edge', `k/${String(i).padStart(4, '0')}`, `v${i}`);
+    }),
+  );
+}
+
+/** The scan checkpoint of the journal, or undefined before the agent created it. */
+function savedCheckpoint(journal: string): { start_after: string | null; objects_seen: number; completed_at: number | null } | undefined {
+  try {
+    return readJournal(journal, (db) =>
+      db.prepare('SELECT start_after, objects_seen, completed_at FROM scan_checkpoints').get() as
+        | { start_after: string | null; objects_seen: number; completed_at: number | null }
+        | undefined,
+    );
+  } catch {
+    return undefined;
+  }
+}
 
 test('a scan killed mid-listing resumes from its checkpoint', async (t) => {
   const dir = tempDir(t);
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const count = 400;
-  await Promise.all(
-    Array.from({ length: 8 }, async (_, worker) => {
-      for (let i = worker; i < count; i += 8) await putObject(edge, 'edge', `k/${String(i).padStart(4, '0')}`, `v${i}`);
-    }),
-  );
+  await seed(edge, count);
   const config = writeTestConfig(dir, edge, core, { extra: { scan: { pageSize: 5 } } });
   const journal = join(dir, 'journal');
-  const checkpoint = () => {
-    try {
-      return readJournal(journal, (db) =>
-        db.prepare('SELECT start_after, objects_seen, completed_at FROM scan_checkpoints').get() as
-          | { start_after: string | null; objects_seen: number; completed_at: number | null }
-          | undefined,
-      );
-    } catch {
-      return undefined;
-    }
-  };
+  const checkpoint = () => savedCheckpoint(journal);
 
   const first = spawnCli(['sync', '--once', '-c', config]);
   t.after(() => killIfRunning(first));
@@ -75,11 +83,7 @@ test('the edge disappearing mid-scan is transient: the agent keeps running, resu
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const count = 300;
-  await Promise.all(
-    Array.from({ length: 8 }, async (_, worker) => {
-      for (let i = worker; i < count; i += 8) await putObject(edge, 'edge', `k/${String(i).padStart(4, '0')}`, `v${i}`);
-    }),
-  );
+  await seed(edge, count);
   const relay = await startTcpRelay(edge.port);
   t.after(() => relay.close());
   const doc = testConfigDocument(dir, edge, core, {
@@ -89,17 +93,7 @@ test('the edge disappearing mid-scan is transient: the agent keeps running, resu
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));
   const journal = join(dir, 'journal');
-  const checkpoint = () => {
-    try {
-      return readJournal(journal, (db) =>
-        db.prepare('SELECT start_after, objects_seen, completed_at FROM scan_checkpoints').get() as
-          | { start_after: string | null; objects_seen: number; completed_at: number | null }
-          | undefined,
-      );
-    } catch {
-      return undefined;
-    }
-  };
+  const checkpoint = () => savedCheckpoint(journal);
 
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
