@@ -180,6 +180,14 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
   const retention = retentionPolicy(config.retention, config.rules);
   let retentionRound: Promise<RetentionRound> | undefined;
   let closing: Promise<void> | undefined;
+  // Deletion propagation and edge retention never run at the same time: each decides from the
+  // other's marks (a deletion request, an edge copy being deleted) and must see them settled.
+  let deletionWork: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = deletionWork.then(work, work);
+    deletionWork = run.catch(() => undefined);
+    return run;
+  };
 
   return {
     config,
@@ -214,7 +222,7 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     },
     propagateDeletions(signal) {
       if (config.deletes !== 'propagate') return Promise.resolve({ deleted: 0, skipped: 0, failed: 0 });
-      deletionRound ??= propagateDeletions({ journal, source, lake }, signal)
+      deletionRound ??= oneAtATime(() => propagateDeletions({ journal, source, lake }, signal))
         .then((round) => {
           if (round.deleted + round.skipped + round.failed > 0) log.info(round, 'deletions propagated to the core');
           return round;
@@ -227,25 +235,26 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     retentionEnabled: retention !== undefined,
     expireEdgeObjects(signal) {
       if (retention === undefined) return Promise.resolve(undefined);
-      retentionRound ??= runRetentionRound(
-        {
-          journal,
-          source,
-          lake,
-          policy: retention,
-          clock,
-          concurrency: config.transfer.concurrency,
-          retryAfterMs: config.retention.interval,
-          onOutcome: (outcome, candidate) => metrics.countRetention(outcome, outcome === 'deleted' ? candidate.size : 0),
-        },
-        signal,
-      )
+      const deps = {
+        journal,
+        source,
+        lake,
+        policy: retention,
+        clock,
+        concurrency: config.transfer.concurrency,
+        retryAfterMs: config.retention.interval,
+        onOutcome: (outcome: string, candidate: { size: number }) => metrics.countRetention(outcome, outcome === 'deleted' ? candidate.size : 0),
+      };
+      retentionRound ??= oneAtATime(() => runRetentionRound(deps, signal))
         .then((round) => {
           const { stoppedBy, ...counts } = round;
           if (stoppedBy !== undefined) log.warn({ code: stoppedBy.code, err: stoppedBy.message, ...counts }, 'edge retention stopped early; next round at the next interval');
           else if (counts.deleted + counts.held + counts.kept + counts.requeued + counts.postponed > 0) log.info(counts, 'edge retention round');
           if (counts.held > 0) log.warn({ held: counts.held }, 'edge retention: core copies differ from the replicated versions; their edge objects are kept (see tributary status)');
           if (counts.requeued > 0) log.warn({ requeued: counts.requeued }, 'edge retention: core copies are missing; their objects are replicated again');
+          if (counts.refusals > 0) {
+            log.warn({ refused: counts.refusals }, 'edge retention: the edge refused deletions; do the edge credentials allow s3:DeleteObject? (see tributary status)');
+          }
           return round;
         })
         .finally(() => {

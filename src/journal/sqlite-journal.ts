@@ -79,7 +79,6 @@ function toObject(row: ObjectRow): JournalObject {
 const MAX_ERROR_TEXT = 2000;
 /** edge_expires_at of an object whose edge copy is never deleted. */
 const NEVER = Number.MAX_SAFE_INTEGER;
-const PLAN_PAGE = 1000;
 const RETENTION_POLICY_META = 'edge_retention_policy';
 /** Deletion requests (deletes: propagate) never follow an edge deletion that retention made. */
 const NOT_REMOVED_BY_RETENTION = "(edge_retention IS NULL OR edge_retention NOT IN ('deleting', 'deleted'))";
@@ -222,10 +221,11 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ),
     metaGet: db.prepare<[string], { value: string }>('SELECT value FROM agent_meta WHERE name = ?'),
     metaSet: db.prepare<[string, string]>('INSERT OR REPLACE INTO agent_meta (name, value) VALUES (?, ?)'),
-    // A new policy re-plans every object whose edge copy is still there.
-    unplanRetention: db.prepare<[]>(
+    // A new policy re-plans, a page at a time, every object whose edge copy is still there.
+    unplanRetention: db.prepare<[number]>(
       `UPDATE objects SET edge_expires_at = NULL
-       WHERE state = 'done' AND edge_expires_at IS NOT NULL AND (edge_retention IS NULL OR edge_retention = 'held')`,
+       WHERE id IN (SELECT id FROM objects INDEXED BY objects_edge_expiry
+                    WHERE state = 'done' AND edge_expires_at IS NOT NULL AND (edge_retention IS NULL OR edge_retention = 'held') LIMIT ?)`,
     ),
     unplanned: db.prepare<[number], { id: number; bucket: string; key: string; mtime_ms: number; landed_at: number | null }>(
       `SELECT id, bucket, key, mtime_ms, landed_at FROM objects INDEXED BY objects_edge_expiry
@@ -237,29 +237,43 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
        FROM objects o INDEXED BY objects_edge_expiry
        WHERE o.state = 'done' AND o.edge_expires_at <= @now ORDER BY o.edge_expires_at LIMIT @limit`,
     ),
-    markEdgeDeleting: db.prepare<[number, number]>(`UPDATE objects SET edge_retention = 'deleting', updated_at = ? WHERE id = ?`),
+    markEdgeDeleting: db.prepare<[number, number]>(
+      `UPDATE objects SET edge_retention = 'deleting', updated_at = ?
+       WHERE id = ? AND state = 'done'
+         AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.bucket = objects.bucket AND n.key = objects.key AND n.id > objects.id)`,
+    ),
+    clearEdgeDeleting: db.prepare<[number, number]>(`UPDATE objects SET edge_retention = NULL, updated_at = ? WHERE id = ? AND edge_retention = 'deleting'`),
+    removedByRetention: db.prepare<[number], { retained: number }>(
+      `SELECT coalesce(o.edge_retention IN ('deleting', 'deleted'), 0) AS retained
+       FROM deletions d JOIN objects o ON o.id = d.object_id WHERE d.id = ?`,
+    ),
     recordEdgeRetention: db.prepare<[{ retention: string | null; note: string; expires: number; deletedAt: number | null; now: number; id: number }]>(
       `UPDATE objects SET edge_retention = @retention, edge_retention_note = @note, edge_expires_at = @expires,
          edge_deleted_at = coalesce(@deletedAt, edge_deleted_at), updated_at = @now
        WHERE id = @id`,
     ),
+    // The new need arises now: first_seen_at restarts, so the backlog's age is not the landing's.
     requeueMissing: db.prepare<[{ code: string; message: string; sortKey: number; now: number; id: number }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
-         last_error_code = @code, last_error = @message, edge_expires_at = NULL, edge_retention = NULL,
+         first_seen_at = @now, last_error_code = @code, last_error = @message, edge_expires_at = NULL, edge_retention = NULL,
          edge_retention_note = NULL, updated_at = @now
        WHERE id = @id AND state = 'done'`,
     ),
-    retentionCounts: db.prepare<[{ never: number }], { deleted: number; deleted_bytes: number; held: number; kept: number; scheduled: number }>(
-      `SELECT coalesce(sum(edge_retention = 'deleted'), 0) AS deleted,
-         coalesce(sum(CASE WHEN edge_retention = 'deleted' THEN size ELSE 0 END), 0) AS deleted_bytes,
-         coalesce(sum(edge_retention = 'held'), 0) AS held,
-         coalesce(sum(edge_retention = 'kept'), 0) AS kept,
-         coalesce(sum(edge_expires_at < @never AND (edge_retention IS NULL OR edge_retention IN ('deleting', 'held'))), 0) AS scheduled
-       FROM objects INDEXED BY objects_edge_expiry WHERE state = 'done' AND edge_expires_at IS NOT NULL`,
+    // Deleted and kept rows only ever grow in number: they are counted as they are recorded.
+    countMeta: db.prepare<[{ name: string; n: number }]>(
+      `INSERT INTO agent_meta (name, value) VALUES (@name, @n)
+       ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value`,
+    ),
+    heldCount: db.prepare<[], { n: number }>(
+      `SELECT count(*) AS n FROM objects INDEXED BY objects_edge_retention WHERE edge_retention = 'held'`,
+    ),
+    // deleting and held rows have an expiry below NEVER; deleted and kept ones are at NEVER.
+    retentionScheduled: db.prepare<[number], { n: number }>(
+      `SELECT count(*) AS n FROM objects INDEXED BY objects_edge_expiry WHERE state = 'done' AND edge_expires_at < ?`,
     ),
     heldOnEdge: db.prepare<[number], { bucket: string; key: string; note: string | null }>(
-      `SELECT bucket, key, edge_retention_note AS note FROM objects INDEXED BY objects_edge_expiry
-       WHERE state = 'done' AND edge_expires_at IS NOT NULL AND edge_retention = 'held' ORDER BY updated_at DESC LIMIT ?`,
+      `SELECT bucket, key, edge_retention_note AS note FROM objects INDEXED BY objects_edge_retention
+       WHERE edge_retention = 'held' ORDER BY updated_at DESC LIMIT ?`,
     ),
     latestAll: db.prepare<[], ObjectRow>(
       `SELECT o.* FROM objects o
@@ -478,26 +492,22 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       guarded('record a failed deletion', () => {
         sql.failDeletion.run(reason.slice(0, MAX_ERROR_TEXT), id);
       }),
-    planEdgeRetention: (policy, expiresAt) =>
+    planEdgeRetention: (policy, expiresAt, limit) =>
       guarded('plan edge retention', () => {
         if (sql.metaGet.get(RETENTION_POLICY_META)?.value !== policy) {
-          db.transaction(() => {
-            sql.unplanRetention.run();
-            sql.metaSet.run(RETENTION_POLICY_META, policy);
-          })();
+          // One page per call, like the planning below: the caller yields between calls.
+          const unplanned = sql.unplanRetention.run(limit).changes;
+          if (unplanned > 0) return unplanned;
+          sql.metaSet.run(RETENTION_POLICY_META, policy);
         }
-        let planned = 0;
-        for (;;) {
-          const page = sql.unplanned.all(PLAN_PAGE);
-          if (page.length === 0) return planned;
-          db.transaction(() => {
-            for (const row of page) {
-              const at = expiresAt({ bucket: row.bucket, key: row.key, mtimeMs: row.mtime_ms, landedAt: row.landed_at ?? row.mtime_ms });
-              sql.planExpiry.run(at === null ? NEVER : Math.min(at, NEVER), row.id);
-            }
-          })();
-          planned += page.length;
-        }
+        const page = sql.unplanned.all(limit);
+        db.transaction(() => {
+          for (const row of page) {
+            const at = expiresAt({ bucket: row.bucket, key: row.key, mtimeMs: row.mtime_ms, landedAt: row.landed_at ?? row.mtime_ms });
+            sql.planExpiry.run(at === null ? NEVER : Math.min(at, NEVER), row.id);
+          }
+        })();
+        return page.length;
       }),
     dueForEdgeDeletion: (now, limit): RetentionCandidate[] =>
       sql.dueForEdgeDeletion.all({ now, limit }).map((row) => ({
@@ -506,29 +516,55 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         key: row.key,
         etag: row.etag,
         size: row.size,
+        mtimeMs: row.mtime_ms,
         coreKey: row.core_key ?? '',
-        sha256: row.sha256 ?? '',
+        sha256: row.sha256,
         coreSize: row.core_size ?? row.size,
+        coreEtag: row.core_etag,
         latest: row.latest !== 0,
         deleting: row.edge_retention === 'deleting',
       })),
-    markEdgeDeleting: (id) =>
-      guarded('record an edge deletion', () => {
-        sql.markEdgeDeleting.run(clock.now(), id);
+    markEdgeDeleting: (ids) =>
+      guarded('record edge deletions', () => {
+        const now = clock.now();
+        const marked: number[] = [];
+        // synchronous = FULL for this one commit: it is on disk before any DELETE goes out.
+        const previous = db.pragma('synchronous', { simple: true }) as number;
+        db.pragma('synchronous = FULL');
+        try {
+          db.transaction(() => {
+            for (const id of ids) if (sql.markEdgeDeleting.run(now, id).changes > 0) marked.push(id);
+          })();
+        } finally {
+          db.pragma(`synchronous = ${previous}`);
+        }
+        return marked;
       }),
+    clearEdgeDeleting: (id) =>
+      guarded('record a refused edge deletion', () => {
+        sql.clearEdgeDeleting.run(clock.now(), id);
+      }),
+    removedByRetention: (deletionId) => (sql.removedByRetention.get(deletionId)?.retained ?? 0) !== 0,
     recordEdgeRetention: (id, result: RetentionOutcome) =>
       guarded('record an edge retention outcome', () => {
         const now = clock.now();
         const retention = { deleted: 'deleted', held: 'held', kept: 'kept', postponed: null }[result.outcome];
-        sql.recordEdgeRetention.run({
-          // A postponed check keeps 'deleting': the DELETE may have gone out.
-          retention: result.outcome === 'postponed' ? (sql.get.get(id)?.edge_retention ?? null) : retention,
-          note: result.note.slice(0, MAX_ERROR_TEXT),
-          expires: 'recheckAt' in result ? result.recheckAt : NEVER,
-          deletedAt: result.outcome === 'deleted' ? now : null,
-          now,
-          id,
-        });
+        db.transaction(() => {
+          sql.recordEdgeRetention.run({
+            // A postponed check keeps 'deleting': the DELETE may have gone out.
+            retention: result.outcome === 'postponed' ? (sql.get.get(id)?.edge_retention ?? null) : retention,
+            note: result.note.slice(0, MAX_ERROR_TEXT),
+            expires: 'recheckAt' in result ? result.recheckAt : NEVER,
+            deletedAt: result.outcome === 'deleted' ? now : null,
+            now,
+            id,
+          });
+          if (result.outcome === 'deleted') {
+            sql.countMeta.run({ name: 'edge_deleted_objects', n: 1 });
+            sql.countMeta.run({ name: 'edge_deleted_bytes', n: sql.get.get(id)?.size ?? 0 });
+          }
+          if (result.outcome === 'kept') sql.countMeta.run({ name: 'edge_kept_objects', n: 1 });
+        })();
       }),
     requeueMissing: (id, code: ErrorCode, message) =>
       guarded('re-queue an object', () => {
@@ -538,13 +574,13 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         sql.requeueMissing.run({ code, message: message.slice(0, MAX_ERROR_TEXT), sortKey: sortKey(row.priority, now), now, id });
       }),
     edgeRetentionCounts: (): RetentionCounts => {
-      const row = sql.retentionCounts.get({ never: NEVER });
+      const meta = (name: string) => Number(sql.metaGet.get(name)?.value ?? 0);
       return {
-        deleted: row?.deleted ?? 0,
-        deletedBytes: row?.deleted_bytes ?? 0,
-        held: row?.held ?? 0,
-        kept: row?.kept ?? 0,
-        scheduled: row?.scheduled ?? 0,
+        deleted: meta('edge_deleted_objects'),
+        deletedBytes: meta('edge_deleted_bytes'),
+        held: sql.heldCount.get()?.n ?? 0,
+        kept: meta('edge_kept_objects'),
+        scheduled: sql.retentionScheduled.get(NEVER)?.n ?? 0,
       };
     },
     heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),

@@ -86,8 +86,10 @@ export interface RetentionCandidate {
   readonly etag: string;
   readonly size: number;
   readonly coreKey: string;
-  readonly sha256: string;
+  readonly sha256: string | null;
   readonly coreSize: number;
+  readonly coreEtag: string | null;
+  readonly mtimeMs: number;
   /** False when a newer version of the key has been journaled since. */
   readonly latest: boolean;
   /** A previous round may have sent the DELETE already (it then crashed or failed). */
@@ -167,16 +169,29 @@ export interface Journal {
   failDeletion(id: number, reason: string): void;
 
   /**
-   * Edge retention: gives every landed, unplanned object its expiry (`expiresAt`: when its edge
-   * copy may go, or null for never). A different `policy` than last time re-plans every object
-   * whose edge copy is still there. Returns the objects planned.
+   * Edge retention: gives up to `limit` landed, unplanned objects their expiry (`expiresAt`: when
+   * the edge copy may go, or null for never); returns the rows it touched: call until 0. A
+   * different `policy` than last time first re-plans, page by page, every object whose edge copy
+   * is still there.
    */
-  planEdgeRetention(policy: string, expiresAt: (object: { bucket: string; key: string; mtimeMs: number; landedAt: number }) => number | null): number;
+  planEdgeRetention(
+    policy: string,
+    expiresAt: (object: { bucket: string; key: string; mtimeMs: number; landedAt: number }) => number | null,
+    limit: number,
+  ): number;
   /** Landed objects whose edge copy is due for deletion at `now`, earliest first. */
   dueForEdgeDeletion(now: number, limit: number): RetentionCandidate[];
-  /** Recorded before the edge DELETE is sent. */
-  markEdgeDeleting(id: number): void;
+  /**
+   * Marks objects `deleting` before their edge DELETE is sent, durably (synced to disk) so that a
+   * power loss cannot make retention's deletion look like a user's. Only objects still done and
+   * still the latest version of their key are marked; returns their ids.
+   */
+  markEdgeDeleting(ids: readonly number[]): number[];
   recordEdgeRetention(id: number, result: RetentionOutcome): void;
+  /** A DELETE that certainly did not happen (refused): the object is no longer `deleting`. */
+  clearEdgeDeleting(id: number): void;
+  /** Whether edge retention deleted (or may have deleted) the edge copy of a deletion request's object. */
+  removedByRetention(deletionId: number): boolean;
   /** The core copy of a done object is gone while the edge still holds it: replicate it again. */
   requeueMissing(id: number, code: ErrorCode, message: string): void;
   edgeRetentionCounts(): RetentionCounts;

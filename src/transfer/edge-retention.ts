@@ -4,13 +4,18 @@
  *   1. its journal row is `done` and its retention period (per rule, else global) has passed since
  *      it landed and since its Last-Modified;
  *   2. it is the latest version the journal knows of the key;
- *   3. a HEAD at the edge shows that same version (ETag and size) still there;
- *   4. a HEAD of its core copy shows the recorded size and SHA-256 (lineage metadata);
- * and the DELETE is conditional on the ETag (If-Match) for servers that honour it.
+ *   3. a HEAD of its core copy shows the recorded size, ETag and SHA-256 (lineage metadata);
+ *   4. a HEAD at the edge shows that same version (ETag, size, Last-Modified) still there;
+ * then the row is marked `deleting` in a commit synced to disk (still done, still the latest
+ * version), and only then is the DELETE sent, conditional on the ETag (If-Match) for servers
+ * that honour it. The marker keeps deletion propagation from taking retention's deletion for a
+ * user's, even across a power loss.
  * A missing core copy puts the object back in the queue (the edge still has it: replicate it
  * again); a different one holds it at the edge and is looked at again later. Anything else that
  * goes wrong leaves the object where it is until the next round.
  */
+import { setImmediate } from 'node:timers/promises';
+
 import { coerceError, type TributaryError } from '../core/errors.js';
 import { decide, type Rule } from '../core/rules.js';
 import type { Clock } from '../ports/clock.js';
@@ -55,6 +60,8 @@ export interface RetentionRound {
   readonly kept: number;
   readonly requeued: number;
   readonly postponed: number;
+  /** Postponed because the edge refused (access denied, an unsupported request): not transient. */
+  readonly refusals: number;
   /** Set when the round stopped early: an endpoint is unreachable or throttling. */
   readonly stoppedBy?: TributaryError;
 }
@@ -71,18 +78,34 @@ export interface RetentionDeps {
   readonly retryAfterMs: number;
   /** A core copy that differs is looked at again after this long. */
   readonly holdRecheckMs?: number;
-  readonly onOutcome?: (outcome: keyof Omit<RetentionRound, 'stoppedBy' | 'deletedBytes'>, candidate: RetentionCandidate) => void;
+  readonly onOutcome?: (outcome: 'deleted' | 'held' | 'kept' | 'requeued' | 'postponed', candidate: RetentionCandidate) => void;
 }
 
 const PAGE = 256;
+const PLAN_PAGE = 1000;
 const DEFAULT_HOLD_RECHECK_MS = 24 * 60 * 60_000;
 
-type Decision = RetentionOutcome | { readonly outcome: 'requeued'; readonly note: string };
+type Check = RetentionOutcome | { readonly outcome: 'requeued'; readonly note: string } | { readonly outcome: 'ready' };
 
-/** The checks and the DELETE for one candidate. Errors propagate: the caller postpones. */
-async function expireOne(deps: RetentionDeps, c: RetentionCandidate, signal: AbortSignal | undefined): Promise<Decision> {
-  const { source, lake, journal, clock } = deps;
+/**
+ * The checks for one candidate, without deleting anything. The core is asked first and the edge
+ * last, so that the edge's answer is as fresh as can be when the DELETE follows. Errors propagate:
+ * the caller postpones.
+ */
+async function check(deps: RetentionDeps, c: RetentionCandidate, signal: AbortSignal | undefined): Promise<Check> {
+  const { source, lake, clock } = deps;
   if (!c.latest) return { outcome: 'kept', note: 'a newer version of the key was seen at the edge' };
+  const core = await lake.head(c.coreKey, { signal });
+  if (core === undefined) return { outcome: 'requeued', note: `core copy ${c.coreKey} is missing while the edge still has the object` };
+  const coreSha = core.metadata[META.sha256];
+  const etagDiffers = c.coreEtag !== null && core.etag !== undefined && core.etag !== c.coreEtag;
+  if (c.sha256 === null || core.size !== c.coreSize || coreSha !== c.sha256 || etagDiffers) {
+    return {
+      outcome: 'held',
+      note: `the core copy differs from the replicated version (size ${core.size}, ETag ${core.etag ?? 'none'}, SHA-256 ${coreSha ?? 'none'}; landed ${c.coreSize}, ${c.coreEtag ?? 'none'}, ${c.sha256 ?? 'none'})`,
+      recheckAt: clock.now() + (deps.holdRecheckMs ?? DEFAULT_HOLD_RECHECK_MS),
+    };
+  }
   const edge = await source.head(c, { signal }).catch((error: unknown) => {
     if (coerceError(error).code === 'TRIB_ERR_SOURCE_GONE') return undefined;
     throw error;
@@ -94,27 +117,29 @@ async function expireOne(deps: RetentionDeps, c: RetentionCandidate, signal: Abo
       ? { outcome: 'deleted', note: 'deleted from the edge' }
       : { outcome: 'kept', note: 'gone from the edge before retention deleted it' };
   }
-  if (edge.etag !== c.etag || edge.size !== c.size) {
+  // Last-Modified comes in whole seconds in a HEAD, with milliseconds in a listing.
+  const sameTime = Math.floor(edge.mtime.getTime() / 1000) === Math.floor(c.mtimeMs / 1000);
+  if (edge.etag !== c.etag || edge.size !== c.size || !sameTime) {
     return { outcome: 'kept', note: `the edge holds another version now (ETag ${edge.etag}, landed ${c.etag})` };
   }
-  const core = await lake.head(c.coreKey, { signal });
-  if (core === undefined) return { outcome: 'requeued', note: `core copy ${c.coreKey} is missing while the edge still has the object` };
-  const coreSha = core.metadata[META.sha256];
-  if (core.size !== c.coreSize || coreSha !== c.sha256) {
-    return {
-      outcome: 'held',
-      note: `the core copy differs from the replicated version (size ${core.size}, SHA-256 ${coreSha ?? 'none'}; landed ${c.coreSize}, ${c.sha256})`,
-      recheckAt: clock.now() + (deps.holdRecheckMs ?? DEFAULT_HOLD_RECHECK_MS),
-    };
-  }
-  journal.markEdgeDeleting(c.id);
+  return { outcome: 'ready' };
+}
+
+/** The conditional DELETE of a checked, durably marked candidate. */
+async function deleteFromEdge(deps: RetentionDeps, c: RetentionCandidate, signal: AbortSignal | undefined): Promise<RetentionOutcome> {
   try {
-    await source.delete(c, { signal });
+    await deps.source.delete(c, { signal });
   } catch (error) {
-    if (coerceError(error).code === 'TRIB_ERR_SOURCE_CHANGED') {
+    const err = coerceError(error);
+    if (err.code === 'TRIB_ERR_SOURCE_CHANGED') {
+      deps.journal.clearEdgeDeleting(c.id);
       return { outcome: 'kept', note: 'the edge refused the conditional DELETE: the object changed' };
     }
-    throw error;
+    // A refusal (access denied, a request the server does not support) certainly deleted
+    // nothing: the object is no longer 'deleting', so a user's deletion of it still propagates.
+    // After a lost answer (a timeout, a reset) the DELETE may have happened: it stays 'deleting'.
+    if (err.errorClass === 'permanent' || err.errorClass === 'fatal') deps.journal.clearEdgeDeleting(c.id);
+    throw err;
   }
   return { outcome: 'deleted', note: 'deleted from the edge' };
 }
@@ -124,51 +149,84 @@ export async function runRetentionRound(deps: RetentionDeps, signal?: AbortSigna
   const { journal, policy, clock } = deps;
   const counts = { deleted: 0, deletedBytes: 0, held: 0, kept: 0, requeued: 0, postponed: 0 };
   let stoppedBy: TributaryError | undefined;
+  let refusals = 0;
 
-  journal.planEdgeRetention(policy.id, (o) => {
+  // A page at a time, yielding in between: millions of landings must not hold the event loop.
+  const plan = (o: { bucket: string; key: string; mtimeMs: number; landedAt: number }) => {
     const period = policy.periodFor(o.bucket, o.key);
     return period === null ? null : Math.max(o.landedAt, o.mtimeMs) + period;
-  });
+  };
+  while (journal.planEdgeRetention(policy.id, plan, PLAN_PAGE) > 0) {
+    signal?.throwIfAborted();
+    await setImmediate();
+  }
 
+  const record = (c: RetentionCandidate, result: RetentionOutcome | { readonly outcome: 'requeued'; readonly note: string }) => {
+    if (result.outcome === 'requeued') journal.requeueMissing(c.id, 'TRIB_ERR_CORE_COPY_MISSING', result.note);
+    else journal.recordEdgeRetention(c.id, result);
+    if (result.outcome === 'deleted') counts.deletedBytes += c.size;
+    counts[result.outcome] += 1;
+    deps.onOutcome?.(result.outcome, c);
+  };
+  const postpone = (c: RetentionCandidate, error: unknown) => {
+    const err = coerceError(error);
+    if (err.errorClass === 'cancelled') throw err;
+    if (err.errorClass === 'unreachable' || err.errorClass === 'throttled' || err.errorClass === 'fatal') stoppedBy ??= err;
+    if (err.errorClass === 'permanent') refusals += 1;
+    record(c, { outcome: 'postponed', note: `${err.code}: ${err.message}`, recheckAt: clock.now() + deps.retryAfterMs });
+  };
+  /** Runs `work` over `items`, `concurrency` at a time; a throw (the journal failing) stops the others too. */
+  const each = async <T>(items: readonly T[], work: (item: T) => Promise<void>) => {
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < items.length) {
+        try {
+          await work(items[next++]!);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(deps.concurrency, items.length) }, worker));
+  };
+
+  // Every outcome moves a candidate out of "due at `now`"; an endpoint that fails ends the round
+  // (what is left stays due for the next one).
   const now = clock.now();
-  const handle = async (c: RetentionCandidate): Promise<void> => {
-    if (stoppedBy !== undefined) return postpone(c, stoppedBy.message);
-    let decision: Decision;
-    try {
-      decision = await expireOne(deps, c, signal);
-    } catch (error) {
-      const err = coerceError(error);
-      if (err.errorClass === 'cancelled') throw err;
-      if (err.errorClass === 'unreachable' || err.errorClass === 'throttled' || err.errorClass === 'fatal') stoppedBy ??= err;
-      return postpone(c, `${err.code}: ${err.message}`);
-    }
-    if (decision.outcome === 'requeued') {
-      journal.requeueMissing(c.id, 'TRIB_ERR_CORE_COPY_MISSING', decision.note);
-    } else {
-      journal.recordEdgeRetention(c.id, decision);
-    }
-    if (decision.outcome === 'deleted') counts.deletedBytes += c.size;
-    if (decision.outcome !== 'postponed') {
-      counts[decision.outcome] += 1;
-      deps.onOutcome?.(decision.outcome, c);
-    }
-  };
-  const postpone = (c: RetentionCandidate, note: string): void => {
-    journal.recordEdgeRetention(c.id, { outcome: 'postponed', note, recheckAt: clock.now() + deps.retryAfterMs });
-    counts.postponed += 1;
-    deps.onOutcome?.('postponed', c);
-  };
-
-  // Every outcome moves a candidate out of "due at `now`", so this loop ends.
-  for (;;) {
+  while (stoppedBy === undefined) {
     signal?.throwIfAborted();
     const page = journal.dueForEdgeDeletion(now, PAGE);
     if (page.length === 0) break;
-    let next = 0;
-    const worker = async () => {
-      while (next < page.length) await handle(page[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(deps.concurrency, page.length) }, worker));
+    for (let start = 0; start < page.length && stoppedBy === undefined; start += deps.concurrency) {
+      const chunk = page.slice(start, start + deps.concurrency);
+      const ready: RetentionCandidate[] = [];
+      await each(chunk, async (c) => {
+        if (stoppedBy !== undefined) return;
+        try {
+          const result = await check(deps, c, signal);
+          if (result.outcome === 'ready') ready.push(c);
+          else record(c, result);
+        } catch (error) {
+          postpone(c, error);
+        }
+      });
+      if (ready.length === 0 || stoppedBy !== undefined) continue;
+      // On disk before any of these DELETEs goes out; a key written again since is not marked.
+      const marked = new Set(journal.markEdgeDeleting(ready.map((c) => c.id)));
+      for (const c of ready) if (!marked.has(c.id)) record(c, { outcome: 'kept', note: 'a newer version of the key was seen at the edge' });
+      await each(
+        ready.filter((c) => marked.has(c.id)),
+        async (c) => {
+          try {
+            record(c, await deleteFromEdge(deps, c, signal));
+          } catch (error) {
+            postpone(c, error);
+          }
+        },
+      );
+    }
   }
-  return { ...counts, ...(stoppedBy === undefined ? {} : { stoppedBy }) };
+  return { ...counts, refusals, ...(stoppedBy === undefined ? {} : { stoppedBy }) };
 }

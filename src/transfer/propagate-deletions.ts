@@ -45,6 +45,13 @@ export async function propagateDeletions(
         skipped += 1;
         continue;
       }
+      // Read again now, not from the list taken at the start of the round: edge retention may
+      // have deleted the edge copy since, and its absence is then no user's deletion.
+      if (journal.removedByRetention(request.id)) {
+        journal.finishDeletion(request.id, 'skipped', 'edge retention deleted the edge copy: the core copy stays');
+        skipped += 1;
+        continue;
+      }
       const head = await lake.head(request.coreKey, { signal });
       if (head === undefined) {
         journal.finishDeletion(request.id, 'deleted', 'already gone from the core');

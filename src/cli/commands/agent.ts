@@ -84,6 +84,9 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
     })();
 
     // Edge retention: a round every retention.interval, none while an endpoint is unreachable.
+    // A fatal error (the journal) ends retention and is reported when the agent stops; the
+    // runner meets the same journal and stops it.
+    let retentionFatal: unknown;
     const expiring = (async () => {
       if (!agent.retentionEnabled) return;
       while (!signals.stop.aborted) {
@@ -95,7 +98,11 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
         } catch (error) {
           const err = coerceError(error);
           if (err.errorClass === 'cancelled' || signals.stop.aborted) break;
-          if (err.errorClass === 'fatal') throw err;
+          if (err.errorClass === 'fatal') {
+            log.error({ code: err.code, err: err.message }, 'edge retention stopped');
+            retentionFatal = err;
+            break;
+          }
           log.warn({ code: err.code, err: err.message }, 'edge retention failed; will try again at the next interval');
         }
       }
@@ -114,6 +121,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
     await agent.manifests.flush();
     await heartbeat.stop();
     if (summary.fatal) throw summary.fatal;
+    if (retentionFatal !== undefined) throw retentionFatal;
     log.info({ landed: summary.landed }, 'agent stopped');
     return EXIT.ok;
   } finally {

@@ -46,7 +46,7 @@ export function status(file: string, json: boolean, output: Output): number {
       output.out('');
       output.out(
         `edge retention: ${r.deleted} deleted from the edge (${formatBytes(r.deletedBytes)}), ${r.scheduled} scheduled, ` +
-          `${r.held} held (core copy differs), ${r.kept} kept (the edge holds another version)`,
+          `${r.held} held (core copy differs), ${r.kept} kept (the edge no longer holds the version that landed)`,
       );
       for (const h of r.heldObjects) output.out(`  held    ${h.bucket}/${h.key}: ${h.note}`);
     }

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { buildAgent, type Agent } from '../../../src/agent/build-agent.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { mapS3Error } from '../../../src/s3/map-error.js';
 import { FakeClock, FakeLake, FakeSource, sdkError } from '../../helpers/fakes.js';
 import { readJournal } from '../../helpers/journal-db.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -81,7 +82,7 @@ test('retention: a DELETE whose outcome a crash lost is finished by the next rou
   await land(s.agent);
   // As if a round marked the row, sent the DELETE, and died before recording the outcome.
   const row = s.agent.journal.latest('edge', 'a.json')!;
-  s.agent.journal.markEdgeDeleting(row.id);
+  assert.deepEqual(s.agent.journal.markEdgeDeleting([row.id]), [row.id]);
   s.source.objects.delete('edge/a.json');
   s.clock.advance(2 * DAY);
   const round = await s.agent.expireEdgeObjects();
@@ -121,8 +122,9 @@ test('retention: a refused DELETE is postponed, not retried in a loop, and the o
   assert.equal(s.source.objects.size, 1);
   const postponed = [...s.source.objects.keys()][0]!.slice('edge/'.length);
   assert.match(retentionOf(s.journal, postponed).edge_retention_note ?? '', /TRIB_ERR_EDGE_ACCESS_DENIED/);
-  // It stays 'deleting': deletion propagation must not take its absence for a user's deletion.
-  assert.equal(retentionOf(s.journal, postponed).edge_retention, 'deleting');
+  assert.equal(round?.refusals, 1);
+  // A refusal certainly deleted nothing: not 'deleting', so a user's deletion of it would still propagate.
+  assert.equal(retentionOf(s.journal, postponed).edge_retention, null);
 
   assert.equal((await s.agent.expireEdgeObjects())?.postponed, 0, 'not again before retention.interval');
   s.clock.advance(10 * 60_000);
@@ -138,8 +140,71 @@ test('retention: an unreachable edge ends the round at the first failure', async
   s.clock.advance(2 * DAY);
   const round = await s.agent.expireEdgeObjects();
   assert.equal(round?.stoppedBy?.code, 'TRIB_ERR_EDGE_UNREACHABLE');
-  assert.equal(round?.postponed, 20);
   const headsTried = 1000 - s.source.failures.get('head')!.times;
   assert.ok(headsTried <= 2, `${headsTried} HEADs against an unreachable edge (concurrency 2)`);
+  assert.equal(round?.postponed, headsTried, 'only the objects in flight are postponed; the rest stay due, untouched');
   assert.equal(s.source.objects.size, 20);
+
+  s.source.failures.clear();
+  const next = await s.agent.expireEdgeObjects();
+  assert.equal(next?.deleted, 20 - headsTried, 'the edge is back: everything due is deleted');
+  s.clock.advance(2 * DAY);
+  assert.equal((await s.agent.expireEdgeObjects())?.deleted, headsTried, 'and the postponed ones at their recheck');
+  assert.equal(s.source.objects.size, 0);
+});
+
+test('retention: a DELETE whose answer was lost stays deleting, and a scan that misses the key requests no core deletion', async (t) => {
+  const s = setup(t, { deleteFromEdgeAfter: '1d' }, { deletes: 'propagate' });
+  s.source.put('edge', 'a.json', 'a');
+  await land(s.agent);
+  await s.agent.scan();
+  // The DELETE reaches the edge, but its answer is lost on the way back.
+  const original = s.source.delete.bind(s.source);
+  s.source.delete = async (object) => {
+    await original(object);
+    throw mapS3Error(sdkError.network(), 'edge', 'delete');
+  };
+  s.clock.advance(2 * DAY);
+  const round = await s.agent.expireEdgeObjects();
+  assert.equal(round?.stoppedBy?.code, 'TRIB_ERR_EDGE_UNREACHABLE');
+  assert.equal(retentionOf(s.journal, 'a.json').edge_retention, 'deleting');
+  assert.equal(s.source.objects.size, 0);
+  // A complete pass no longer lists the key: that is retention's doing, not a user's.
+  await s.agent.scan();
+  await s.agent.propagateDeletions();
+  assert.ok(s.lake.objects.has('site-a/edge/a.json'), 'the core copy stays');
+  s.clock.advance(DAY);
+  assert.equal((await s.agent.expireEdgeObjects())?.deleted, 1, 'the next round finds it gone: deleted');
+});
+
+test('retention and deletion propagation: a deletion already listed is not carried out once retention deleted the edge copy', async (t) => {
+  const s = setup(t, { deleteFromEdgeAfter: '1d' }, { deletes: 'propagate' });
+  s.source.put('edge', 'a.json', 'a');
+  await land(s.agent);
+  // A deletion request for an object still at the edge (a delete and re-put of the same bytes).
+  assert.ok(s.agent.journal.requestDeletion('edge', 'a.json', 'event'));
+  // The propagation round has listed its requests; while it asks the edge, retention deletes the
+  // edge copy (as if from another round or process).
+  const row = s.agent.journal.latest('edge', 'a.json')!;
+  const originalHead = s.source.head.bind(s.source);
+  s.source.head = async (object) => {
+    s.source.head = originalHead;
+    assert.deepEqual(s.agent.journal.markEdgeDeleting([row.id]), [row.id]);
+    s.source.objects.delete('edge/a.json');
+    return originalHead(object);
+  };
+  const round = await s.agent.propagateDeletions();
+  assert.deepEqual({ deleted: round.deleted, skipped: round.skipped }, { deleted: 0, skipped: 1 });
+  assert.ok(s.lake.objects.has('site-a/edge/a.json'), 'the only copy left is kept');
+});
+
+test('retention: the edge object rewritten since it landed (same bytes, later Last-Modified) is kept', async (t) => {
+  const s = setup(t, { deleteFromEdgeAfter: '1d' });
+  s.source.put('edge', 'a.json', 'a', new Date('2026-11-27T08:00:00Z'));
+  await land(s.agent);
+  s.source.put('edge', 'a.json', 'a', new Date('2026-11-28T08:00:00Z'));
+  s.clock.advance(2 * DAY);
+  const round = await s.agent.expireEdgeObjects();
+  assert.equal(round?.kept, 1);
+  assert.equal(s.source.objects.size, 1);
 });
