@@ -51,23 +51,33 @@ export function hasToken(request: IncomingMessage, token: string | undefined): b
 }
 
 /**
- * Bytes of a refused request read and dropped before answering; past this (or 4 × the body limit,
- * whichever is larger) the connection is cut instead, so nobody can keep the agent reading.
+ * Bytes of a refused request read and dropped before answering (so that the sender reads the
+ * answer rather than a reset); a body declared or found longer (for a 413 on /events: 4 × the
+ * body limit, if that is larger) is answered at once and its connection closed, so nobody can
+ * keep the agent reading.
  */
 const DISCARD_CAP = 16 * 1024 * 1024;
 
-/** Thrown when a refused body is longer than we are willing to read: the connection is cut. */
-class BodyCut extends Error {}
+/** A refused body longer than we are willing to read: answered at once, then the connection closed. */
+class BodyCut extends Error {
+  constructor(
+    readonly status: number,
+    readonly answer: string,
+  ) {
+    super(`request body over the discard limit: answered ${status} and closed`);
+  }
+}
 
-/** Reads and drops the rest of a request, up to `cap` bytes in all; beyond that, cuts it. */
-async function discard(request: IncomingMessage, alreadyRead: number, cap: number): Promise<void> {
+/**
+ * Reads and drops the rest of a request, up to `cap` bytes in all. A body declared or found
+ * longer than that is not read: BodyCut, and the caller answers `status` and closes.
+ */
+async function discard(request: IncomingMessage, alreadyRead: number, cap: number, status: number, answer: string): Promise<void> {
+  if (Number(request.headers['content-length'] ?? 0) > cap) throw new BodyCut(status, answer);
   let size = alreadyRead;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > cap) {
-      request.destroy();
-      throw new BodyCut(`request body over ${cap} bytes: connection cut`);
-    }
+    if (size > cap) throw new BodyCut(status, answer);
   }
 }
 
@@ -79,10 +89,13 @@ async function discard(request: IncomingMessage, alreadyRead: number, cap: numbe
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
+  const tooLarge = `body larger than ${limit} bytes\n`;
+  const cap = Math.max(4 * limit, DISCARD_CAP);
+  if (Number(request.headers['content-length'] ?? 0) > cap) throw new BodyCut(413, tooLarge);
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > limit) {
-      await discard(request, size, Math.max(4 * limit, DISCARD_CAP));
+      await discard(request, size, cap, 413, tooLarge);
       return undefined;
     }
     chunks.push(chunk as Buffer);
@@ -92,7 +105,7 @@ async function readBody(request: IncomingMessage, limit: number): Promise<Buffer
 
 /** Answers a refused request once its body (if any) has been read and dropped (see readBody). */
 async function refuse(request: IncomingMessage, response: ServerResponse, status: number, body: string): Promise<void> {
-  await discard(request, 0, DISCARD_CAP);
+  await discard(request, 0, DISCARD_CAP, status, body);
   send(response, status, body);
 }
 
@@ -123,7 +136,8 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
         const answer = options.events.handle(parsed);
         return send(response, answer.status, `${JSON.stringify(answer.body)}\n`, 'application/json');
       }
-      await discard(request, 0, DISCARD_CAP); // nothing below reads a body: dropped before answering (see readBody)
+      // Nothing below reads a body: dropped before answering (see readBody).
+      await discard(request, 0, DISCARD_CAP, 413, 'request body not accepted here\n');
       if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n');
       switch (path) {
         case '/healthz':
@@ -141,10 +155,20 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
           return send(response, 404, 'not found\n');
       }
     })().catch((error: unknown) => {
-      // A client that goes away mid-request, or a refused body cut short, is the client's business.
-      const gone = error instanceof BodyCut || request.destroyed || (error as { code?: string }).code === 'ECONNRESET';
-      if (gone) options.log.debug({ err: (error as Error).message, path }, 'http request ended by the client or cut');
-      else options.log.error({ err: (error as Error).message, path }, 'http request failed');
+      if (error instanceof BodyCut) {
+        options.log.debug({ path, status: error.status }, 'http request body too long to read: answered and closed');
+        if (response.headersSent) return void response.destroy();
+        response.setHeader('connection', 'close');
+        return send(response, error.status, error.answer);
+      }
+      // A client that went away mid-request is its own business; anything else is ours.
+      const code = (error as { code?: unknown } | null | undefined)?.code;
+      const message = error instanceof Error ? error.message : String(error);
+      if (!request.complete || code === 'ECONNRESET' || message === 'aborted') {
+        options.log.debug({ err: message, path }, 'http request ended by the client');
+      } else {
+        options.log.error({ err: message, path }, 'http request failed');
+      }
       if (!response.headersSent) send(response, 500, 'internal error\n');
       else response.destroy();
     });
@@ -153,7 +177,11 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
     const body = 'method not allowed\n';
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    // Destroyed once written: a client that never closes its side must not hold the socket (and
+    // the agent's shutdown) open; the server no longer tracks a socket it handed over.
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, () =>
+      socket.destroy(),
+    );
   });
   server.listen(options.listen.port, options.listen.host);
   try {

@@ -115,7 +115,7 @@ const endpointFields = {
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const bucketName = str('a bucket name').refine(
-  (v) => BUCKET_NAME.test(v) && !/\.\.|\.-|-\./.test(v) && !/^\d+\.\d+\.\d+\.\d+$/.test(v),
+  (v) => BUCKET_NAME.test(v) && !v.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(v),
   got('an S3 bucket name (3-63 characters of a-z, 0-9, ".", "-"; no "..", not an IP address)'),
 );
 
@@ -157,17 +157,24 @@ const rule = obj({
     .describe('Edge retention of matching objects, overriding the global `retention` section.'),
 });
 
-const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
-const DAYS = `${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*`;
-const HOURS = '(?:[01]\\d|2[0-3]):[0-5]\\d-(?:(?:[01]\\d|2[0-3]):[0-5]\\d|24:00)';
-/** "Mon-Fri 08:00-18:00", "Sat,Sun", "22:00-06:00" (across midnight). */
-const WINDOW = new RegExp(`^(?:${DAYS}(?: ${HOURS})?|${HOURS})$`);
+const DAY = '(?:mon|tue|wed|thu|fri|sat|sun)';
+const DAYS = `${DAY}(?:-${DAY})?(?:, ?${DAY}(?:-${DAY})?)*`;
+const TIME = '(?:[01]?\\d|2[0-3]):[0-5]\\d';
+const HOURS = `${TIME}-(?:${TIME}|24:00)`;
+/** "Mon-Fri 08:00-18:00", "Sat,Sun", "22:00-06:00" (across midnight); day names in any case. */
+const WINDOW = new RegExp(`^(?:${DAYS}(?: +${HOURS})?|${HOURS})$`, 'i');
 
 const bandwidthWindow = obj({
-  window: str('a window such as "Mon-Fri 08:00-18:00"')
-    .refine((v) => WINDOW.test(v.trim()), got('a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"'))
+  window: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.trim() : v),
+      str('a window such as "Mon-Fri 08:00-18:00"').refine(
+        (v) => WINDOW.test(v),
+        got('a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"'),
+      ),
+    )
     .optional()
-    .describe('Days and hours of local time, such as "Mon-Fri 08:00-18:00"; absent means at all times.'),
+    .describe('Days and hours of local time, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00" (across midnight); absent means at all times.'),
   limit: rate.describe('Most bytes per second sent to the core, such as 2MiB/s, or unlimited.'),
 });
 
@@ -373,8 +380,9 @@ export const configSchema = obj(configShape).superRefine(
         ctx.addIssue({ code: 'custom', path: ['edge', 'buckets', index], message: what });
       }
     });
+    // Only against a bucket list that is itself valid: its own problems are reported already.
     const names = new Set(targets.map((t) => t?.['name']).filter((n): n is string => typeof n === 'string'));
-    if (Array.isArray(rules) && names.size === targets.length) {
+    if (Array.isArray(rules) && targets.length > 0 && targets.every((t) => typeof t?.['name'] === 'string')) {
       rules.forEach((rule: unknown, index) => {
         const bucket = isRecord(rule) && isRecord(rule['match']) ? rule['match']['bucket'] : undefined;
         if (typeof bucket === 'string' && !names.has(bucket)) {

@@ -35,7 +35,7 @@ export const MAX_DEFERRALS = 50;
  * a link failure is paced by the circuit breaker, and the object must be runnable again as soon
  * as the link is back, or the backlog would wait out a per-object backoff after every outage.
  */
-export const DEFERRAL_BACKOFF: BackoffSettings = { baseMs: 500, capMs: 4000 };
+export const DEFERRAL_BACKOFF: BackoffSettings = { baseMs: 500, capMs: 30_000 };
 
 export interface RunnerHooks {
   onStart?(job: JournalObject): void;
@@ -127,7 +127,10 @@ export function createRunner(options: RunnerOptions): Runner {
       case 'unreachable':
         breaker.recordUnreachable(ERROR_SIDE[err.code] ?? 'core');
         if (job.deferrals < MAX_DEFERRALS) {
-          const delay = backoffDelayMs(Math.min(job.deferrals + 1, 4), DEFERRAL_BACKOFF);
+          // 0.5 s, 1 s, 2 s ... up to 30 s: prompt after an outage (an object is deferred once or
+          // twice by one), and MAX_DEFERRALS still spans about 20 minutes for an object that
+          // keeps failing so on its own while the link works for the others.
+          const delay = backoffDelayMs(Math.min(job.deferrals + 1, 7), DEFERRAL_BACKOFF);
           journal.release(job.id, { nextAttemptAt: now + delay, code: err.code, message: err.message });
           hooks?.onFailed?.(job, err, 'released');
           return;

@@ -804,10 +804,9 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
   const log = agent.stderr();
   // Stack frames, on their own lines or inside a JSON log line.
   assert.doesNotMatch(log, /unhandled|uncaught|(\n|\\n)\s+at \S|Maximum call stack|"level":60/i, 'no crash in the log');
+  // Clients that go away are logged at debug; an error line would be the agent's own failure.
   const failures = log.split('\n').filter((l) => l.includes('"msg":"http request failed"'));
-  assert.ok(failures.length <= aborts, `only clients that went away fail a request:\n${failures.join('\n')}`);
-  for (const line of failures) assert.match(JSON.parse(line).err as string, /^(aborted|Premature close)$/, line);
-  t.diagnostic(`${failures.length} requests logged as failed, all by clients that went away`);
+  assert.deepEqual(failures, [], 'no request failed on the agent\'s side');
 
   // The agent counted exactly the records it answered for.
   const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -226,9 +226,10 @@ describe('config: values outside their set', () => {
   });
 
   it('bucket names S3 refuses although their characters are fine', () => {
-    for (const bucket of ['a..b', 'a.-b', 'a-.b', '192.168.1.10']) {
+    for (const bucket of ['a..b', 'logs..2026', '192.168.1.10']) {
       assert.deepEqual(problems(withField('core', { bucket })), [`core.bucket: expected an S3 bucket name ${BUCKET_RULE}, got ${JSON.stringify(bucket)}`], bucket);
     }
+    for (const bucket of ['site-.logs', 'a.-b', '192.168.1.lake']) assert.equal(parse(withField('core', { bucket })).core.bucket, bucket);
   });
 
   it('an edge bucket listed twice, or with overlapping prefixes, is a problem of the later entry', () => {
@@ -248,16 +249,25 @@ describe('config: values outside their set', () => {
       'rules[1].match.bucket: "telemtry" is not one of the edge buckets (telemetry): the rule would never match',
     ]);
     assert.equal(parse({ ...minimal(), rules: [{ match: { bucket: 'telemetry' }, priority: 'high' }] }).rules.length, 1);
+    // The same bucket twice (disjoint prefixes) still catches a typo.
+    const twice = withField('edge', { buckets: [{ name: 'pos', prefix: 'a/' }, { name: 'pos', prefix: 'b/' }] });
+    assert.deepEqual(problems({ ...twice, rules: [{ match: { bucket: 'typo' } }] }), [
+      'rules[0].match.bucket: "typo" is not one of the edge buckets (pos): the rule would never match',
+    ]);
+    // A bucket list with problems of its own: those are reported, not a second problem per rule.
+    assert.deepEqual(problems({ ...withField('edge', { buckets: 'pos' }), rules: [{ match: { bucket: 'pos' } }] }), ['edge.buckets: expected a list of buckets, got "pos"']);
+    assert.deepEqual(problems({ ...withField('edge', { buckets: [] }), rules: [{ match: { bucket: 'pos' } }] }), ['edge.buckets: expected at least one bucket']);
   });
 
   it('bandwidth windows: days, hours, or both', () => {
-    for (const window of ['Mon-Fri 08:00-18:00', 'Sat,Sun', 'Mon,Wed-Fri 00:00-24:00', '22:00-06:00', ' Sun 10:30-11:45 ']) {
+    for (const window of ['Mon-Fri 08:00-18:00', 'Sat,Sun', 'Mon, Wed-Fri 00:00-24:00', '22:00-06:00', 'mon-fri 8:00-18:00', 'Mon-Fri  08:00-18:00']) {
       assert.equal(parse({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }).bandwidth.length, 1, window);
     }
-    for (const window of ['Mon-Fri 8-18', 'weekdays', 'Mon-Fri 08:00', '25:00-26:00', 'Mon-Fri  08:00-18:00', '']) {
+    assert.equal(parse({ ...minimal(), bandwidth: [{ window: ' Sun 10:30-11:45 ', limit: '1MiB/s' }] }).bandwidth[0]!.window, 'Sun 10:30-11:45');
+    for (const window of ['Mon-Fri 8-18', 'weekdays', 'Mon-Fri 08:00', '25:00-26:00', 'Mon-Fri 08:00-18:00,20:00-22:00', '']) {
       assert.deepEqual(
         problems({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }),
-        [`bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window)}`],
+        [`bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window.trim())}`],
         window,
       );
     }
