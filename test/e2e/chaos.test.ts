@@ -4,28 +4,63 @@
  * restarted at random moments. At the end every object is in the core, identical by SHA-256, none
  * is dead, nothing landed outside the site prefix, and the journal passes SQLite's integrity check.
  * `npm run soak` runs the same longer (CHAOS_OBJECTS, CHAOS_KILLS) and prints its figures.
+ * A second run adds edge retention and deletes: propagate, with objects arriving between kills:
+ * the edge is emptied as objects land and the core keeps every one.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { stringify } from 'yaml';
 
 import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { startFaultProxy, type FaultRates } from '../helpers/fault-proxy.js';
 import { readJournal } from '../helpers/journal-db.js';
-import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { getObject, listKeys, putObject, startTestS3, type TestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testConfigDocument } from '../helpers/test-config.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OBJECTS = Number(process.env['CHAOS_OBJECTS'] ?? 2000);
 const KILLS = Number(process.env['CHAOS_KILLS'] ?? 10);
 const LARGE = Math.max(2, Math.round(OBJECTS / 200));
 const RATES: FaultRates = { reset: 0.02, error500: 0.02, slowDown: 0.02, stall: 0.01, truncate: 0.05 };
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** Keys of a chaos run: the first `large` are multipart-sized. */
+function chaosKeys(count: number, large: number, prefix = ''): string[] {
+  return Array.from({ length: count }, (_, i) => (i < large ? `${prefix}large/${i}.bin` : `${prefix}small/${String(i % 40).padStart(2, '0')}/${i}.json`));
+}
+
+/** Writes random bodies under `keys` (16 at a time), recording each SHA-256 in `hashes`. */
+async function seed(edge: TestS3, keys: readonly string[], large: number, hashes: Map<string, string>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < keys.length) {
+        const i = next++;
+        const body = i < large ? randomBytes(6 * 1024 * 1024 + i * 123_457) : randomBytes(100 + ((i * 7919) % 8000));
+        hashes.set(keys[i]!, sha256(body));
+        await putObject(edge, 'edge', keys[i]!, body);
+      }
+    }),
+  );
+}
+
+/** Starts the agent and SIGKILLs it at a random moment, `kills` times; `afterEach` runs after each kill. */
+async function killRepeatedly(t: TestContext, config: string, kills: number, afterEach: (kill: number) => void | Promise<void>): Promise<void> {
+  for (let kill = 0; kill < kills; kill += 1) {
+    const agent = spawnCli(['agent', '-c', config]);
+    t.after(() => killIfRunning(agent));
+    await sleep(400 + Math.random() * 2500);
+    agent.child.kill('SIGKILL');
+    await agent.done;
+    await afterEach(kill);
+  }
+}
 
 test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILLS} times`, { timeout: 30 * 60_000 }, async (t) => {
   const started = Date.now();
@@ -37,18 +72,8 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
   t.after(() => Promise.all([edgeProxy.close(), coreProxy.close()]));
 
   const hashes = new Map<string, string>();
-  const keys = Array.from({ length: OBJECTS }, (_, i) => (i < LARGE ? `large/${i}.bin` : `small/${String(i % 40).padStart(2, '0')}/${i}.json`));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < keys.length) {
-        const i = next++;
-        const body = i < LARGE ? randomBytes(6 * 1024 * 1024 + i * 123_457) : randomBytes(100 + ((i * 7919) % 8000));
-        hashes.set(keys[i]!, sha256(body));
-        await putObject(edge, 'edge', keys[i]!, body);
-      }
-    }),
-  );
+  const keys = chaosKeys(OBJECTS, LARGE);
+  await seed(edge, keys, LARGE, hashes);
 
   const doc = testConfigDocument(dir, edge, core, {
     extra: {
@@ -75,14 +100,9 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
 
   // Kill the agent at random moments while it works.
   const killedAt: number[] = [];
-  for (let kill = 0; kill < KILLS; kill += 1) {
-    const agent = spawnCli(['agent', '-c', config]);
-    t.after(() => killIfRunning(agent));
-    await sleep(400 + Math.random() * 2500);
-    agent.child.kill('SIGKILL');
-    await agent.done;
+  await killRepeatedly(t, config, KILLS, () => {
     killedAt.push(doneCount());
-  }
+  });
 
   // Then let it finish, faults still on.
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
@@ -121,4 +141,57 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
   const figures = { objects: OBJECTS, large: LARGE, kills: KILLS, doneAtEachKill: killedAt, seconds: Math.round((Date.now() - started) / 1000), injected };
   t.diagnostic(JSON.stringify(figures));
   if (process.env['CHAOS_REPORT']) writeFileSync(process.env['CHAOS_REPORT'], `${JSON.stringify(figures, null, 2)}\n`);
+});
+
+test('chaos with edge retention and deletes: propagate: the edge is emptied as objects land, the core loses nothing', { timeout: 10 * 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const edgeProxy = await startFaultProxy(edge.port, RATES);
+  const coreProxy = await startFaultProxy(core.port, RATES);
+  t.after(() => Promise.all([edgeProxy.close(), coreProxy.close()]));
+  const hashes = new Map<string, string>();
+  const waves = 4;
+  const perWave = 100;
+  await seed(edge, chaosKeys(perWave, 2, 'wave-0/'), 2, hashes);
+
+  const doc = testConfigDocument(dir, edge, core, {
+    extra: {
+      scan: { interval: '1s', pageSize: 50 },
+      transfer: { concurrency: 8, partSize: '5MiB', multipartThreshold: '5MiB', retryBase: '50ms', retryCap: '500ms', maxAttempts: 25 },
+      edge: { requestTimeout: '3s' },
+      core: { requestTimeout: '3s' },
+      retention: { deleteFromEdgeAfter: '1s', interval: '1s' },
+      deletes: 'propagate',
+    },
+  });
+  (doc['edge'] as Record<string, unknown>)['endpoint'] = edgeProxy.endpoint;
+  (doc['core'] as Record<string, unknown>)['endpoint'] = coreProxy.endpoint;
+  const config = join(dir, 'tributary.yaml');
+  writeFileSync(config, stringify(doc));
+
+  // New objects keep arriving while the agent is killed: retention, scans (whose passes see keys
+  // vanish) and transfers all interleave with the kills.
+  await killRepeatedly(t, config, 6, async (kill) => {
+    if (kill % 2 === 1 && kill < 2 * waves - 1) await seed(edge, chaosKeys(perWave, 0, `wave-${(kill + 1) / 2}/`), 0, hashes);
+  });
+  const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
+  t.after(() => killIfRunning(agent));
+  await waitFor('every object to land and the edge to be emptied', async () => (await listKeys(edge, 'edge')).length === 0 && (await listKeys(core, 'lake', 'site-a/')).length === hashes.size, 5 * 60_000, () => agent.stderr().slice(-3000));
+  agent.child.kill('SIGTERM');
+  assert.equal((await agent.done).code, 0);
+
+  for (const proxy of [edgeProxy, coreProxy]) proxy.setRates({});
+  for (const [key, hash] of hashes) assert.equal(sha256(await getObject(core, 'lake', `site-a/edge/${key}`)), hash, key);
+  const states = readJournal(join(dir, 'journal'), (db) => ({
+    objects: db.prepare('SELECT state, count(*) AS n FROM objects GROUP BY state').all(),
+    retention: db.prepare('SELECT edge_retention, count(*) AS n FROM objects GROUP BY edge_retention').all(),
+    coreDeletions: db.prepare("SELECT count(*) AS n FROM deletions WHERE outcome = 'deleted'").get(),
+    integrity: db.pragma('integrity_check', { simple: true }),
+  }));
+  assert.deepEqual(states.objects, [{ state: 'done', n: hashes.size }], JSON.stringify(states));
+  assert.deepEqual(states.retention, [{ edge_retention: 'deleted', n: hashes.size }], JSON.stringify(states));
+  assert.deepEqual(states.coreDeletions, { n: 0 }, 'no core copy was deleted');
+  assert.equal(states.integrity, 'ok');
+  t.diagnostic(JSON.stringify({ objects: hashes.size, injected: { edge: edgeProxy.injected, core: coreProxy.injected } }));
 });
