@@ -177,7 +177,20 @@ test('chaos with edge retention and deletes: propagate: the edge is emptied as o
   });
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
-  await waitFor('every object to land and the edge to be emptied', async () => (await listKeys(edge, 'edge')).length === 0 && (await listKeys(core, 'lake', 'site-a/')).length === hashes.size, 5 * 60_000, () => agent.stderr().slice(-3000));
+  // A DELETE whose answer a fault cut off stays 'deleting' until the next round finds it gone.
+  const recordedDeleted = () => {
+    try {
+      return readJournal(join(dir, 'journal'), (db) => (db.prepare("SELECT count(*) AS n FROM objects WHERE edge_retention = 'deleted'").get() as { n: number }).n);
+    } catch {
+      return 0;
+    }
+  };
+  await waitFor(
+    'every object to land, the edge to be emptied and every deletion recorded',
+    async () => (await listKeys(edge, 'edge')).length === 0 && (await listKeys(core, 'lake', 'site-a/')).length === hashes.size && recordedDeleted() === hashes.size,
+    5 * 60_000,
+    () => agent.stderr().slice(-3000),
+  );
   agent.child.kill('SIGTERM');
   assert.equal((await agent.done).code, 0);
 
