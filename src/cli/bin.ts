@@ -111,12 +111,14 @@ async function main(argv: string[]): Promise<number> {
     .description('audit: every edge object in scope is in the core and unchanged since it landed')
     .addOption(configOption())
     .option('--deep', 're-read both sides and compare SHA-256')
+    .option('--retained', 'also check the core copies of the objects edge retention deleted from the edge')
     .option('--json', 'machine-readable output')
     .addOption(logLevelOption().default('warn'))
-    .action(async (opts: { config: string; deep?: boolean; json?: boolean; logLevel: string }) => {
+    .action(async (opts: { config: string; deep?: boolean; retained?: boolean; json?: boolean; logLevel: string }) => {
       const { stop } = shutdownSignals();
       const { verify } = await import('./commands/verify.js');
-      exitCode = await verify(opts.config, opts.deep === true, opts.json === true, processOutput, createLogger({ level: opts.logLevel }), stop.signal);
+      const options = { deep: opts.deep === true, json: opts.json === true, retained: opts.retained === true };
+      exitCode = await verify(opts.config, options, processOutput, createLogger({ level: opts.logLevel }), stop.signal);
     });
 
   program

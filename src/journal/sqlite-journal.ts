@@ -271,6 +271,12 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     retentionScheduled: db.prepare<[number], { n: number }>(
       `SELECT count(*) AS n FROM objects INDEXED BY objects_edge_expiry WHERE state = 'done' AND edge_expires_at < ?`,
     ),
+    removedFromEdge: db.prepare<[number, number], ObjectRow>(
+      `SELECT o.* FROM objects o INDEXED BY objects_edge_retention
+       WHERE o.edge_retention = 'deleted' AND o.id > ?
+         AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.bucket = o.bucket AND n.key = o.key AND n.id > o.id)
+       ORDER BY o.id LIMIT ?`,
+    ),
     heldOnEdge: db.prepare<[number], { bucket: string; key: string; note: string | null }>(
       `SELECT bucket, key, edge_retention_note AS note FROM objects INDEXED BY objects_edge_retention
        WHERE edge_retention = 'held' ORDER BY updated_at DESC LIMIT ?`,
@@ -583,6 +589,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         scheduled: sql.retentionScheduled.get(NEVER)?.n ?? 0,
       };
     },
+    removedFromEdge: (afterId, limit) => sql.removedFromEdge.all(afterId, limit).map(toObject),
     heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),
     backlog: (): BacklogRow[] => sql.backlog.all(),
     oldestPendingSince: () => sql.oldestPending.get()?.since ?? undefined,

@@ -195,6 +195,8 @@ export interface Journal {
   /** The core copy of a done object is gone while the edge still holds it: replicate it again. */
   requeueMissing(id: number, code: ErrorCode, message: string): void;
   edgeRetentionCounts(): RetentionCounts;
+  /** Objects whose edge copy retention deleted (the latest version of their key), by id after `afterId`. */
+  removedFromEdge(afterId: number, limit: number): JournalObject[];
   /** Objects kept at the edge because their core copy differs, latest first. */
   heldOnEdge(limit: number): { readonly bucket: string; readonly key: string; readonly note: string }[];
 

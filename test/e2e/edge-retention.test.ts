@@ -190,4 +190,16 @@ test('edge retention in the agent: edge copies go after the period, the core cop
   assert.match(result.stderr, /edge retention round/);
   const verify = await runCli(['verify', '-c', config]);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+
+  // The core copies are now the only ones: `verify --retained` audits them too.
+  const retained = await runCli(['verify', '--retained', '--deep', '-c', config]);
+  assert.equal(retained.code, 0, retained.stdout + retained.stderr);
+  assert.match(retained.stdout, /6 objects checked \(6 of them deleted from the edge by retention\), 0 missing/);
+  await core.client.send(new DeleteObjectCommand({ Bucket: 'lake', Key: 'site-a/edge/telemetry/3.jsonl' }));
+  await core.client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'site-a/edge/telemetry/4.jsonl', Body: 'tampered' }));
+  const lost = await runCli(['verify', '--retained', '-c', config]);
+  assert.equal(lost.code, 1, lost.stdout);
+  assert.match(lost.stdout, /^missing +edge\/telemetry\/3\.jsonl: deleted from the edge by retention, and core object site-a\/edge\/telemetry\/3\.jsonl does not exist$/m);
+  assert.match(lost.stdout, /^different +edge\/telemetry\/4\.jsonl: deleted from the edge by retention; core size 8/m);
+  assert.equal((await runCli(['verify', '-c', config])).code, 0, 'without --retained only edge objects are audited');
 });

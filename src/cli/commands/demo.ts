@@ -96,7 +96,7 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
       output.out(`  ${group.padEnd(34)} ${String(entry.objects).padStart(5)} objects ${formatBytes(entry.bytes).padStart(10)}   e.g. ${entry.example}`);
     }
     output.out('');
-    const verifyCode = await verify(configFile, false, false, output, log, options.signal);
+    const verifyCode = await verify(configFile, { deep: false, json: false, retained: false }, output, log, options.signal);
     output.out(
       `\nEvery core object carries lineage metadata (x-amz-meta-tributary-site, -source-bucket, -source-key, -source-etag, -source-mtime, -sha256).`,
     );

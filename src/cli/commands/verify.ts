@@ -3,6 +3,7 @@
  * unchanged since it landed. For each object the edge lists now: the journal must hold that
  * exact version as done, and a HEAD of its core key must show the size and ETag recorded when
  * it landed. `--deep` also reads both sides and compares their SHA-256 with the recorded one.
+ * `--retained` also checks the core copies of the objects edge retention deleted from the edge.
  * Exit 0 only when nothing is missing or different.
  */
 import { createHash } from 'node:crypto';
@@ -12,7 +13,7 @@ import { decide } from '../../core/rules.js';
 import type { Logger } from '../../observability/logger.js';
 import type { LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
-import type { Journal } from '../../ports/journal.js';
+import type { Journal, JournalObject } from '../../ports/journal.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
 
 export interface VerifyProblem {
@@ -61,11 +62,54 @@ async function checkOne(
   return undefined;
 }
 
-export async function verify(file: string, deep: boolean, json: boolean, output: Output, log: Logger, signal: AbortSignal): Promise<number> {
+/**
+ * `--retained`: an object edge retention deleted is no edge object any more, but its core copy is
+ * now the only one: it must still be there, as it landed.
+ */
+async function checkRetained(object: JournalObject, lake: LakeStore, deep: boolean, signal: AbortSignal): Promise<VerifyProblem | undefined> {
+  const at = { bucket: object.bucket, key: object.key };
+  const coreKey = object.coreKey ?? '';
+  const head = await lake.head(coreKey, { signal });
+  if (head === undefined) return { ...at, problem: 'missing', detail: `deleted from the edge by retention, and core object ${coreKey} does not exist` };
+  if (head.size !== object.coreSize) return { ...at, problem: 'different', detail: `deleted from the edge by retention; core size ${head.size}, landed as ${object.coreSize ?? '?'}` };
+  if (object.coreEtag !== null && head.etag !== undefined && head.etag !== object.coreEtag) {
+    return { ...at, problem: 'different', detail: `deleted from the edge by retention; core ETag ${head.etag}, landed as ${object.coreEtag}` };
+  }
+  if (deep) {
+    const landedSha = await sha256Of(() => lake.read(coreKey, { signal }));
+    if (landedSha !== object.sha256) return { ...at, problem: 'different', detail: `deleted from the edge by retention; core SHA-256 ${landedSha}, landed as ${object.sha256 ?? '?'}` };
+  }
+  return undefined;
+}
+
+/** Runs `check` over `items`, `concurrency` at a time, collecting the problems. */
+async function checkAll<T>(items: readonly T[], concurrency: number, check: (item: T) => Promise<VerifyProblem | undefined>, problems: VerifyProblem[]): Promise<number> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const problem = await check(items[next++]!);
+        if (problem) problems.push(problem);
+      }
+    }),
+  );
+  return items.length;
+}
+
+export interface VerifyOptions {
+  readonly deep: boolean;
+  readonly json: boolean;
+  /** Also the core copies of the objects edge retention deleted. */
+  readonly retained: boolean;
+}
+
+export async function verify(file: string, options: VerifyOptions, output: Output, log: Logger, signal: AbortSignal): Promise<number> {
+  const { deep, json } = options;
   const config = loadConfigOrFail(file);
   const agent = buildAgent(config, { logger: log });
   const problems: VerifyProblem[] = [];
   let checked = 0;
+  let retainedChecked = 0;
   try {
     await agent.preflight(signal);
     const concurrency = Math.max(4, config.transfer.concurrency * 2);
@@ -74,28 +118,27 @@ export async function verify(file: string, deep: boolean, json: boolean, output:
       do {
         const page = await agent.source.list(target.name, target.prefix, startAfter, config.scan.pageSize, { signal });
         const inScope = page.objects.filter((o) => !decide(config.rules, o.bucket, o.key).excluded);
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: Math.min(concurrency, inScope.length) }, async () => {
-            while (next < inScope.length) {
-              const object = inScope[next++]!;
-              const problem = await checkOne(object, agent.journal, agent.lake, agent.source, deep, signal);
-              checked += 1;
-              if (problem) problems.push(problem);
-            }
-          }),
-        );
+        checked += await checkAll(inScope, concurrency, (object) => checkOne(object, agent.journal, agent.lake, agent.source, deep, signal), problems);
         startAfter = page.nextStartAfter;
       } while (startAfter !== undefined);
+    }
+    if (options.retained) {
+      for (let page = agent.journal.removedFromEdge(0, 1000); page.length > 0; page = agent.journal.removedFromEdge(page.at(-1)!.id, 1000)) {
+        const retained = await checkAll(page, concurrency, (object) => checkRetained(object, agent.lake, deep, signal), problems);
+        checked += retained;
+        retainedChecked += retained;
+      }
     }
   } finally {
     await agent.close();
   }
   problems.sort((a, b) => a.bucket.localeCompare(b.bucket) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  if (json) output.out(JSON.stringify({ checked, deep, problems }, null, 2));
+  const flags = `${deep ? ' --deep' : ''}${options.retained ? ' --retained' : ''}`;
+  if (json) output.out(JSON.stringify({ checked, deep, ...(options.retained ? { retainedChecked } : {}), problems }, null, 2));
   else {
     for (const p of problems) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
-    output.out(`verify${deep ? ' --deep' : ''}: ${checked} objects checked, ${problems.length} missing, pending or different`);
+    const retainedNote = options.retained ? ` (${retainedChecked} of them deleted from the edge by retention)` : '';
+    output.out(`verify${flags}: ${checked} objects checked${retainedNote}, ${problems.length} missing, pending or different`);
   }
   return problems.length === 0 ? EXIT.ok : EXIT.incomplete;
 }
