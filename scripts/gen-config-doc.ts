@@ -286,11 +286,16 @@ rules are not consulted, even for the fields the first rule leaves out: a first 
   by class, but every 10 minutes an object has waited counts as one class higher, so \`bulk\`
   objects are delayed, never starved.
 - \`exclude: true\` keeps matching objects out of replication altogether.
+- \`retention\` in a rule overrides the global \`retention.deleteFromEdgeAfter\` for its objects
+  (\`never\` keeps them at the edge); a rule without it leaves them to the global period.
+- A rule whose \`match.bucket\` is not one of the site's edge buckets is allowed (one rules block
+  can serve sites with different buckets) but never matches there: the agent and
+  \`config check\` warn about it.
 
 ## Accepted but not applied yet
 
 These fields are part of the file's contract and are validated, but this version does not act on
-them; the agent logs a warning at start when the file uses them:
+them; the agent logs a warning at start, and \`config check\` prints one, when the file uses them:
 
 - \`rules[].compress\` (\`zstd\`, \`gzip\`): objects land uncompressed. \`none\` is the behaviour today.
 - \`bandwidth\`: no limit is enforced.

@@ -4,6 +4,7 @@
  */
 import { decide } from '../core/rules.js';
 import type { Config } from '../config/schema.js';
+import { configWarnings } from '../config/warnings.js';
 import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
 import { openJournal } from '../journal/sqlite-journal.js';
 import type { Logger } from '../observability/logger.js';
@@ -88,14 +89,6 @@ function composeHooks(...sets: (RunnerHooks | undefined)[]): RunnerHooks {
   };
 }
 
-/** Config fields the contract names but this version does not act on yet: say so, once. */
-function warnAboutUnbuiltFeatures(config: Config, log: Logger): void {
-  if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
-    log.warn('rules[].compress is accepted but not applied yet: objects land uncompressed');
-  }
-  if (config.bandwidth.length > 0) log.warn('bandwidth windows are accepted but not enforced yet');
-}
-
 export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Config, deps: AgentDependencies<Metrics>): Agent<Metrics> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
@@ -145,7 +138,7 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
       deps.onBytesSent?.(bytes);
     },
   };
-  warnAboutUnbuiltFeatures(config, log);
+  for (const warning of configWarnings(config)) log.warn(warning);
 
   const refresh = async (job: JournalObject, signal: AbortSignal): Promise<'changed' | 'same' | 'gone'> => {
     const page = await source.list(job.bucket, job.key, undefined, 1, { signal });

@@ -366,7 +366,7 @@ export const configSchema = obj(configShape).superRefine(
   (config, ctx) => {
     // Runs even when other fields are wrong (so every problem is reported at once): any part of
     // `config` may then be missing or hold a failed value, hence the checks of shape.
-    const { core, edge, rules } = config as { core?: unknown; edge?: unknown; rules?: unknown };
+    const { core, edge } = config as { core?: unknown; edge?: unknown };
     const listed = isRecord(edge) && Array.isArray(edge['buckets']) ? (edge['buckets'] as unknown[]) : [];
     const targets = listed.map((b) => (typeof b === 'string' ? { name: b, prefix: '' } : isRecord(b) ? b : undefined));
     targets.forEach((target, index) => {
@@ -380,20 +380,6 @@ export const configSchema = obj(configShape).superRefine(
         ctx.addIssue({ code: 'custom', path: ['edge', 'buckets', index], message: what });
       }
     });
-    // Only against a bucket list that is itself valid: its own problems are reported already.
-    const names = new Set(targets.map((t) => t?.['name']).filter((n): n is string => typeof n === 'string'));
-    if (Array.isArray(rules) && targets.length > 0 && targets.every((t) => typeof t?.['name'] === 'string')) {
-      rules.forEach((rule: unknown, index) => {
-        const bucket = isRecord(rule) && isRecord(rule['match']) ? rule['match']['bucket'] : undefined;
-        if (typeof bucket === 'string' && !names.has(bucket)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', index, 'match', 'bucket'],
-            message: `${JSON.stringify(bucket)} is not one of the edge buckets (${[...names].join(', ')}): the rule would never match`,
-          });
-        }
-      });
-    }
     const template = isRecord(core) ? core['keyTemplate'] : undefined;
     if (typeof template !== 'string') return;
     const buckets = isRecord(edge) ? edge['buckets'] : undefined;

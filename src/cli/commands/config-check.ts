@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 
 import { redactSecrets } from '../../config/redact.js';
+import { configWarnings } from '../../config/warnings.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
 
@@ -24,6 +25,7 @@ export function configCheck(file: string, output: Output): number {
     bandwidth: config.bandwidth.map((w) => ({ ...w, limit: Number.isFinite(w.limit) ? `${formatBytes(w.limit)}/s` : 'unlimited' })),
   });
   output.out(`# ${file}: valid`);
+  for (const warning of configWarnings(config)) output.out(`# warning: ${warning}`);
   output.out(stringify(shown, { lineWidth: 0 }).trimEnd());
   return EXIT.ok;
 }

@@ -9,6 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 
 import { ConfigError, loadConfigFile, parseConfig, type LoadOptions } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
+import { configWarnings } from '../../../src/config/warnings.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const MiB = 1024 * 1024;
@@ -244,19 +245,16 @@ describe('config: values outside their set', () => {
     assert.equal(disjoint.edge.buckets.length, 2);
   });
 
-  it('a rule that names a bucket the edge does not list would never match', () => {
-    assert.deepEqual(problems({ ...minimal(), rules: [{ match: { prefix: 'a/' } }, { match: { bucket: 'telemtry' }, priority: 'high' }] }), [
-      'rules[1].match.bucket: "telemtry" is not one of the edge buckets (telemetry): the rule would never match',
+  it('a rule that names a bucket this site does not list is a warning, not an error (one rules block serves a fleet)', () => {
+    const config = parse({ ...minimal(), rules: [{ match: { prefix: 'a/' } }, { match: { bucket: 'pos' }, priority: 'critical' }] });
+    assert.deepEqual(configWarnings(config), [
+      'rules[1].match.bucket: "pos" is not one of this site\'s edge buckets (telemetry): the rule never matches here',
     ]);
-    assert.equal(parse({ ...minimal(), rules: [{ match: { bucket: 'telemetry' }, priority: 'high' }] }).rules.length, 1);
-    // The same bucket twice (disjoint prefixes) still catches a typo.
-    const twice = withField('edge', { buckets: [{ name: 'pos', prefix: 'a/' }, { name: 'pos', prefix: 'b/' }] });
-    assert.deepEqual(problems({ ...twice, rules: [{ match: { bucket: 'typo' } }] }), [
-      'rules[0].match.bucket: "typo" is not one of the edge buckets (pos): the rule would never match',
+    assert.deepEqual(configWarnings(parse({ ...minimal(), rules: [{ match: { bucket: 'telemetry' }, priority: 'high' }] })), []);
+    assert.deepEqual(configWarnings(parse({ ...minimal(), rules: [{ match: {}, compress: 'zstd' }], bandwidth: [{ limit: '1MiB/s' }] })), [
+      'rules[].compress: accepted but not applied yet: objects land uncompressed',
+      'bandwidth: accepted but not enforced yet',
     ]);
-    // A bucket list with problems of its own: those are reported, not a second problem per rule.
-    assert.deepEqual(problems({ ...withField('edge', { buckets: 'pos' }), rules: [{ match: { bucket: 'pos' } }] }), ['edge.buckets: expected a list of buckets, got "pos"']);
-    assert.deepEqual(problems({ ...withField('edge', { buckets: [] }), rules: [{ match: { bucket: 'pos' } }] }), ['edge.buckets: expected at least one bucket']);
   });
 
   it('bandwidth windows: days, hours, or both', () => {
