@@ -1,6 +1,6 @@
 /**
  * Chaos: objects (some multipart) replicate through fault-injecting proxies (resets mid-body, 500s,
- * 503 SlowDown with Retry-After, stalls, truncated listings) while the agent is SIGKILLed and
+ * 503 SlowDown with Retry-After, stalls, slow bodies, truncated listings) while the agent is SIGKILLed and
  * restarted at random moments. At the end every object is in the core, identical by SHA-256, none
  * is dead, nothing landed outside the site prefix, and the journal passes SQLite's integrity check.
  * `npm run soak` runs the same longer (CHAOS_OBJECTS, CHAOS_KILLS) and prints its figures.
@@ -27,7 +27,7 @@ import { waitFor } from '../helpers/wait.js';
 const OBJECTS = Number(process.env['CHAOS_OBJECTS'] ?? 2000);
 const KILLS = Number(process.env['CHAOS_KILLS'] ?? 10);
 const LARGE = Math.max(2, Math.round(OBJECTS / 200));
-const RATES: FaultRates = { reset: 0.02, error500: 0.02, slowDown: 0.02, stall: 0.01, truncate: 0.05 };
+const RATES: FaultRates = { reset: 0.02, error500: 0.02, slowDown: 0.02, stall: 0.01, slow: 0.01, truncate: 0.05 };
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Keys of a chaos run: the first `large` are multipart-sized. */
@@ -135,7 +135,10 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
   // The faults really happened, and the audit agrees once the links are clean.
   for (const proxy of [edgeProxy, coreProxy]) proxy.setRates({});
   const injected = { edge: edgeProxy.injected, core: coreProxy.injected };
-  assert.ok(injected.edge.reset + injected.core.reset > 0 && injected.core.error500 > 0 && injected.core.slowDown > 0 && injected.edge.truncate > 0, JSON.stringify(injected));
+  assert.ok(
+    injected.edge.reset + injected.core.reset > 0 && injected.core.error500 > 0 && injected.core.slowDown > 0 && injected.edge.truncate > 0 && injected.edge.slow + injected.core.slow > 0,
+    JSON.stringify(injected),
+  );
   const verify = await runCli(['verify', '-c', config]);
   assert.equal(verify.code, 0, verify.stdout.slice(-2000));
   const figures = { objects: OBJECTS, large: LARGE, kills: KILLS, doneAtEachKill: killedAt, seconds: Math.round((Date.now() - started) / 1000), injected };

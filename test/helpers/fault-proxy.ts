@@ -5,6 +5,7 @@
  *   error500   500 InternalError
  *   slowDown   503 SlowDown with Retry-After: 1
  *   stall      the answer is held back for `stallMs`
+ *   slow       the answer's body trickles at `slowBytesPerSecond`
  *   truncate   a listing's XML body is cut in half (malformed)
  * `blackhole(ms)` makes every request hang unanswered for a while (a WAN outage). Loopback only.
  */
@@ -17,6 +18,7 @@ export interface FaultRates {
   readonly error500?: number;
   readonly slowDown?: number;
   readonly stall?: number;
+  readonly slow?: number;
   readonly truncate?: number;
 }
 
@@ -28,11 +30,16 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(targetPort: number, rates: FaultRates = {}, options: { stallMs?: number; random?: () => number } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(
+  targetPort: number,
+  rates: FaultRates = {},
+  options: { stallMs?: number; slowBytesPerSecond?: number; random?: () => number } = {},
+): Promise<FaultProxy> {
   let current = rates;
   let blackholeUntil = 0;
   const random = options.random ?? Math.random;
-  const injected = { reset: 0, error500: 0, slowDown: 0, stall: 0, truncate: 0, blackholed: 0 };
+  const injected = { reset: 0, error500: 0, slowDown: 0, stall: 0, slow: 0, truncate: 0, blackholed: 0 };
+  const slowRate = options.slowBytesPerSecond ?? 1024 * 1024;
   const sockets = new Set<Socket>();
 
   const s3Error = (response: ServerResponse, status: number, code: string, headers: Record<string, string> = {}) => {
@@ -41,7 +48,7 @@ export async function startFaultProxy(targetPort: number, rates: FaultRates = {}
     response.end(body);
   };
 
-  const forward = (request: IncomingMessage, response: ServerResponse, fault: 'reset' | 'truncate' | undefined) => {
+  const forward = (request: IncomingMessage, response: ServerResponse, fault: 'reset' | 'truncate' | 'slow' | undefined) => {
     const upstream = httpRequest(
       { host: '127.0.0.1', port: targetPort, method: request.method, path: request.url, headers: request.headers },
       (answer) => {
@@ -72,6 +79,17 @@ export async function startFaultProxy(targetPort: number, rates: FaultRates = {}
             }
           });
           answer.on('end', () => response.socket?.destroy());
+          return;
+        }
+        if (fault === 'slow') {
+          injected.slow += 1;
+          answer.on('data', (c: Buffer) => {
+            response.write(c);
+            answer.pause();
+            setTimeout(() => answer.resume(), Math.ceil((c.length / slowRate) * 1000));
+          });
+          answer.on('end', () => response.end());
+          response.on('close', () => answer.destroy());
           return;
         }
         answer.pipe(response);
@@ -108,6 +126,7 @@ export async function startFaultProxy(targetPort: number, rates: FaultRates = {}
       setTimeout(() => forward(request, response, undefined), options.stallMs ?? 1500);
       return;
     }
+    if (pick('slow')) return forward(request, response, 'slow');
     if (pick('reset')) return forward(request, response, 'reset');
     if (pick('truncate')) return forward(request, response, 'truncate');
     return forward(request, response, undefined);
