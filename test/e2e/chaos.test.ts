@@ -17,7 +17,7 @@ import { test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 
 import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
-import { startFaultProxy, type FaultRates } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultProxy, type FaultRates } from '../helpers/fault-proxy.js';
 import { readJournal } from '../helpers/journal-db.js';
 import { getObject, listKeys, putObject, startTestS3, type TestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -62,33 +62,56 @@ async function killRepeatedly(t: TestContext, config: string, kills: number, aft
   }
 }
 
-test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILLS} times`, { timeout: 30 * 60_000 }, async (t) => {
-  const started = Date.now();
+interface ChaosWorld {
+  readonly dir: string;
+  readonly edge: TestS3;
+  readonly core: TestS3;
+  readonly edgeProxy: FaultProxy;
+  readonly coreProxy: FaultProxy;
+}
+
+/** An edge and a core s3rver, each behind a fault proxy injecting RATES. */
+async function chaosWorld(t: TestContext): Promise<ChaosWorld> {
   const dir = tempDir(t);
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const edgeProxy = await startFaultProxy(edge.port, RATES);
   const coreProxy = await startFaultProxy(core.port, RATES);
   t.after(() => Promise.all([edgeProxy.close(), coreProxy.close()]));
+  return { dir, edge, core, edgeProxy, coreProxy };
+}
+
+/** The agent's config for a chaos world (both endpoints through their proxies); returns its path. */
+function writeChaosConfig(world: ChaosWorld, extra: Record<string, unknown>): string {
+  const doc = testConfigDocument(world.dir, world.edge, world.core, {
+    extra: {
+      transfer: { concurrency: 8, partSize: '5MiB', multipartThreshold: '5MiB', retryBase: '50ms', retryCap: '500ms', maxAttempts: 25 },
+      edge: { requestTimeout: '3s' },
+      core: { requestTimeout: '3s' },
+      ...extra,
+    },
+  });
+  (doc['edge'] as Record<string, unknown>)['endpoint'] = world.edgeProxy.endpoint;
+  (doc['core'] as Record<string, unknown>)['endpoint'] = world.coreProxy.endpoint;
+  const config = join(world.dir, 'tributary.yaml');
+  writeFileSync(config, stringify(doc));
+  return config;
+}
+
+test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILLS} times`, { timeout: 30 * 60_000 }, async (t) => {
+  const started = Date.now();
+  const world = await chaosWorld(t);
+  const { dir, edge, core, edgeProxy, coreProxy } = world;
 
   const hashes = new Map<string, string>();
   const keys = chaosKeys(OBJECTS, LARGE);
   await seed(edge, keys, LARGE, hashes);
 
-  const doc = testConfigDocument(dir, edge, core, {
-    extra: {
-      scan: { interval: '2s', pageSize: 200 },
-      transfer: { concurrency: 8, partSize: '5MiB', multipartThreshold: '5MiB', retryBase: '50ms', retryCap: '500ms', maxAttempts: 25 },
-      edge: { requestTimeout: '3s' },
-      core: { requestTimeout: '3s' },
-      heartbeat: { interval: '2s' },
-      manifests: { interval: '2s' },
-    },
+  const config = writeChaosConfig(world, {
+    scan: { interval: '2s', pageSize: 200 },
+    heartbeat: { interval: '2s' },
+    manifests: { interval: '2s' },
   });
-  (doc['edge'] as Record<string, unknown>)['endpoint'] = edgeProxy.endpoint;
-  (doc['core'] as Record<string, unknown>)['endpoint'] = coreProxy.endpoint;
-  const config = join(dir, 'tributary.yaml');
-  writeFileSync(config, stringify(doc));
   const journal = join(dir, 'journal');
   const doneCount = () => {
     try {
@@ -147,31 +170,18 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
 });
 
 test('chaos with edge retention and deletes: propagate: the edge is emptied as objects land, the core loses nothing', { timeout: 10 * 60_000 }, async (t) => {
-  const dir = tempDir(t);
-  const edge = await startTestS3(t, dir, 'edge', ['edge']);
-  const core = await startTestS3(t, dir, 'core', ['lake']);
-  const edgeProxy = await startFaultProxy(edge.port, RATES);
-  const coreProxy = await startFaultProxy(core.port, RATES);
-  t.after(() => Promise.all([edgeProxy.close(), coreProxy.close()]));
+  const world = await chaosWorld(t);
+  const { dir, edge, core, edgeProxy, coreProxy } = world;
   const hashes = new Map<string, string>();
   const waves = 4;
   const perWave = 100;
   await seed(edge, chaosKeys(perWave, 2, 'wave-0/'), 2, hashes);
 
-  const doc = testConfigDocument(dir, edge, core, {
-    extra: {
-      scan: { interval: '1s', pageSize: 50 },
-      transfer: { concurrency: 8, partSize: '5MiB', multipartThreshold: '5MiB', retryBase: '50ms', retryCap: '500ms', maxAttempts: 25 },
-      edge: { requestTimeout: '3s' },
-      core: { requestTimeout: '3s' },
-      retention: { deleteFromEdgeAfter: '1s', interval: '1s' },
-      deletes: 'propagate',
-    },
+  const config = writeChaosConfig(world, {
+    scan: { interval: '1s', pageSize: 50 },
+    retention: { deleteFromEdgeAfter: '1s', interval: '1s' },
+    deletes: 'propagate',
   });
-  (doc['edge'] as Record<string, unknown>)['endpoint'] = edgeProxy.endpoint;
-  (doc['core'] as Record<string, unknown>)['endpoint'] = coreProxy.endpoint;
-  const config = join(dir, 'tributary.yaml');
-  writeFileSync(config, stringify(doc));
 
   // New objects keep arriving while the agent is killed: retention, scans (whose passes see keys
   // vanish) and transfers all interleave with the kills.
