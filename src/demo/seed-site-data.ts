@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
+import { forEachConcurrently } from '../core/for-each-concurrently.js';
+
 export interface SeededObject {
   readonly bucket: string;
   readonly key: string;
@@ -96,16 +98,10 @@ export async function seedSiteData(
     objects.push({ bucket: buckets.media, key: `cameras/dock-${index + 1}/2026-11-27T08-00.mp4`, body: randomBytes(plan.largeFileSize) });
   }
   const seeded: SeededObject[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < objects.length) {
-        const object = objects[next++]!;
-        const body = typeof object.body === 'string' ? Buffer.from(object.body) : object.body;
-        await client.send(new PutObjectCommand({ Bucket: object.bucket, Key: object.key, Body: body, ContentLength: body.length }));
-        seeded.push({ bucket: object.bucket, key: object.key, size: body.length });
-      }
-    }),
-  );
+  await forEachConcurrently(objects, 8, async (object) => {
+    const body = typeof object.body === 'string' ? Buffer.from(object.body) : object.body;
+    await client.send(new PutObjectCommand({ Bucket: object.bucket, Key: object.key, Body: body, ContentLength: body.length }));
+    seeded.push({ bucket: object.bucket, key: object.key, size: body.length });
+  });
   return seeded;
 }

@@ -3,6 +3,7 @@
  * `_tributary/sites/` (a thousand sites per request), then GETs with bounded concurrency. Needs
  * only read access to the core bucket.
  */
+import { forEachConcurrently } from '../core/for-each-concurrently.js';
 import { coerceError } from '../core/errors.js';
 import type { HeartbeatV1 } from '../report/heartbeat.js';
 import { HEARTBEAT_SCHEMA } from '../report/heartbeat.js';
@@ -63,22 +64,15 @@ export async function listSites(endpoint: S3Endpoint, bucket: string, signal?: A
 export async function readHeartbeats(endpoint: S3Endpoint, bucket: string, concurrency: number, signal?: AbortSignal): Promise<SiteHeartbeat[]> {
   const sites = await listSites(endpoint, bucket, signal);
   const results: SiteHeartbeat[] = new Array(sites.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, sites.length) }, async () => {
-      while (next < sites.length) {
-        const index = next++;
-        const site = sites[index]!;
-        try {
-          const response = await endpoint.http.send({ method: 'GET', bucket, key: `${SITES_PREFIX}${site}/heartbeat.json`, signal });
-          const parsed: unknown = JSON.parse(await response.body.text());
-          results[index] = isHeartbeat(parsed) ? { site, heartbeat: parsed } : { site, heartbeat: undefined, problem: 'heartbeat of an unknown shape' };
-        } catch (error) {
-          const err = error instanceof SyntaxError ? error : coerceError(mapS3Error(error, 'core', `GET heartbeat of ${site}`));
-          results[index] = { site, heartbeat: undefined, problem: `heartbeat unreadable: ${err.message}` };
-        }
-      }
-    }),
-  );
+  await forEachConcurrently(sites, concurrency, async (site, index) => {
+    try {
+      const response = await endpoint.http.send({ method: 'GET', bucket, key: `${SITES_PREFIX}${site}/heartbeat.json`, signal });
+      const parsed: unknown = JSON.parse(await response.body.text());
+      results[index] = isHeartbeat(parsed) ? { site, heartbeat: parsed } : { site, heartbeat: undefined, problem: 'heartbeat of an unknown shape' };
+    } catch (error) {
+      const err = error instanceof SyntaxError ? error : coerceError(mapS3Error(error, 'core', `GET heartbeat of ${site}`));
+      results[index] = { site, heartbeat: undefined, problem: `heartbeat unreadable: ${err.message}` };
+    }
+  });
   return results;
 }

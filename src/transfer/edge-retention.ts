@@ -17,6 +17,7 @@
 import { setImmediate } from 'node:timers/promises';
 
 import { coerceError, type TributaryError } from '../core/errors.js';
+import { forEachConcurrently } from '../core/for-each-concurrently.js';
 import { decide, type Rule } from '../core/rules.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal, RetentionCandidate, RetentionOutcome } from '../ports/journal.js';
@@ -175,23 +176,6 @@ export async function runRetentionRound(deps: RetentionDeps, signal?: AbortSigna
     if (err.errorClass === 'permanent') refusals += 1;
     record(c, { outcome: 'postponed', note: `${err.code}: ${err.message}`, recheckAt: clock.now() + deps.retryAfterMs });
   };
-  /** Runs `work` over `items`, `concurrency` at a time; a throw (the journal failing) stops the others too. */
-  const each = async <T>(items: readonly T[], work: (item: T) => Promise<void>) => {
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (!failed && next < items.length) {
-        try {
-          await work(items[next++]!);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(deps.concurrency, items.length) }, worker));
-  };
-
   // Every outcome moves a candidate out of "due at `now`"; an endpoint that fails ends the round
   // (what is left stays due for the next one).
   const now = clock.now();
@@ -202,7 +186,7 @@ export async function runRetentionRound(deps: RetentionDeps, signal?: AbortSigna
     for (let start = 0; start < page.length && stoppedBy === undefined; start += deps.concurrency) {
       const chunk = page.slice(start, start + deps.concurrency);
       const ready: RetentionCandidate[] = [];
-      await each(chunk, async (c) => {
+      await forEachConcurrently(chunk, deps.concurrency, async (c) => {
         if (stoppedBy !== undefined) return;
         try {
           const result = await check(deps, c, signal);
@@ -216,8 +200,9 @@ export async function runRetentionRound(deps: RetentionDeps, signal?: AbortSigna
       // On disk before any of these DELETEs goes out; a key written again since is not marked.
       const marked = new Set(journal.markEdgeDeleting(ready.map((c) => c.id)));
       for (const c of ready) if (!marked.has(c.id)) record(c, { outcome: 'kept', note: 'a newer version of the key was seen at the edge' });
-      await each(
+      await forEachConcurrently(
         ready.filter((c) => marked.has(c.id)),
+        deps.concurrency,
         async (c) => {
           try {
             record(c, await deleteFromEdge(deps, c, signal));

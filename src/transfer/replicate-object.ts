@@ -22,6 +22,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { renderCoreKey } from '../core/core-key.js';
+import { forEachConcurrently } from '../core/for-each-concurrently.js';
 import { TributaryError } from '../core/errors.js';
 import type { JournalObject, Journal, LandedFacts } from '../ports/journal.js';
 import type { LakeStore, StreamBody } from '../ports/lake-store.js';
@@ -261,20 +262,9 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
 
   // A few parts of one object in flight at once; the first failure stops taking new parts, and
   // every started part settles before the error propagates (nothing keeps running behind us).
-  let failure: unknown;
-  const workers = Array.from({ length: Math.min(context.partConcurrency, pending.length) }, async () => {
-    while (failure === undefined) {
-      const next = pending.shift();
-      if (next === undefined) return;
-      try {
-        await uploadOne(next);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  });
-  await Promise.all(workers);
-  if (failure !== undefined) {
+  try {
+    await forEachConcurrently(pending, context.partConcurrency, uploadOne);
+  } catch (failure) {
     if ((failure as { code?: string }).code === 'TRIB_ERR_CORE_UPLOAD_LOST') journal.forgetMultipart(job.id);
     throw failure;
   }

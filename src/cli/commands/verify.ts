@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 
 import { buildAgent } from '../../agent/build-agent.js';
+import { forEachConcurrently } from '../../core/for-each-concurrently.js';
 import { decide } from '../../core/rules.js';
 import type { Logger } from '../../observability/logger.js';
 import type { LakeStore } from '../../ports/lake-store.js';
@@ -82,17 +83,12 @@ async function checkRetained(object: JournalObject, lake: LakeStore, deep: boole
   return undefined;
 }
 
-/** Runs `check` over `items`, `concurrency` at a time, collecting the problems. */
+/** Runs `check` over `items`, `concurrency` at a time, collecting the problems; returns how many were checked. */
 async function checkAll<T>(items: readonly T[], concurrency: number, check: (item: T) => Promise<VerifyProblem | undefined>, problems: VerifyProblem[]): Promise<number> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const problem = await check(items[next++]!);
-        if (problem) problems.push(problem);
-      }
-    }),
-  );
+  await forEachConcurrently(items, concurrency, async (item) => {
+    const problem = await check(item);
+    if (problem) problems.push(problem);
+  });
   return items.length;
 }
 
