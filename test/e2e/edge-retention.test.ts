@@ -199,7 +199,7 @@ test('edge retention in the agent: edge copies go after the period, the core cop
   await core.client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'site-a/edge/telemetry/4.jsonl', Body: 'tampered' }));
   const lost = await runCli(['verify', '--retained', '-c', config]);
   assert.equal(lost.code, 1, lost.stdout);
-  assert.match(lost.stdout, /^missing +edge\/telemetry\/3\.jsonl: deleted from the edge by retention, and core object site-a\/edge\/telemetry\/3\.jsonl does not exist$/m);
+  assert.match(lost.stdout, /^missing +edge\/telemetry\/3\.jsonl: deleted from the edge by retention; core object site-a\/edge\/telemetry\/3\.jsonl does not exist$/m);
   assert.match(lost.stdout, /^different +edge\/telemetry\/4\.jsonl: deleted from the edge by retention; core size 8/m);
   assert.equal((await runCli(['verify', '-c', config])).code, 0, 'without --retained only edge objects are audited');
 });

@@ -31,6 +31,25 @@ async function sha256Of(read: () => Promise<{ body: NodeJS.ReadableStream }>): P
   return hash.digest('hex');
 }
 
+type Finding = Pick<VerifyProblem, 'problem' | 'detail'>;
+
+/** The core copy of a landed row against what was recorded when it landed: present, size, ETag. */
+async function coreCopyProblem(row: JournalObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding | undefined> {
+  const head = await lake.head(coreKey, { signal });
+  if (head === undefined) return { problem: 'missing', detail: `core object ${coreKey} does not exist` };
+  if (head.size !== row.coreSize) return { problem: 'different', detail: `core size ${head.size}, landed as ${row.coreSize ?? '?'}` };
+  if (row.coreEtag !== null && head.etag !== undefined && head.etag !== row.coreEtag) {
+    return { problem: 'different', detail: `core ETag ${head.etag}, landed as ${row.coreEtag}` };
+  }
+  return undefined;
+}
+
+/** `--deep`: the core copy re-read, against the SHA-256 recorded when it landed. */
+async function coreShaProblem(row: JournalObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding | undefined> {
+  const landedSha = await sha256Of(() => lake.read(coreKey, { signal }));
+  return landedSha === row.sha256 ? undefined : { problem: 'different', detail: `core SHA-256 ${landedSha}, landed as ${row.sha256 ?? '?'}` };
+}
+
 async function checkOne(
   object: SourceObject,
   journal: Journal,
@@ -48,17 +67,13 @@ async function checkOne(
   if (row.state !== 'done' || row.coreKey === null) {
     return { ...at, problem: row.state === 'dead' ? 'missing' : 'pending', detail: `${row.state}${row.lastError ? `: ${row.lastError}` : ''}` };
   }
-  const head = await lake.head(row.coreKey, { signal });
-  if (head === undefined) return { ...at, problem: 'missing', detail: `core object ${row.coreKey} does not exist` };
-  if (head.size !== row.coreSize) return { ...at, problem: 'different', detail: `core size ${head.size}, landed as ${row.coreSize ?? '?'}` };
-  if (row.coreEtag !== null && head.etag !== undefined && head.etag !== row.coreEtag) {
-    return { ...at, problem: 'different', detail: `core ETag ${head.etag}, landed as ${row.coreEtag}` };
-  }
+  const core = await coreCopyProblem(row, row.coreKey, lake, signal);
+  if (core !== undefined) return { ...at, ...core };
   if (deep) {
     const edgeSha = await sha256Of(() => source.read(object, undefined, { signal }));
     if (edgeSha !== row.sha256) return { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, landed as ${row.sha256 ?? '?'}` };
-    const landedSha = await sha256Of(() => lake.read(row.coreKey!, { signal }));
-    if (landedSha !== row.sha256) return { ...at, problem: 'different', detail: `core SHA-256 ${landedSha}, landed as ${row.sha256 ?? '?'}` };
+    const landed = await coreShaProblem(row, row.coreKey, lake, signal);
+    if (landed !== undefined) return { ...at, ...landed };
   }
   return undefined;
 }
@@ -67,20 +82,10 @@ async function checkOne(
  * `--retained`: an object edge retention deleted is no edge object any more, but its core copy is
  * now the only one: it must still be there, as it landed.
  */
-async function checkRetained(object: JournalObject, lake: LakeStore, deep: boolean, signal: AbortSignal): Promise<VerifyProblem | undefined> {
-  const at = { bucket: object.bucket, key: object.key };
-  const coreKey = object.coreKey ?? '';
-  const head = await lake.head(coreKey, { signal });
-  if (head === undefined) return { ...at, problem: 'missing', detail: `deleted from the edge by retention, and core object ${coreKey} does not exist` };
-  if (head.size !== object.coreSize) return { ...at, problem: 'different', detail: `deleted from the edge by retention; core size ${head.size}, landed as ${object.coreSize ?? '?'}` };
-  if (object.coreEtag !== null && head.etag !== undefined && head.etag !== object.coreEtag) {
-    return { ...at, problem: 'different', detail: `deleted from the edge by retention; core ETag ${head.etag}, landed as ${object.coreEtag}` };
-  }
-  if (deep) {
-    const landedSha = await sha256Of(() => lake.read(coreKey, { signal }));
-    if (landedSha !== object.sha256) return { ...at, problem: 'different', detail: `deleted from the edge by retention; core SHA-256 ${landedSha}, landed as ${object.sha256 ?? '?'}` };
-  }
-  return undefined;
+async function checkRetained(row: JournalObject, lake: LakeStore, deep: boolean, signal: AbortSignal): Promise<VerifyProblem | undefined> {
+  const coreKey = row.coreKey ?? '';
+  const found = (await coreCopyProblem(row, coreKey, lake, signal)) ?? (deep ? await coreShaProblem(row, coreKey, lake, signal) : undefined);
+  return found === undefined ? undefined : { bucket: row.bucket, key: row.key, problem: found.problem, detail: `deleted from the edge by retention; ${found.detail}` };
 }
 
 /** Runs `check` over `items`, `concurrency` at a time, collecting the problems; returns how many were checked. */
