@@ -138,14 +138,8 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
          AND o.first_seen_at < @pass AND (o.seen_pass IS NULL OR o.seen_pass < @pass) AND ${NOT_REMOVED_BY_RETENTION}
          AND o.id = (SELECT max(i.id) FROM objects i WHERE i.bucket = o.bucket AND i.key = o.key)`,
     ),
-    pendingDeletions: db.prepare<
-      [number],
-      { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number; retained: number }
-    >(
-      `SELECT d.id, d.bucket, d.key, d.core_key, d.sha256, d.attempts,
-         coalesce(o.edge_retention IN ('deleting', 'deleted'), 0) AS retained
-       FROM deletions d LEFT JOIN objects o ON o.id = d.object_id
-       WHERE d.done_at IS NULL ORDER BY d.id LIMIT ?`,
+    pendingDeletions: db.prepare<[number], { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number }>(
+      'SELECT id, bucket, key, core_key, sha256, attempts FROM deletions WHERE done_at IS NULL ORDER BY id LIMIT ?',
     ),
     finishDeletion: db.prepare<[number, string, string, number]>('UPDATE deletions SET done_at = ?, outcome = ?, last_error = ? WHERE id = ?'),
     failDeletion: db.prepare<[string, number]>('UPDATE deletions SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
@@ -481,15 +475,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     requestDeletionsNotSeen: (bucket, prefix, pass) =>
       guarded('request deletions', () => sql.requestNotSeen.run({ detectedBy: 'scan', now: clock.now(), bucket, prefix, pass }).changes),
     pendingDeletions: (limit) =>
-      sql.pendingDeletions.all(limit).map((r) => ({
-        id: r.id,
-        bucket: r.bucket,
-        key: r.key,
-        coreKey: r.core_key,
-        sha256: r.sha256,
-        attempts: r.attempts,
-        removedByRetention: r.retained !== 0,
-      })),
+      sql.pendingDeletions.all(limit).map((r) => ({ id: r.id, bucket: r.bucket, key: r.key, coreKey: r.core_key, sha256: r.sha256, attempts: r.attempts })),
     finishDeletion: (id, outcome, reason) =>
       guarded('record a deletion', () => {
         sql.finishDeletion.run(clock.now(), outcome, reason, id);

@@ -74,8 +74,6 @@ export interface PendingDeletion {
   readonly coreKey: string;
   readonly sha256: string | null;
   readonly attempts: number;
-  /** Edge retention deleted (or is deleting) the edge copy: its absence is not a user's deletion. */
-  readonly removedByRetention: boolean;
 }
 
 /** A landed object version whose edge copy may be deleted now (edge retention). */

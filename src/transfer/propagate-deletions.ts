@@ -27,11 +27,6 @@ export async function propagateDeletions(
   // Each pending request once per round: a failing one waits for the next round.
   for (const request of journal.pendingDeletions(10_000)) {
     signal?.throwIfAborted();
-    if (request.removedByRetention) {
-      journal.finishDeletion(request.id, 'skipped', 'edge retention deleted the edge copy: the core copy stays');
-      skipped += 1;
-      continue;
-    }
     try {
       const stillThere = await source.head(request, { signal }).then(
         () => true,
@@ -45,8 +40,9 @@ export async function propagateDeletions(
         skipped += 1;
         continue;
       }
-      // Read again now, not from the list taken at the start of the round: edge retention may
-      // have deleted the edge copy since, and its absence is then no user's deletion.
+      // Read now, after the edge answered, not from the list taken at the start of the round:
+      // edge retention may have deleted the edge copy meanwhile, and its absence is then no
+      // user's deletion.
       if (journal.removedByRetention(request.id)) {
         journal.finishDeletion(request.id, 'skipped', 'edge retention deleted the edge copy: the core copy stays');
         skipped += 1;
