@@ -502,20 +502,16 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         return page.length;
       }),
     dueForEdgeDeletion: (now, limit): RetentionCandidate[] =>
-      sql.dueForEdgeDeletion.all({ now, limit }).map((row) => ({
-        id: row.id,
-        bucket: row.bucket,
-        key: row.key,
-        etag: row.etag,
-        size: row.size,
-        mtimeMs: row.mtime_ms,
-        coreKey: row.core_key ?? '',
-        sha256: row.sha256,
-        coreSize: row.core_size ?? row.size,
-        coreEtag: row.core_etag,
-        latest: row.latest !== 0,
-        deleting: row.edge_retention === 'deleting',
-      })),
+      sql.dueForEdgeDeletion.all({ now, limit }).map((row) => {
+        const object = toObject(row);
+        return {
+          ...object,
+          coreKey: object.coreKey ?? '',
+          coreSize: object.coreSize ?? object.size,
+          latest: row.latest !== 0,
+          deleting: row.edge_retention === 'deleting',
+        };
+      }),
     markEdgeDeleting: (ids) =>
       guarded('record edge deletions', () => {
         const now = clock.now();
@@ -539,12 +535,13 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     removedByRetention: (deletionId) => (sql.removedByRetention.get(deletionId)?.retained ?? 0) !== 0,
     recordEdgeRetention: (id, result: RetentionOutcome) =>
       guarded('record an edge retention outcome', () => {
+        const row = sql.get.get(id);
+        if (row === undefined) return;
         const now = clock.now();
-        const retention = { deleted: 'deleted', held: 'held', kept: 'kept', postponed: null }[result.outcome];
         db.transaction(() => {
           sql.recordEdgeRetention.run({
             // A postponed check keeps 'deleting': the DELETE may have gone out.
-            retention: result.outcome === 'postponed' ? (sql.get.get(id)?.edge_retention ?? null) : retention,
+            retention: result.outcome === 'postponed' ? (row.edge_retention ?? null) : result.outcome,
             note: result.note.slice(0, MAX_ERROR_TEXT),
             expires: 'recheckAt' in result ? result.recheckAt : NEVER,
             deletedAt: result.outcome === 'deleted' ? now : null,
@@ -553,7 +550,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           });
           if (result.outcome === 'deleted') {
             sql.countMeta.run({ name: 'edge_deleted_objects', n: 1 });
-            sql.countMeta.run({ name: 'edge_deleted_bytes', n: sql.get.get(id)?.size ?? 0 });
+            sql.countMeta.run({ name: 'edge_deleted_bytes', n: row.size });
           }
           if (result.outcome === 'kept') sql.countMeta.run({ name: 'edge_kept_objects', n: 1 });
         })();

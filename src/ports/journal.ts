@@ -77,17 +77,9 @@ export interface PendingDeletion {
 }
 
 /** A landed object version whose edge copy may be deleted now (edge retention). */
-export interface RetentionCandidate {
-  readonly id: number;
-  readonly bucket: string;
-  readonly key: string;
-  readonly etag: string;
-  readonly size: number;
+export interface RetentionCandidate extends Pick<JournalObject, 'id' | 'bucket' | 'key' | 'etag' | 'size' | 'mtimeMs' | 'sha256' | 'coreEtag'> {
   readonly coreKey: string;
-  readonly sha256: string | null;
   readonly coreSize: number;
-  readonly coreEtag: string | null;
-  readonly mtimeMs: number;
   /** False when a newer version of the key has been journaled since. */
   readonly latest: boolean;
   /** A previous round may have sent the DELETE already (it then crashed or failed). */
