@@ -23,7 +23,7 @@ import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
-import { retentionPolicy, runRetentionRound, type RetentionRound } from '../transfer/edge-retention.js';
+import { retentionPolicy, runRetentionRound, type RetentionDeps, type RetentionRound } from '../transfer/edge-retention.js';
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
 import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
 
@@ -171,6 +171,19 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
   let deletionRound: Promise<DeletionRound> | undefined;
   const retention = retentionPolicy(config.retention, config.rules);
+  const retentionDeps: RetentionDeps | undefined =
+    retention === undefined
+      ? undefined
+      : {
+          journal,
+          source,
+          lake,
+          policy: retention,
+          clock,
+          concurrency: config.transfer.concurrency,
+          retryAfterMs: config.retention.interval,
+          onOutcome: (outcome, candidate) => metrics.countRetention(outcome, outcome === 'deleted' ? candidate.size : 0),
+        };
   let retentionRound: Promise<RetentionRound> | undefined;
   let closing: Promise<void> | undefined;
   // Deletion propagation and edge retention never run at the same time: each decides from the
@@ -225,20 +238,10 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
         });
       return deletionRound;
     },
-    retentionEnabled: retention !== undefined,
+    retentionEnabled: retentionDeps !== undefined,
     expireEdgeObjects(signal) {
-      if (retention === undefined) return Promise.resolve(undefined);
-      const deps = {
-        journal,
-        source,
-        lake,
-        policy: retention,
-        clock,
-        concurrency: config.transfer.concurrency,
-        retryAfterMs: config.retention.interval,
-        onOutcome: (outcome: string, candidate: { size: number }) => metrics.countRetention(outcome, outcome === 'deleted' ? candidate.size : 0),
-      };
-      retentionRound ??= oneAtATime(() => runRetentionRound(deps, signal))
+      if (retentionDeps === undefined) return Promise.resolve(undefined);
+      retentionRound ??= oneAtATime(() => runRetentionRound(retentionDeps, signal))
         .then((round) => {
           const { stoppedBy, ...counts } = round;
           if (stoppedBy !== undefined) log.warn({ code: stoppedBy.code, err: stoppedBy.message, ...counts }, 'edge retention stopped early; next round at the next interval');
