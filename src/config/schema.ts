@@ -367,8 +367,8 @@ export const configSchema = obj(configShape).superRefine(
     // Runs even when other fields are wrong (so every problem is reported at once): any part of
     // `config` may then be missing or hold a failed value, hence the checks of shape.
     const { core, edge } = config as { core?: unknown; edge?: unknown };
-    const listed = isRecord(edge) && Array.isArray(edge['buckets']) ? (edge['buckets'] as unknown[]) : [];
-    const targets = listed.map((b) => (typeof b === 'string' ? { name: b, prefix: '' } : isRecord(b) ? b : undefined));
+    const buckets = isRecord(edge) && Array.isArray(edge['buckets']) ? (edge['buckets'] as unknown[]) : undefined;
+    const targets = (buckets ?? []).map((b) => (typeof b === 'string' ? { name: b, prefix: '' } : isRecord(b) ? b : undefined));
     targets.forEach((target, index) => {
       if (typeof target?.['name'] !== 'string' || typeof target['prefix'] !== 'string') return;
       const { name, prefix } = target as { name: string; prefix: string };
@@ -382,9 +382,7 @@ export const configSchema = obj(configShape).superRefine(
     });
     const template = isRecord(core) ? core['keyTemplate'] : undefined;
     if (typeof template !== 'string') return;
-    const buckets = isRecord(edge) ? edge['buckets'] : undefined;
-    const bucketCount = Array.isArray(buckets) ? buckets.length : 1;
-    for (const problem of validateKeyTemplate(template, bucketCount)) {
+    for (const problem of validateKeyTemplate(template, buckets?.length ?? 1)) {
       ctx.addIssue({ code: 'custom', path: ['core', 'keyTemplate'], message: problem });
     }
   },
