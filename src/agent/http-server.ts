@@ -89,13 +89,15 @@ async function discard(request: IncomingMessage, alreadyRead: number, cap: numbe
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  const tooLarge = `body larger than ${limit} bytes\n`;
-  const cap = Math.max(4 * limit, DISCARD_CAP);
-  if (Number(request.headers['content-length'] ?? 0) > cap) throw new BodyCut(413, tooLarge);
+  const tooLarge = () => discard(request, size, Math.max(4 * limit, DISCARD_CAP), 413, `body larger than ${limit} bytes\n`);
+  if (Number(request.headers['content-length'] ?? 0) > limit) {
+    await tooLarge();
+    return undefined;
+  }
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > limit) {
-      await discard(request, size, cap, 413, tooLarge);
+      await tooLarge();
       return undefined;
     }
     chunks.push(chunk as Buffer);
