@@ -16,6 +16,7 @@ import { test, type TestContext } from 'node:test';
 
 import { stringify } from 'yaml';
 
+import { forEachConcurrently } from '../../src/core/for-each-concurrently.js';
 import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy, type FaultRates } from '../helpers/fault-proxy.js';
 import { readJournal } from '../helpers/journal-db.js';
@@ -37,17 +38,11 @@ function chaosKeys(count: number, large: number, prefix = ''): string[] {
 
 /** Writes random bodies under `keys` (16 at a time), recording each SHA-256 in `hashes`. */
 async function seed(edge: TestS3, keys: readonly string[], large: number, hashes: Map<string, string>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < keys.length) {
-        const i = next++;
-        const body = i < large ? randomBytes(6 * 1024 * 1024 + i * 123_457) : randomBytes(100 + ((i * 7919) % 8000));
-        hashes.set(keys[i]!, sha256(body));
-        await putObject(edge, 'edge', keys[i]!, body);
-      }
-    }),
-  );
+  await forEachConcurrently(keys, 16, async (key, i) => {
+    const body = i < large ? randomBytes(6 * 1024 * 1024 + i * 123_457) : randomBytes(100 + ((i * 7919) % 8000));
+    hashes.set(key, sha256(body));
+    await putObject(edge, 'edge', key, body);
+  });
 }
 
 /** Starts the agent and SIGKILLs it at a random moment, `kills` times; `afterEach` runs after each kill. */

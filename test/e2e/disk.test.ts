@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { forEachConcurrently } from '../../src/core/for-each-concurrently.js';
 import { runCli } from '../helpers/cli.js';
 import { readJournal } from '../helpers/journal-db.js';
 import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
@@ -44,14 +45,8 @@ async function exercise(t: Parameters<typeof tempDir>[0], dir: string, fs: strin
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const count = 3000;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < count) {
-        const i = next++;
-        await putObject(edge, 'edge', `k/${String(Math.floor(i / 100)).padStart(2, '0')}/${i}-${'x'.repeat(60)}.json`, `{"i":${i}}`);
-      }
-    }),
+  await forEachConcurrently([...Array(count).keys()], 16, (i) =>
+    putObject(edge, 'edge', `k/${String(Math.floor(i / 100)).padStart(2, '0')}/${i}-${'x'.repeat(60)}.json`, `{"i":${i}}`),
   );
   const journal = join(fs, 'journal');
   const config = writeTestConfig(dir, edge, core);

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 
 import { stringify } from 'yaml';
 
+import { forEachConcurrently } from '../../src/core/for-each-concurrently.js';
 import { runCli } from '../helpers/cli.js';
 import { putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -98,16 +99,10 @@ test('fleet: more sites than one listing page (1,050) are all read', async (t) =
   const dir = tempDir(t);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const count = 1050;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < count) {
-        const i = next++;
-        const site = `s-${String(i).padStart(4, '0')}`;
-        await putObject(core, 'lake', `_tributary/sites/${site}/heartbeat.json`, heartbeat(site));
-      }
-    }),
-  );
+  await forEachConcurrently([...Array(count).keys()], 16, async (i) => {
+    const site = `s-${String(i).padStart(4, '0')}`;
+    await putObject(core, 'lake', `_tributary/sites/${site}/heartbeat.json`, heartbeat(site));
+  });
   const file = join(dir, 'core.yaml');
   writeFileSync(file, stringify({ core: { endpoint: core.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, bucket: 'lake' } }));
   const result = await runCli(['fleet', '--json', '-c', file]);

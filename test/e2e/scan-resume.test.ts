@@ -10,6 +10,7 @@ import { test } from 'node:test';
 
 import { stringify } from 'yaml';
 
+import { forEachConcurrently } from '../../src/core/for-each-concurrently.js';
 import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { journalRows, readJournal } from '../helpers/journal-db.js';
 import { listKeys, putObject, startTestS3, type TestS3 } from '../helpers/local-s3.js';
@@ -20,11 +21,7 @@ import { waitFor } from '../helpers/wait.js';
 
 /** `count` objects k/0000, k/0001, ... written 8 at a time. */
 async function seed(edge: TestS3, count: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: 8 }, async (_, worker) => {
-      for (let i = worker; i < count; i += 8) await putObject(edge, 'edge', `k/${String(i).padStart(4, '0')}`, `v${i}`);
-    }),
-  );
+  await forEachConcurrently([...Array(count).keys()], 8, (i) => putObject(edge, 'edge', `k/${String(i).padStart(4, '0')}`, `v${i}`));
 }
 
 /** The scan checkpoint of the journal, or undefined before the agent created it. */
