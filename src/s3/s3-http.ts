@@ -16,9 +16,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 import { backoffDelayMs } from '../core/retry-policy.js';
+import { Pool } from './undici-pool.js';
 
 /** node:crypto behind the Checksum interface the signer expects (SHA-256, or HMAC with a key). */
 class NodeSha256 implements Checksum {
