@@ -28,9 +28,8 @@ export function createManifestWriter(options: {
   let running: Promise<number> | undefined;
 
   async function writeBatch(batch: { id: number; createdAt: number }, signal: AbortSignal | undefined): Promise<number> {
-    const objects = journal.manifestBatchObjects(batch.id);
-    for (const [key, body] of manifestFiles(site, lake.bucket, batch, objects)) {
-      const data = Buffer.from(body);
+    const { files, lines } = manifestFiles(site, lake.bucket, batch, journal.manifestBatchObjects(batch.id));
+    for (const [key, data] of files) {
       await lake.put(key, data, {
         metadata: {},
         contentMd5: createHash('md5').update(data).digest('base64'),
@@ -39,7 +38,7 @@ export function createManifestWriter(options: {
       });
     }
     journal.markManifestBatchWritten(batch.id);
-    return objects.length;
+    return lines;
   }
 
   async function flushAll(signal: AbortSignal | undefined): Promise<number> {

@@ -457,7 +457,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         })(),
       ),
     unwrittenManifestBatches: () => sql.unwrittenBatches.all().map((row) => ({ id: row.id, createdAt: row.created_at })),
-    manifestBatchObjects: (batch) => sql.batchObjects.all(batch).map(toObject),
+    *manifestBatchObjects(batch) {
+      for (const row of sql.batchObjects.iterate(batch)) yield toObject(row);
+    },
     markManifestBatchWritten: (batch) =>
       guarded('record a written manifest', () => {
         sql.batchWritten.run(clock.now(), batch);

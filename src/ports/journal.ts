@@ -145,7 +145,11 @@ export interface Journal {
   planManifestBatch(limit: number): number | undefined;
   /** Batches planned but not yet written (just planned, or a crash came between), oldest first. */
   unwrittenManifestBatches(): { readonly id: number; readonly createdAt: number }[];
-  manifestBatchObjects(batch: number): JournalObject[];
+  /**
+   * The objects of a batch, one at a time (a batch holds up to 10,000). Consume it synchronously:
+   * the journal cannot run another query until the iteration ends.
+   */
+  manifestBatchObjects(batch: number): Iterable<JournalObject>;
   markManifestBatchWritten(batch: number): void;
 
   /** deletes: propagate — a pending deletion of the core copy of the key's latest landed version. */

@@ -45,15 +45,27 @@ export function manifestLine(site: string, coreBucket: string, object: JournalOb
   };
 }
 
-/** The manifest files of one batch: key → NDJSON body, one file per landing day. */
-export function manifestFiles(site: string, coreBucket: string, batch: { id: number; createdAt: number }, objects: readonly JournalObject[]): Map<string, string> {
+/**
+ * The manifest files of one batch: key → NDJSON body, one file per landing day, and how many
+ * lines in all. The objects are read as they come: only the lines are held, not the objects.
+ */
+export function manifestFiles(
+  site: string,
+  coreBucket: string,
+  batch: { id: number; createdAt: number },
+  objects: Iterable<JournalObject>,
+): { readonly files: Map<string, Buffer>; readonly lines: number } {
   const byDay = new Map<string, string[]>();
+  let count = 0;
   for (const object of objects) {
+    count += 1;
     const day = new Date(object.landedAt ?? 0).toISOString().slice(0, 10);
     const lines = byDay.get(day) ?? [];
     lines.push(JSON.stringify(manifestLine(site, coreBucket, object)));
     byDay.set(day, lines);
   }
   const name = `batch-${batch.createdAt}-${String(batch.id).padStart(8, '0')}.ndjson`;
-  return new Map([...byDay].map(([day, lines]) => [`${MANIFEST_PREFIX}site=${site}/dt=${day}/${name}`, `${lines.join('\n')}\n`]));
+  const files = new Map<string, Buffer>();
+  for (const [day, lines] of byDay) files.set(`${MANIFEST_PREFIX}site=${site}/dt=${day}/${name}`, Buffer.from(`${lines.join('\n')}\n`));
+  return { files, lines: count };
 }
