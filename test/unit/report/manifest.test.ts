@@ -1,0 +1,56 @@
+/**
+ * Manifest files of a batch: one NDJSON file per landing day, every line a manifest line that
+ * ends with a newline, bytes identical to joining the lines, whatever the batch size and keys.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type { JournalObject } from '../../../src/ports/journal.js';
+import { manifestFiles, manifestLine } from '../../../src/report/manifest.js';
+
+const DAY = 86_400_000;
+
+function object(i: number): JournalObject {
+  return {
+    id: i,
+    bucket: 'pos',
+    key: `receipts/č-${i}/${'ü'.repeat(i % 50)}.json`,
+    etag: `etag-${i}`,
+    mtimeMs: Date.UTC(2026, 10, 1) + i,
+    size: i,
+    coreKey: `site-1/pos/receipts/${i}`,
+    coreSize: i,
+    sha256: 'ab'.repeat(32),
+    detectedBy: i % 2 === 0 ? 'scan' : 'event',
+    firstSeenAt: Date.UTC(2026, 10, 2),
+    landedAt: Date.UTC(2026, 10, 2) + (i % 3) * DAY,
+  } as JournalObject;
+}
+
+test('a batch larger than one write chunk gives the same bytes as joined lines, one file per day', () => {
+  const objects = Array.from({ length: 5000 }, (_, i) => object(i));
+  let pulled = 0;
+  const { files, lines } = manifestFiles('site-1', 'lake', { id: 7, createdAt: 1234 }, (function* () {
+    for (const o of objects) {
+      pulled += 1;
+      yield o;
+    }
+  })());
+  assert.equal(pulled, 5000);
+  assert.equal(lines, 5000);
+  assert.deepEqual([...files.keys()].sort(), [
+    '_tributary/manifests/site=site-1/dt=2026-11-02/batch-1234-00000007.ndjson',
+    '_tributary/manifests/site=site-1/dt=2026-11-03/batch-1234-00000007.ndjson',
+    '_tributary/manifests/site=site-1/dt=2026-11-04/batch-1234-00000007.ndjson',
+  ]);
+  for (const [key, body] of files) {
+    const day = /dt=([\d-]+)/.exec(key)![1]!;
+    const expected = objects.filter((o) => new Date(o.landedAt!).toISOString().startsWith(day));
+    assert.ok(body.length > 256 * 1024, 'each file spans several chunks');
+    assert.equal(body.toString('utf8'), expected.map((o) => `${JSON.stringify(manifestLine('site-1', 'lake', o))}\n`).join(''));
+  }
+});
+
+test('an empty batch has no files', () => {
+  assert.deepEqual(manifestFiles('s', 'lake', { id: 1, createdAt: 1 }, []), { files: new Map(), lines: 0 });
+});
