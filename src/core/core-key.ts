@@ -130,6 +130,9 @@ function escapeSegment(segment: string): string {
   return segment.replaceAll('%', '%25').replaceAll('\\', '%5C');
 }
 
+/** The template the last call validated: a site renders every key with the same one. */
+let lastValidTemplate: string | undefined;
+
 /**
  * Renders the core key of one source object.
  *
@@ -144,9 +147,12 @@ function escapeSegment(segment: string): string {
  *   over-long form does not fit (the rendered prefix alone is too long).
  */
 export function renderCoreKey(template: string, input: CoreKeyInput): string {
-  const problems = validateKeyTemplate(template, 1);
-  if (problems.length > 0) {
-    throw new TributaryError('TRIB_ERR_CONFIG_INVALID', `invalid key template "${template}": ${problems.join('; ')}`);
+  if (template !== lastValidTemplate) {
+    const problems = validateKeyTemplate(template, 1);
+    if (problems.length > 0) {
+      throw new TributaryError('TRIB_ERR_CONFIG_INVALID', `invalid key template "${template}": ${problems.join('; ')}`);
+    }
+    lastValidTemplate = template;
   }
   checkName('site', input.site);
   checkName('bucket', input.bucket);
