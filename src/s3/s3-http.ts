@@ -4,47 +4,21 @@
  * Why not the AWS SDK here: its middleware stack costs about 1 ms of CPU per request on this
  * class of machine, which for small objects is most of the copier's CPU and the reason a Node
  * copier loses to rclone (docs/adr/0003-lean-http-for-small-objects.md). This client keeps what
- * matters (SigV4 by the SDK's own signer, keep-alive pools, timeouts, a bounded retry of one
- * request, S3 error codes parsed from the answer) and nothing else. Its errors have the shape the
- * SDK's have (`name`, `$metadata.httpStatusCode`, `$response.headers`), so `mapS3Error` classifies
- * both the same way. Listings, multipart and everything rare still go through the SDK.
+ * matters (SigV4, from sigv4.ts and checked against the SDK's signer; keep-alive pools; timeouts;
+ * a bounded retry of one request; S3 error codes parsed from the answer) and nothing else. Its
+ * errors have the shape the SDK's have (`name`, `$metadata.httpStatusCode`, `$response.headers`),
+ * so `mapS3Error` classifies both the same way. Multipart uploads still go through the SDK.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import * as tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
 
 import { backoffDelayMs } from '../core/retry-policy.js';
+import { canonicalQuery, createSigV4Signer, strictEncode } from './sigv4.js';
 import { Pool } from './undici-pool.js';
-
-/** node:crypto behind the Checksum interface the signer expects (SHA-256, or HMAC with a key). */
-class NodeSha256 implements Checksum {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret as Buffer);
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
-}
-
-/** RFC 3986 encoding of everything but the unreserved characters, as SigV4 wants it. */
-export function strictEncode(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
 
 /** S3's URI encoding of a key: every byte but the unreserved ones, `/` kept as the separator. */
 export function encodeKey(key: string): string {
@@ -127,14 +101,7 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
     }
     return pool;
   };
-  const signer = new SignatureV4({
-    credentials: settings.credentials,
-    region: settings.region,
-    service: 's3',
-    sha256: NodeSha256,
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
+  const signer = createSigV4Signer({ credentials: settings.credentials, region: settings.region, service: 's3' });
 
   async function once(request: S3HttpRequest): Promise<S3HttpResponse> {
     const host = settings.forcePathStyle ? base.host : `${request.bucket}.${base.host}`;
@@ -142,10 +109,7 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
     const keyPath = request.key === undefined ? '' : `/${encodeKey(request.key)}`;
     const path = settings.forcePathStyle ? `${prefix}/${request.bucket}${keyPath}` : `${prefix}${keyPath || '/'}`;
     const query = request.query ?? {};
-    const search = Object.keys(query)
-      .sort()
-      .map((name) => `${strictEncode(name)}=${strictEncode(query[name]!)}`)
-      .join('&');
+    const search = canonicalQuery(query);
     const headers: Record<string, string> = {
       host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -153,20 +117,12 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
     };
     if (Buffer.isBuffer(request.body)) headers['content-length'] = String(request.body.length);
     else if (request.body !== undefined) headers['content-length'] = String(request.contentLength ?? 0);
-    const signed = await signer.sign({
-      method: request.method,
-      protocol: base.protocol,
-      hostname: host.replace(/:\d+$/, ''),
-      ...(base.port ? { port: Number(base.port) } : {}),
-      path,
-      query: { ...query },
-      headers,
-    });
+    const signedHeaders = await signer.sign({ method: request.method, path, query, headers });
     const origin = `${base.protocol}//${host}`;
     const response = await poolFor(origin).request({
       method: request.method,
       path: search === '' ? path : `${path}?${search}`,
-      headers: signed.headers,
+      headers: signedHeaders,
       ...(request.body === undefined ? {} : { body: request.body }),
       ...(request.signal === undefined ? {} : { signal: request.signal }),
     });
