@@ -22,6 +22,7 @@ import { Pool } from './undici-pool.js';
 
 /** S3's URI encoding of a key: every byte but the unreserved ones, `/` kept as the separator. */
 export function encodeKey(key: string): string {
+  if (/^[A-Za-z0-9\-._~/]*$/.test(key)) return key;
   return key.split('/').map(strictEncode).join('/');
 }
 

@@ -50,8 +50,14 @@ const UNSIGNABLE = new Set([
   'x-amzn-trace-id',
 ]);
 
+/** A header value the canonical form changes: line breaks, tabs, runs of spaces, or a space at either end. */
+const NEEDS_TRIM = /[\r\n\t]| {2}|^ | $/;
+
+const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
+
 /** RFC 3986 encoding of everything but the unreserved characters, as SigV4 wants it. */
 export function strictEncode(text: string): string {
+  if (UNRESERVED_ONLY.test(text)) return text;
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -97,7 +103,7 @@ export function createSigV4Signer(options: {
       for (const [name, value] of Object.entries(headers)) {
         const lower = name.toLowerCase();
         if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue;
-        canonical.push([lower, value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')]);
+        canonical.push([lower, NEEDS_TRIM.test(value) ? value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '') : value]);
       }
       canonical.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const signedHeaders = canonical.map(([name]) => name).join(';');

@@ -121,3 +121,13 @@ test('invalid credentials are refused before anything is signed', async () => {
 test('the canonical query sorts by encoded name and encodes values strictly', () => {
   assert.equal(canonicalQuery({ 'start-after': "a'b", 'list-type': '2', Prefix: 'x y', 'encoding-type': 'url' }), 'Prefix=x%20y&encoding-type=url&list-type=2&start-after=a%27b');
 });
+
+test('keys are URI-encoded per segment, unreserved characters and "/" as they are', () => {
+  const reference = (key: string) =>
+    key
+      .split('/')
+      .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+      .join('/');
+  for (const key of [...KEYS, '', 'a-b_c.d~e/f', 'x/', '/y', 'with space', 'a\\b', 'Ω/%', '100%']) assert.equal(encodeKey(key), reference(key), key);
+  assert.equal(encodeKey('a b/c+d'), 'a%20b/c%2Bd');
+});
