@@ -99,13 +99,15 @@ export function createSigV4Signer(options: {
       const headers: Record<string, string> = { ...request.headers, 'x-amz-date': amzDate };
       if (identity.sessionToken) headers['x-amz-security-token'] = identity.sessionToken;
 
-      const canonical: [string, string][] = [];
-      for (const [name, value] of Object.entries(headers)) {
+      // One value per lower-cased name (the last one, as the SDK keeps it); undefined is no header.
+      const byName = new Map<string, string>();
+      for (const [name, value] of Object.entries(headers) as [string, string | undefined][]) {
+        if (value === undefined) continue;
         const lower = name.toLowerCase();
         if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue;
-        canonical.push([lower, NEEDS_TRIM.test(value) ? value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '') : value]);
+        byName.set(lower, NEEDS_TRIM.test(value) ? value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '') : value);
       }
-      canonical.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const canonical = [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const signedHeaders = canonical.map(([name]) => name).join(';');
       const payloadHash = headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD';
       const canonicalRequest = `${request.method}\n${request.path}\n${canonicalQuery(request.query)}\n${canonical.map(([name, value]) => `${name}:${value}\n`).join('')}\n${signedHeaders}\n${payloadHash}`;

@@ -70,6 +70,8 @@ const REQUESTS: Case[] = KEYS.flatMap((key, i): Case[] => [
 ]).concat([
   { method: 'GET', key: undefined, query: { 'list-type': '2', prefix: 'a b/ü', 'continuation-token': 'x+y/z==', 'start-after': '*(!)', 'encoding-type': 'url' }, headers: {} },
   { method: 'DELETE', key: 'k', query: {}, headers: { 'X-Mixed-Case': 'Value', 'proxy-authorization': 'x', 'sec-fetch-mode': 'cors' } },
+  { method: 'POST', key: 'multipart/object.bin', query: { uploads: '' }, headers: { 'content-type': 'application/octet-stream' } },
+  { method: 'PUT', key: 'multipart/object.bin', query: { partNumber: '10', uploadId: 'abc/def+ghi==' }, headers: { 'content-length': '5242880' } },
 ]);
 
 const DATES = [new Date('2026-11-27T16:38:59.123Z'), new Date('2027-01-01T00:00:00.000Z'), new Date('2026-02-28T23:59:59.999Z')];
