@@ -37,13 +37,15 @@ const RCLONE_FLAGS = ['--transfers', '16', '--checkers', '16', '--fast-list', '-
 /** Same part size as Tributary's default partSize (rclone's M is MiB). */
 const RCLONE_MULTIPART_FLAGS = ['--s3-upload-cutoff', '16M', '--s3-chunk-size', '16M'];
 const TRIBUTARY_TRANSFER = { concurrency: 16 };
-const USAGE = 'usage: npm run bench -- [--quick] [--only a|b|c|rss|events[,...]] [--rss-100k] [--skip-rss] [--skip-events] [--json out.json]';
+const USAGE = 'usage: npm run bench -- [--quick] [--only a|b|c|rss|events[,...]] [--rss-100k] [--skip-rss] [--skip-events] [--json out.json] [--profile DIR] [--node-options OPTS]';
 
 interface Options {
   readonly quick: boolean;
   readonly datasets: readonly DatasetId[];
   readonly jsonFile: string | undefined;
   readonly profileDir: string | undefined;
+  /** NODE_OPTIONS for the Tributary process only (e.g. the young-generation cap of docs/operations.md). */
+  readonly nodeOptions: string | undefined;
   /** The event path: latency at 50 objects/s with events and with scans only, and the intake rate. */
   readonly events: boolean;
 }
@@ -56,6 +58,7 @@ function parseOptions(argv: readonly string[]): Options {
       only: { type: 'string' },
       json: { type: 'string' },
       profile: { type: 'string' },
+      'node-options': { type: 'string' },
       'rss-100k': { type: 'boolean', default: false },
       'skip-rss': { type: 'boolean', default: false },
       'skip-events': { type: 'boolean', default: false },
@@ -73,7 +76,8 @@ function parseOptions(argv: readonly string[]): Options {
         '  --skip-rss    do not run it (it seeds for 4-5 minutes)\n' +
         '  --skip-events do not run the event-path benchmark (about 3 minutes)\n' +
         '  --json FILE   also write the results as JSON\n' +
-        '  --profile DIR run Tributary with --cpu-prof into DIR (adds overhead: figures not comparable)',
+        '  --profile DIR run Tributary with --cpu-prof into DIR (adds overhead: figures not comparable)\n' +
+        '  --node-options OPTS  run Tributary with NODE_OPTIONS=OPTS (rclone is unaffected), e.g. --max-semi-space-size=4',
     );
     process.exit(0);
   }
@@ -97,7 +101,7 @@ function parseOptions(argv: readonly string[]): Options {
   const callerDir = process.env['INIT_CWD'] ?? process.cwd();
   const jsonFile = values.json === undefined ? undefined : resolve(callerDir, values.json);
   const profileDir = values.profile === undefined ? undefined : resolve(callerDir, values.profile);
-  return { quick: values.quick, datasets, jsonFile, profileDir, events };
+  return { quick: values.quick, datasets, jsonFile, profileDir, events, nodeOptions: values['node-options'] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,8 +352,8 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       core: coreTributary,
       command: process.execPath,
       args: tributaryArgs,
-      env: process.env,
-      display: ['node', ...profileArgs, relative(ROOT, CLI), ...tributaryArgs.slice(profileArgs.length + 1)].map(shellQuote).join(' '),
+      env: options.nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: options.nodeOptions },
+      display: [...(options.nodeOptions === undefined ? [] : [`NODE_OPTIONS=${options.nodeOptions}`]), 'node', ...profileArgs, relative(ROOT, CLI), ...tributaryArgs.slice(profileArgs.length + 1)].map(shellQuote).join(' '),
       corePrefix: `${SITE}/${data.bucket}/`,
       timeoutMs,
       journal: journalDir,
@@ -467,6 +471,7 @@ async function main(): Promise<number> {
     `started ${new Date().toISOString()} on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGB} GB; node ${machine.node}; ${machine.rclone}; git ${machine.gitCommit}`,
   );
   if (options.profileDir !== undefined) console.log(`PROFILING Tributary into ${options.profileDir}: its figures include the profiler's overhead`);
+  if (options.nodeOptions !== undefined) console.log(`Tributary runs with NODE_OPTIONS=${options.nodeOptions}`);
   console.log(
     `data sets: ${options.datasets.join(', ')}${options.quick ? ' (--quick: SMOKE RUN, scaled down ×10)' : ''}; MB = 10^6 bytes, GB = 10^9 bytes, CPU = user + sys`,
   );
