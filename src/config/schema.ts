@@ -306,7 +306,7 @@ const configShape = {
     interval: duration
       .refine((v) => v >= 1000, { message: 'must be at least 1s' })
       .default(60 * 60_000)
-      .describe('How often the agent looks for edge objects whose retention period has passed.'),
+      .describe('How often the agent looks for edge objects whose retention period has passed (`sync --once` looks once, at its start).'),
   })
     .prefault({})
     .describe('Edge retention: free space at the edge once objects are safely in the core. Per rule with `rules[].retention`.'),

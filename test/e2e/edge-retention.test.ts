@@ -203,3 +203,35 @@ test('edge retention in the agent: edge copies go after the period, the core cop
   assert.match(lost.stdout, /^different +edge\/telemetry\/4\.jsonl: deleted from the edge by retention; core size 8/m);
   assert.equal((await runCli(['verify', '-c', config])).code, 0, 'without --retained only edge objects are audited');
 });
+
+test('edge retention in sync --once: each pass deletes what earlier passes landed and is due; the core copies stay with deletes: propagate', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const config = writeTestConfig(dir, edge, core, {
+    extra: { retention: { deleteFromEdgeAfter: '1s' }, deletes: 'propagate', rules: [{ match: { prefix: 'keep/' }, retention: { deleteFromEdgeAfter: 'never' } }] },
+  });
+  const keys = ['pos/receipt-1.json', 'pos/receipt-2.json', 'telemetry/a.jsonl', 'keep/config.json'];
+  for (const key of keys) await putObject(edge, 'edge', key, `{"key":"${key}"}\n`);
+
+  const first = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /landed 4 .*; deleted from the edge 0$/m);
+  assert.equal((await listKeys(edge, 'edge')).length, 4, 'nothing is due in the pass that lands it');
+
+  await sleep(2100); // the 1 s period, since landing and since Last-Modified (whole seconds)
+  const second = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /listed 1, landed 0 .*; deleted from the edge 3$/m);
+  assert.deepEqual(await listKeys(edge, 'edge'), ['keep/config.json']);
+  // deletes: propagate saw three keys gone from the edge and left their core copies alone.
+  assert.deepEqual((await listKeys(core, 'lake', 'site-a/')).sort(), keys.map((k) => `site-a/edge/${k}`).sort());
+  for (const key of keys) assert.equal((await getObject(core, 'lake', `site-a/edge/${key}`)).toString(), `{"key":"${key}"}\n`);
+
+  const third = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stdout, /deleted from the edge 0$/m);
+  const retained = await runCli(['verify', '--retained', '--deep', '-c', config]);
+  assert.equal(retained.code, 0, retained.stdout + retained.stderr);
+  assert.match(retained.stdout, /4 objects checked \(3 of them deleted from the edge by retention\), 0 missing/);
+});

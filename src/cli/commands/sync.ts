@@ -1,8 +1,11 @@
 /**
- * `tributary sync --once`: one scan of every configured bucket, then transfers until every
- * object found has landed or failed. Exit 0 only when nothing is pending, failed or dead.
+ * `tributary sync --once`: one edge retention round when retention is configured, one scan of
+ * every configured bucket, then transfers until every object found has landed or failed. Exit 0
+ * only when nothing is pending, failed or dead.
  */
-import { buildAgent } from '../../agent/build-agent.js';
+import { buildAgent, type Agent } from '../../agent/build-agent.js';
+import { coerceError } from '../../core/errors.js';
+import type { RetentionRound } from '../../transfer/edge-retention.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
 import { createWaker } from '../../core/waker.js';
@@ -19,6 +22,25 @@ export interface SyncOptions {
   readonly maxOutageMs: number;
   readonly signal: AbortSignal;
   readonly forceSignal?: AbortSignal;
+}
+
+/**
+ * Edge retention, before the pass: what earlier passes landed and is now due is deleted from the
+ * edge (after every check of docs/operations.md), and an object whose core copy has gone missing
+ * is queued again and copied in this same pass. Undefined when retention is not configured. Only a
+ * fatal error (the journal) ends the pass; anything else leaves the edge as it is until next time.
+ */
+async function expireDueEdgeObjects(agent: Agent, signal: AbortSignal, log: Logger): Promise<RetentionRound | undefined> {
+  if (!agent.retentionEnabled) return undefined;
+  try {
+    return await agent.expireEdgeObjects(signal);
+  } catch (error) {
+    const err = coerceError(error);
+    if (err.errorClass === 'fatal') throw err;
+    if (err.errorClass === 'cancelled' || signal.aborted) return undefined;
+    log.warn({ code: err.code, err: err.message }, 'edge retention failed; the edge is left as it is until the next pass');
+    return undefined;
+  }
 }
 
 export async function syncOnce(options: SyncOptions, output: Output, log: Logger): Promise<number> {
@@ -47,6 +69,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
   });
   try {
     await agent.preflight(options.signal);
+    const retention = await expireDueEdgeObjects(agent, options.signal, log);
     // Transfers start with the first page of the scan, not after the last.
     const waker = createWaker();
     const stopScan = new AbortController();
@@ -95,6 +118,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     output.out(
       `sync: listed ${scan.listed}, landed ${summary.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
         `, ${formatBytes(elapsed > 0 ? (landedBytes * 1000) / elapsed : 0)}/s; pending ${after.pendingObjects}, failed ${after.failedObjects}, dead ${after.deadObjects}` +
+        (retention === undefined ? '' : `; deleted from the edge ${retention.deleted}`) +
         (summary.stoppedBy === 'outage' ? `; stopped: ${agent.breaker.side ?? 'an endpoint'} unreachable` : '') +
         (summary.stoppedBy === 'signal' ? '; interrupted' : ''),
     );
