@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseListing } from '../../../src/s3/parse-listing.js';
+import fc from 'fast-check';
+
+import { parseListing, parseListingFast, parseListingGeneral } from '../../../src/s3/parse-listing.js';
 
 const entry = (key: string, size = '5') =>
   `<Contents><Key>${key}</Key><LastModified>2026-11-27T08:00:00.000Z</LastModified><ETag>&quot;abc&quot;</ETag><Size>${size}</Size></Contents>`;
@@ -28,4 +30,93 @@ test('an empty listing, and malformed answers are transient errors that name the
   assert.deepEqual(parseListing('<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>', 'b').objects, []);
   assert.throws(() => parseListing('<Error><Code>X</Code></Error>', 'b'), { code: 'TRIB_ERR_EDGE_BAD_RESPONSE', message: /LIST b/ });
   assert.throws(() => parseListing(`<ListBucketResult>${entry('k', 'many')}</ListBucketResult>`, 'b'), { code: 'TRIB_ERR_EDGE_BAD_RESPONSE' });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The fast parser against the general one (fast-xml-parser) on generated listings.
+
+const CHARS = ['a', 'Z', '0', '/', '.', '-', '_', ' ', '\t', '\n', '&', '<', '>', '"', "'", '%', '+', '#', '?', 'é', 'ß', '日', '😀', ';', '=', 'x'];
+const NAMED_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** XML text for `text`, each character escaped one of the ways servers do it (or not at all when allowed). */
+function escapeXml(text: string, ways: readonly number[]): string {
+  return [...text]
+    .map((char, i) => {
+      const way = ways[i % ways.length]!;
+      const point = char.codePointAt(0)!;
+      const numeric = way % 2 === 0 ? `&#${point};` : `&#x${point.toString(16).toUpperCase()};`;
+      if (char in NAMED_ENTITY) return way < 2 && char !== '&' && char !== '<' ? char.replace('>', '&gt;') : way < 5 ? NAMED_ENTITY[char]! : numeric;
+      return way === 7 ? numeric : char;
+    })
+    .join('');
+}
+
+const entryArb = fc.record({
+  key: fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength: 40 }).map((chars) => chars.join('')),
+  ways: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 8 }),
+  size: fc.nat({ max: 2 ** 40 }),
+  etag: fc.oneof(fc.constant('&quot;0123456789abcdef0123456789abcdef&quot;'), fc.constant('"abc-2"'), fc.constant('&#34;x&#34;'), fc.constant('')),
+  owner: fc.boolean(),
+  spaced: fc.boolean(),
+});
+
+const listingArb = fc.record({
+  entries: fc.array(entryArb, { maxLength: 30 }),
+  truncated: fc.constantFrom('true', 'false', ' true '),
+  truncatedAfter: fc.boolean(),
+  urlEncoded: fc.boolean(),
+  prefixes: fc.array(fc.constantFrom('a/', 'b &amp; c/', 'd/'), { maxLength: 3 }),
+});
+
+type GeneratedListing = typeof listingArb extends fc.Arbitrary<infer T> ? T : never;
+
+function renderListing(listing: GeneratedListing): string {
+  const nl = (spaced: boolean) => (spaced ? '\n    ' : '');
+  const entries = listing.entries
+    .map((e) => {
+      const key = listing.urlEncoded ? encodeURIComponent(e.key) : escapeXml(e.key, e.ways);
+      return (
+        `<Contents>${nl(e.spaced)}<Key>${key}</Key>${nl(e.spaced)}<LastModified>2026-11-27T08:00:0${e.size % 10}.000Z</LastModified>` +
+        `${e.etag === '' ? '' : `<ETag>${e.etag}</ETag>`}<Size>${e.size}</Size>` +
+        `${e.owner ? '<Owner><ID>abc</ID><DisplayName>Me &amp; you</DisplayName></Owner>' : ''}<StorageClass>STANDARD</StorageClass></Contents>`
+      );
+    })
+    .join('\n  ');
+  const truncated = `<IsTruncated>${listing.truncated}</IsTruncated>`;
+  const prefixes = listing.prefixes.map((p) => `<CommonPrefixes><Prefix>${p}</Prefix></CommonPrefixes>`).join('');
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix>` +
+    `${listing.urlEncoded ? '<EncodingType>url</EncodingType>' : ''}${listing.truncatedAfter ? '' : truncated}<KeyCount>${listing.entries.length}</KeyCount>` +
+    `${entries}${prefixes}${listing.truncatedAfter ? truncated : ''}</ListBucketResult>`
+  );
+}
+
+test('the fast parser reads generated listings exactly as fast-xml-parser does', () => {
+  fc.assert(
+    fc.property(listingArb, (listing) => {
+      const xml = renderListing(listing);
+      const fast = parseListingFast(xml, 'b', 'TRIB_ERR_EDGE_BAD_RESPONSE', 'edge');
+      assert.ok(fast !== undefined, `the fast path took the page: ${xml.slice(0, 300)}`);
+      assert.deepEqual(fast, parseListingGeneral(xml, 'b'));
+      assert.deepEqual(fast.objects.map((o) => o.key), listing.entries.map((e) => e.key));
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('anything but plain listing XML goes to the general parser, with the same result', () => {
+  const cases = [
+    `<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key><![CDATA[a<b]]></Key><LastModified>2026-11-27T08:00:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>`,
+    `<ListBucketResult><!-- note --><IsTruncated>false</IsTruncated>${entry('k')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('&copy; 2026')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key xml:space="preserve"> k</Key><LastModified>2026-11-27T08:00:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('nul&#0;')}</ListBucketResult>`,
+  ];
+  for (const xml of cases) {
+    assert.equal(parseListingFast(xml, 'b', 'TRIB_ERR_EDGE_BAD_RESPONSE', 'edge'), undefined, xml);
+    assert.deepEqual(parseListing(xml, 'b'), parseListingGeneral(xml, 'b'), xml);
+  }
+  assert.deepEqual(parseListing(cases[2]!, 'b').objects.map((o) => o.key), ['© 2026']);
+  // An answer that is no listing at all is refused the same way on both paths.
+  assert.throws(() => parseListing('<Error><Code>SlowDown</Code></Error>', 'b', 'core'), { code: 'TRIB_ERR_CORE_BAD_RESPONSE', message: /not a ListBucketResult/ });
 });
