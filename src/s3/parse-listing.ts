@@ -47,8 +47,13 @@ function decodeUrlEncoded(key: string): string {
 
 const XML_ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9a-fA-F]{1,6}));/g;
 const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-/** Markup the fast parser does not read: the general one takes the page. */
-const NOT_PLAIN = /<!|<\?(?!xml[\s?])|<(?:Key|Size|ETag|LastModified|Contents|IsTruncated|EncodingType)\s+[^>]*>/;
+/**
+ * Markup the fast parser does not read (the general one then takes the page): comments, CDATA,
+ * DOCTYPE, processing instructions, carriage returns (XML normalises line ends), closing tags
+ * with spaces, self-closing tags, and attributes on any element but the root.
+ */
+const NOT_PLAIN = /<!|<\?(?!xml[\s?])|\r|<\/[^>]*\s>|\/>|<(?!ListBucketResult[\s>]|\?xml)[A-Za-z][^>\s]*\s[^>]*>/;
+const ROOT = /^\uFEFF?\s*(?:<\?xml[^>]*\?>\s*)?<ListBucketResult[\s>][\s\S]*<\/ListBucketResult>\s*$/;
 
 /** Any `&` that does not start one of the five XML entities or a numeric reference. */
 const OTHER_AMPERSAND = /&(?!(?:amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});)/;
@@ -60,31 +65,52 @@ function decodeXmlText(text: string): string | undefined {
   const decoded = text.replace(XML_ENTITY, (_, name: string | undefined, decimal: string | undefined, hex: string | undefined) => {
     if (name !== undefined) return NAMED[name]!;
     const point = decimal !== undefined ? Number(decimal) : Number.parseInt(hex!, 16);
-    // Not a character XML allows (NUL, a surrogate, beyond Unicode): the general parser decides.
-    if (point === 0 || (point >= 0xd800 && point <= 0xdfff) || point > 0x10ffff) bad = true;
+    // Not a character XML 1.0 allows (controls but tab, LF and CR; surrogates; beyond Unicode):
+    // the general parser decides what it makes of it.
+    if ((point < 0x20 && point !== 0x9 && point !== 0xa && point !== 0xd) || (point >= 0xd800 && point <= 0xdfff) || point > 0x10ffff) bad = true;
     return bad ? '' : String.fromCodePoint(point);
   });
   return bad ? undefined : decoded;
 }
 
-function element(block: string, name: string): string | undefined {
+function count(text: string, needle: string): number {
+  let n = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) n += 1;
+  return n;
+}
+
+/**
+ * The text of the one `<name>` child of `block` (undefined when absent, repeated, nested inside
+ * another element, or holding markup).
+ */
+function element(block: string, name: string, direct = true): string | undefined {
   const open = `<${name}>`;
   const start = block.indexOf(open);
-  if (start === -1) return undefined;
+  if (start === -1 || block.indexOf(open, start + open.length) !== -1) return undefined;
   const end = block.indexOf(`</${name}>`, start + open.length);
   if (end === -1) return undefined;
-  return decodeXmlText(block.slice(start + open.length, end));
+  const before = block.slice(0, start);
+  if (direct && count(before, '<') !== 2 * count(before, '</')) return undefined;
+  const text = block.slice(start + open.length, end);
+  return text.includes('<') ? undefined : decodeXmlText(text);
 }
 
 /** The fast path; undefined when the answer is anything but plain ListBucketResult XML. Exported for the equivalence test. */
 export function parseListingFast(xml: string, bucket: string, code: ErrorCode, side: 'edge' | 'core'): Listing | undefined {
-  if (NOT_PLAIN.test(xml) || !/<ListBucketResult[\s>]/.test(xml)) return undefined;
+  if (NOT_PLAIN.test(xml) || !ROOT.test(xml) || count(xml, '<ListBucketResult') !== 1) return undefined;
   const firstEntry = xml.indexOf('<Contents>');
+  const lastEnd = xml.lastIndexOf('</Contents>');
   const head = firstEntry === -1 ? xml : xml.slice(0, firstEntry);
-  const tail = firstEntry === -1 ? '' : xml.slice(xml.lastIndexOf('</Contents>'));
-  // IsTruncated and EncodingType come before or after the entries, never inside one.
-  const truncated = element(head, 'IsTruncated') ?? element(tail, 'IsTruncated');
-  const encoding = element(head, 'EncodingType') ?? element(tail, 'EncodingType');
+  const tail = firstEntry === -1 ? '' : xml.slice(lastEnd);
+  // IsTruncated and EncodingType: at most once each, before or after the entries (the gaps
+  // between entries are checked to be blank below), never inside a CommonPrefixes.
+  for (const name of ['<IsTruncated>', '<EncodingType>']) {
+    if (count(xml, name) > 1 || count(xml, name) !== count(head, name) + count(tail, name)) return undefined;
+  }
+  if (/<CommonPrefixes>(?:(?!<\/CommonPrefixes>)[\s\S])*<(?:IsTruncated|EncodingType|Contents)>/.test(xml)) return undefined;
+  const truncated = xml.includes('<IsTruncated>') ? element(head.includes('<IsTruncated>') ? head : tail, 'IsTruncated', false) : '';
+  const encoding = xml.includes('<EncodingType>') ? element(head.includes('<EncodingType>') ? head : tail, 'EncodingType', false) : '';
+  if (truncated === undefined || encoding === undefined) return undefined;
   const encoded = encoding === 'url';
   const objects: SourceObject[] = [];
   let at = firstEntry;
@@ -92,6 +118,7 @@ export function parseListingFast(xml: string, bucket: string, code: ErrorCode, s
     const end = xml.indexOf('</Contents>', at);
     if (end === -1) return undefined;
     const block = xml.slice(at + '<Contents>'.length, end);
+    if (block.includes('<Contents>')) return undefined;
     const key = element(block, 'Key');
     const sizeText = element(block, 'Size');
     const modified = element(block, 'LastModified');
@@ -105,8 +132,9 @@ export function parseListingFast(xml: string, bucket: string, code: ErrorCode, s
     if (etag === undefined) return undefined;
     objects.push({ bucket, key: encoded ? decodeUrlEncoded(key) : key, etag: unquoteEtag(etag), size, mtime });
     at = xml.indexOf('<Contents>', end);
+    if (at !== -1 && xml.slice(end + '</Contents>'.length, at).trim() !== '') return undefined;
   }
-  return { objects, isTruncated: (truncated ?? '').trim() === 'true' };
+  return { objects, isTruncated: truncated.trim() === 'true' };
 }
 
 export function parseListing(xml: string, bucket: string, side: 'edge' | 'core' = 'edge'): Listing {

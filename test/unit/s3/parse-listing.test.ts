@@ -111,10 +111,26 @@ test('anything but plain listing XML goes to the general parser, with the same r
     `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('&copy; 2026')}</ListBucketResult>`,
     `<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key xml:space="preserve"> k</Key><LastModified>2026-11-27T08:00:00.000Z</LastModified><Size>1</Size></Contents></ListBucketResult>`,
     `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('nul&#0;')}</ListBucketResult>`,
+    // Found by review: each of these once gave a different answer on the fast path.
+    `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('ctrl&#x1;x')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('cr\r\nlf')}</ListBucketResult>`,
+    `<ListBucketResult>${entry('a')}<IsTruncated>true</IsTruncated>${entry('b')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('a').replace('</Contents>', '</Contents >')}${entry('b')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated><Contents/>${entry('a')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>false</IsTruncated>${entry('a').replace('<ETag>', '<Owner><ETag>"owner"</ETag></Owner><ETag>')}</ListBucketResult>`,
+    `<ListBucketResult><IsTruncated>true</IsTruncated><IsTruncated>false</IsTruncated>${entry('a')}</ListBucketResult>`,
+    `<Error><ListBucketResult>${entry('a')}</ListBucketResult></Error>`,
   ];
   for (const xml of cases) {
     assert.equal(parseListingFast(xml, 'b', 'TRIB_ERR_EDGE_BAD_RESPONSE', 'edge'), undefined, xml);
-    assert.deepEqual(parseListing(xml, 'b'), parseListingGeneral(xml, 'b'), xml);
+    let general: ReturnType<typeof parseListingGeneral> | Error;
+    try {
+      general = parseListingGeneral(xml, 'b');
+    } catch (error) {
+      general = error as Error;
+    }
+    if (general instanceof Error) assert.throws(() => parseListing(xml, 'b'), { message: general.message }, xml);
+    else assert.deepEqual(parseListing(xml, 'b'), general, xml);
   }
   assert.deepEqual(parseListing(cases[2]!, 'b').objects.map((o) => o.key), ['© 2026']);
   // An answer that is no listing at all is refused the same way on both paths.
