@@ -14,7 +14,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 
-import { TributaryError, type ErrorCode } from '../core/errors.js';
+import { TributaryError } from '../core/errors.js';
 import type { SourceObject } from '../ports/source-store.js';
 
 export interface Listing {
@@ -95,21 +95,28 @@ function element(block: string, name: string, direct = true): string | undefined
   return text.includes('<') ? undefined : decodeXmlText(text);
 }
 
-/** The fast path; undefined when the answer is anything but plain ListBucketResult XML. Exported for the equivalence test. */
-export function parseListingFast(xml: string, bucket: string, code: ErrorCode, side: 'edge' | 'core'): Listing | undefined {
+/**
+ * The fast path; undefined when the answer is anything but plain ListBucketResult XML, or an
+ * entry is invalid (the general path then makes the error). Exported for the equivalence test.
+ */
+export function parseListingFast(xml: string, bucket: string): Listing | undefined {
   if (NOT_PLAIN.test(xml) || !ROOT.test(xml) || count(xml, '<ListBucketResult') !== 1) return undefined;
   const firstEntry = xml.indexOf('<Contents>');
-  const lastEnd = xml.lastIndexOf('</Contents>');
   const head = firstEntry === -1 ? xml : xml.slice(0, firstEntry);
-  const tail = firstEntry === -1 ? '' : xml.slice(lastEnd);
-  // IsTruncated and EncodingType: at most once each, before or after the entries (the gaps
-  // between entries are checked to be blank below), never inside a CommonPrefixes.
-  for (const name of ['<IsTruncated>', '<EncodingType>']) {
-    if (count(xml, name) > 1 || count(xml, name) !== count(head, name) + count(tail, name)) return undefined;
-  }
+  const tail = firstEntry === -1 ? '' : xml.slice(xml.lastIndexOf('</Contents>'));
   if (/<CommonPrefixes>(?:(?!<\/CommonPrefixes>)[\s\S])*<(?:IsTruncated|EncodingType|Contents)>/.test(xml)) return undefined;
-  const truncated = xml.includes('<IsTruncated>') ? element(head.includes('<IsTruncated>') ? head : tail, 'IsTruncated', false) : '';
-  const encoding = xml.includes('<EncodingType>') ? element(head.includes('<EncodingType>') ? head : tail, 'EncodingType', false) : '';
+  // A field of the result itself: '' when absent; undefined when repeated or among the entries
+  // (the gaps between entries are checked to be blank below).
+  const field = (name: string): string | undefined => {
+    const open = `<${name}>`;
+    const inHead = count(head, open);
+    const all = count(xml, open);
+    if (all === 0) return '';
+    if (all > 1 || inHead + count(tail, open) !== 1) return undefined;
+    return element(inHead === 1 ? head : tail, name, false);
+  };
+  const truncated = field('IsTruncated');
+  const encoding = field('EncodingType');
   if (truncated === undefined || encoding === undefined) return undefined;
   const encoded = encoding === 'url';
   const objects: SourceObject[] = [];
@@ -125,9 +132,7 @@ export function parseListingFast(xml: string, bucket: string, code: ErrorCode, s
     if (key === undefined || sizeText === undefined || modified === undefined) return undefined;
     const size = Number(sizeText);
     const mtime = new Date(modified);
-    if (!Number.isSafeInteger(size) || Number.isNaN(mtime.getTime())) {
-      throw new TributaryError(code, `${side} LIST ${bucket}: an entry without a valid Key, Size or LastModified`);
-    }
+    if (!Number.isSafeInteger(size) || Number.isNaN(mtime.getTime())) return undefined;
     const etag = block.includes('<ETag>') ? element(block, 'ETag') : '';
     if (etag === undefined) return undefined;
     objects.push({ bucket, key: encoded ? decodeUrlEncoded(key) : key, etag: unquoteEtag(etag), size, mtime });
@@ -138,8 +143,7 @@ export function parseListingFast(xml: string, bucket: string, code: ErrorCode, s
 }
 
 export function parseListing(xml: string, bucket: string, side: 'edge' | 'core' = 'edge'): Listing {
-  const code = side === 'edge' ? 'TRIB_ERR_EDGE_BAD_RESPONSE' : 'TRIB_ERR_CORE_BAD_RESPONSE';
-  return parseListingFast(xml, bucket, code, side) ?? parseListingGeneral(xml, bucket, side);
+  return parseListingFast(xml, bucket) ?? parseListingGeneral(xml, bucket, side);
 }
 
 /** The general path: fast-xml-parser over the whole answer. Exported for the equivalence test. */
