@@ -109,8 +109,7 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
     const prefix = base.pathname.replace(/\/$/, '');
     const keyPath = request.key === undefined ? '' : `/${encodeKey(request.key)}`;
     const path = settings.forcePathStyle ? `${prefix}/${request.bucket}${keyPath}` : `${prefix}${keyPath || '/'}`;
-    const query = request.query ?? {};
-    const search = canonicalQuery(query);
+    const search = canonicalQuery(request.query ?? {});
     const headers: Record<string, string> = {
       host,
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -118,7 +117,7 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
     };
     if (Buffer.isBuffer(request.body)) headers['content-length'] = String(request.body.length);
     else if (request.body !== undefined) headers['content-length'] = String(request.contentLength ?? 0);
-    const signedHeaders = await signer.sign({ method: request.method, path, query, headers });
+    const signedHeaders = await signer.sign({ method: request.method, path, search, headers });
     const origin = `${base.protocol}//${host}`;
     const response = await poolFor(origin).request({
       method: request.method,

@@ -20,8 +20,8 @@ export interface SigV4Request {
   readonly method: string;
   /** Already URI-encoded. */
   readonly path: string;
-  /** Raw (unencoded) names and values. */
-  readonly query: Readonly<Record<string, string>>;
+  /** The canonical query string (canonicalQuery), which is also what the request sends. */
+  readonly search: string;
   /** Must include `host` and `x-amz-content-sha256`; names in any case. */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -110,7 +110,7 @@ export function createSigV4Signer(options: {
       const canonical = [...byName].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const signedHeaders = canonical.map(([name]) => name).join(';');
       const payloadHash = headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD';
-      const canonicalRequest = `${request.method}\n${request.path}\n${canonicalQuery(request.query)}\n${canonical.map(([name, value]) => `${name}:${value}\n`).join('')}\n${signedHeaders}\n${payloadHash}`;
+      const canonicalRequest = `${request.method}\n${request.path}\n${request.search}\n${canonical.map(([name, value]) => `${name}:${value}\n`).join('')}\n${signedHeaders}\n${payloadHash}`;
       const scope = `${day}/${region}/${service}/aws4_request`;
       const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
       const signature = createHmac('sha256', signingKey(identity.secretAccessKey, day)).update(stringToSign).digest('hex');
