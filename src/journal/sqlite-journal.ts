@@ -250,7 +250,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     requeueMissing: db.prepare<[{ code: string; message: string; sortKey: number; now: number; id: number }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
          first_seen_at = @now, last_error_code = @code, last_error = @message, edge_expires_at = NULL, edge_retention = NULL,
-         edge_retention_note = NULL, updated_at = @now
+         edge_retention_note = NULL, manifest_batch = NULL, updated_at = @now
        WHERE id = @id AND state = 'done'`,
     ),
     // Deleted and kept rows only ever grow in number: they are counted as they are recorded.

@@ -76,7 +76,7 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
   });
   const replicated = new Counter({
     name: 'tributary_replicated_objects_total',
-    help: 'Edge object versions landed in the core, each counted once.',
+    help: 'Landings in the core: each edge object version once, and once more each time it is landed again after its core copy went missing.',
     registers: [registry],
   });
   const bytes = new Counter({

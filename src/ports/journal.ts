@@ -186,7 +186,7 @@ export interface Journal {
   clearEdgeDeleting(id: number): void;
   /** Whether edge retention deleted (or may have deleted) the edge copy of a deletion request's object. */
   removedByRetention(deletionId: number): boolean;
-  /** The core copy of a done object is gone while the edge still holds it: replicate it again. */
+  /** The core copy of a done object is gone while the edge still holds it: replicate it again (its next landing is listed in a manifest again). */
   requeueMissing(id: number, code: ErrorCode, message: string): void;
   edgeRetentionCounts(): RetentionCounts;
   /** Objects whose edge copy retention deleted (the latest version of their key), by id after `afterId`. */
