@@ -177,14 +177,14 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, updated_at = @now
        WHERE state = 'dead' AND (@code IS NULL OR last_error_code = @code)`,
     ),
-    multipart: db.prepare<[number], { upload_id: string; core_key: string; part_size: number; sha256: string }>(
-      'SELECT upload_id, core_key, part_size, sha256 FROM multipart_uploads WHERE object_id = ?',
+    multipart: db.prepare<[number], { upload_id: string; core_key: string; part_size: number; sha256: string; part_md5s: Buffer | null }>(
+      'SELECT upload_id, core_key, part_size, sha256, part_md5s FROM multipart_uploads WHERE object_id = ?',
     ),
     parts: db.prepare<[number], { part_number: number; etag: string; size: number }>(
       'SELECT part_number, etag, size FROM multipart_parts WHERE object_id = ? ORDER BY part_number',
     ),
-    startMultipart: db.prepare<[number, string, string, number, string, number]>(
-      `INSERT OR REPLACE INTO multipart_uploads (object_id, upload_id, core_key, part_size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    startMultipart: db.prepare<[number, string, string, number, string, Buffer | null, number]>(
+      `INSERT OR REPLACE INTO multipart_uploads (object_id, upload_id, core_key, part_size, sha256, part_md5s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     recordPart: db.prepare<[number, number, string, number]>(
       'INSERT OR REPLACE INTO multipart_parts (object_id, part_number, etag, size) VALUES (?, ?, ?, ?)',
@@ -421,11 +421,18 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       const upload = sql.multipart.get(id);
       if (!upload) return undefined;
       const parts = new Map(sql.parts.all(id).map((p) => [p.part_number, { etag: p.etag, size: p.size }] as const));
-      return { uploadId: upload.upload_id, coreKey: upload.core_key, partSize: upload.part_size, sha256: upload.sha256, parts };
+      return {
+        uploadId: upload.upload_id,
+        coreKey: upload.core_key,
+        partSize: upload.part_size,
+        sha256: upload.sha256,
+        ...(upload.part_md5s === null ? {} : { partMd5s: upload.part_md5s }),
+        parts,
+      };
     },
     startMultipart: (id, upload) =>
       guarded('record a multipart upload', () => {
-        sql.startMultipart.run(id, upload.uploadId, upload.coreKey, upload.partSize, upload.sha256, clock.now());
+        sql.startMultipart.run(id, upload.uploadId, upload.coreKey, upload.partSize, upload.sha256, upload.partMd5s ?? null, clock.now());
       }),
     recordPart: (id, partNumber, etag, size) =>
       guarded('record an uploaded part', () => {

@@ -57,6 +57,8 @@ export interface MultipartProgress {
   readonly coreKey: string;
   readonly partSize: number;
   readonly sha256: string;
+  /** The hashing pass's MD5 of every part (16 bytes each, in order); undefined for older uploads. */
+  readonly partMd5s?: Buffer | undefined;
   readonly parts: ReadonlyMap<number, { readonly etag: string; readonly size: number }>;
 }
 

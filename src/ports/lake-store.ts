@@ -7,6 +7,15 @@ export interface LakeHead {
   readonly etag: string | undefined;
   /** User metadata, lower-case names without the x-amz-meta- prefix. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** False when the ETag is opaque (SSE-KMS, SSE-C), true when it is derived from MD5s (etag.ts). */
+  readonly etagFromMd5: boolean;
+}
+
+/** What the core answered to a PUT or an UploadPart. */
+export interface LakeWrite {
+  readonly etag: string | undefined;
+  /** As in LakeHead. */
+  readonly etagFromMd5: boolean;
 }
 
 export interface LakePutOptions extends IoOptions {
@@ -33,7 +42,7 @@ export interface LakeStore {
   head(key: string, options?: IoOptions): Promise<LakeHead | undefined>;
   /** GET of a whole core object (verify --deep, get, restore). */
   read(key: string, options?: IoOptions): Promise<{ readonly body: Readable; readonly size: number }>;
-  put(key: string, body: Buffer | StreamBody, options: LakePutOptions): Promise<{ readonly etag: string | undefined }>;
+  put(key: string, body: Buffer | StreamBody, options: LakePutOptions): Promise<LakeWrite>;
   createMultipart(
     key: string,
     options: IoOptions & { readonly metadata: Readonly<Record<string, string>>; readonly contentType?: string | undefined },
@@ -44,7 +53,7 @@ export interface LakeStore {
     partNumber: number,
     body: Buffer,
     options: IoOptions & { readonly contentMd5: string },
-  ): Promise<{ readonly etag: string }>;
+  ): Promise<LakeWrite & { readonly etag: string }>;
   completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[], options?: IoOptions): Promise<void>;
   /** Deletes one core object (deletes: propagate); a missing object is not an error. */
   delete(key: string, options?: IoOptions): Promise<void>;

@@ -24,6 +24,8 @@ export interface SourceRead {
   /** ETag of the version the server actually sent (checked against the one asked for). */
   readonly etag: string;
   readonly size: number;
+  /** False when the answer says the object is encrypted with SSE-KMS or SSE-C: its ETag is no MD5. */
+  readonly etagFromMd5: boolean;
 }
 
 export interface IoOptions {

@@ -132,7 +132,7 @@ export function parseListingFast(xml: string, bucket: string): Listing | undefin
     if (key === undefined || sizeText === undefined || modified === undefined) return undefined;
     const size = Number(sizeText);
     const mtime = new Date(modified);
-    if (!Number.isSafeInteger(size) || Number.isNaN(mtime.getTime())) return undefined;
+    if (!Number.isSafeInteger(size) || size < 0 || Number.isNaN(mtime.getTime())) return undefined;
     const etag = block.includes('<ETag>') ? element(block, 'ETag') : '';
     if (etag === undefined) return undefined;
     objects.push({ bucket, key: encoded ? decodeUrlEncoded(key) : key, etag: unquoteEtag(etag), size, mtime });
@@ -165,8 +165,12 @@ export function parseListingGeneral(xml: string, bucket: string, side: 'edge' | 
     const key = item['Key'];
     const size = Number(item['Size']);
     const mtime = new Date(String(item['LastModified'] ?? ''));
-    if (typeof key !== 'string' || !Number.isSafeInteger(size) || Number.isNaN(mtime.getTime())) {
-      throw new TributaryError(code, `${side} LIST ${bucket}: an entry without a valid Key, Size or LastModified`);
+    if (typeof key !== 'string' || !Number.isSafeInteger(size) || size < 0 || Number.isNaN(mtime.getTime())) {
+      const what = typeof key === 'string' ? `the entry for ${JSON.stringify(encoded ? decodeUrlEncoded(key) : key)}` : 'an entry';
+      throw new TributaryError(
+        code,
+        `${side} LIST ${bucket}: ${what} has no valid Key, Size or LastModified (Size ${JSON.stringify(item['Size'] ?? null)}, LastModified ${JSON.stringify(item['LastModified'] ?? null)})`,
+      );
     }
     return { bucket, key: encoded ? decodeUrlEncoded(key) : key, etag: unquoteEtag(String(item['ETag'] ?? '')), size, mtime };
   });

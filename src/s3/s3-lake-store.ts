@@ -8,6 +8,7 @@ import type { IoOptions } from '../ports/source-store.js';
 import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
 import type { S3Endpoint } from './endpoint.js';
+import { etagFromMd5, etagFromMd5Headers } from './etag.js';
 import { headerValue, unquoteEtag } from './s3-source-store.js';
 
 /** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
@@ -43,7 +44,12 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
           if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = headerValue(value) ?? '';
         }
         const etag = headerValue(response.headers['etag']);
-        return { size: Number(headerValue(response.headers['content-length']) ?? 0), etag: etag === undefined ? undefined : unquoteEtag(etag), metadata };
+        return {
+          size: Number(headerValue(response.headers['content-length']) ?? 0),
+          etag: etag === undefined ? undefined : unquoteEtag(etag),
+          metadata,
+          etagFromMd5: etagFromMd5Headers(response.headers),
+        };
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status === 404) return undefined;
@@ -83,7 +89,7 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
           signal: options.signal,
         });
         const etag = headerValue(response.headers['etag']);
-        return { etag: etag === undefined ? undefined : unquoteEtag(etag) };
+        return { etag: etag === undefined ? undefined : unquoteEtag(etag), etagFromMd5: etagFromMd5Headers(response.headers) };
       } catch (error) {
         throw mapS3Error(error, 'core', `PUT ${key}`);
       }
@@ -129,7 +135,7 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
         if (!response.ETag) {
           throw new TributaryError('TRIB_ERR_CORE_BAD_RESPONSE', `core UploadPart ${key} #${partNumber}: no ETag in the answer`);
         }
-        return { etag: unquoteEtag(response.ETag) };
+        return { etag: unquoteEtag(response.ETag), etagFromMd5: etagFromMd5(response.ServerSideEncryption, response.SSECustomerAlgorithm) };
       } catch (error) {
         throw mapS3Error(error, 'core', `UploadPart ${key} #${partNumber}`);
       }

@@ -6,6 +6,7 @@
 import { TributaryError } from '../core/errors.js';
 import type { IoOptions, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
 import type { S3Endpoint } from './endpoint.js';
+import { etagFromMd5Headers } from './etag.js';
 import { mapS3Error } from './map-error.js';
 import { parseListing, unquoteEtag } from './parse-listing.js';
 
@@ -13,6 +14,24 @@ export { unquoteEtag };
 
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** True when `key` sorts after `previous` the way S3 lists keys: by their UTF-8 bytes. */
+function keyAfter(key: string, previous: string): boolean {
+  return Buffer.compare(Buffer.from(key, 'utf8'), Buffer.from(previous, 'utf8')) > 0;
+}
+
+/**
+ * What is wrong with the answer to a ranged GET, if anything: it must be a 206 for exactly the
+ * bytes asked for. (A 200 carries the whole object; a length check alone would not notice a range
+ * shifted by a few bytes.)
+ */
+export function rangeProblem(status: number, contentRange: string | undefined, range: { readonly start: number; readonly end: number }): string | undefined {
+  if (status !== 206) return `answered HTTP ${status} instead of 206 Partial Content`;
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange?.trim() ?? '');
+  if (match === null) return `206 with Content-Range ${JSON.stringify(contentRange ?? null)}, not "bytes ${range.start}-${range.end}/<size>"`;
+  if (Number(match[1]) !== range.start || Number(match[2]) !== range.end) return `206 for bytes ${match[1]}-${match[2]}, not the bytes asked for`;
+  return undefined;
 }
 
 export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
@@ -51,6 +70,14 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       if (page.isTruncated && last === undefined) {
         throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge LIST ${bucket}: truncated listing with no keys`);
       }
+      // Keys come in UTF-8 byte order after start-after; a page that does not get past it (a
+      // server that ignores start-after) would be asked for again and again.
+      if (page.isTruncated && startAfter !== undefined && !keyAfter(last!.key, startAfter)) {
+        throw new TributaryError(
+          'TRIB_ERR_EDGE_BAD_RESPONSE',
+          `edge LIST ${bucket}: the page after ${JSON.stringify(startAfter)} ends at ${JSON.stringify(last!.key)}, which is not after it (does the server ignore start-after?)`,
+        );
+      }
       return { objects: page.objects, nextStartAfter: page.isTruncated ? last?.key : undefined };
     },
 
@@ -71,12 +98,21 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       } catch (error) {
         throw mapS3Error(error, 'edge', operation);
       }
+      const refuse = (error: TributaryError): never => {
+        // Destroying an unread body emits 'error': with no listener that would end the process.
+        response.body.once('error', () => {});
+        response.body.destroy();
+        throw error;
+      };
       const etag = unquoteEtag(headerValue(response.headers['etag']));
       if (etag !== '' && etag !== object.etag) {
-        response.body.destroy();
-        throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${operation}: the object changed (ETag ${etag}, expected ${object.etag})`);
+        refuse(new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${operation}: the object changed (ETag ${etag}, expected ${object.etag})`));
       }
-      return { body: response.body, etag, size: Number(headerValue(response.headers['content-length']) || 0) };
+      if (range !== undefined) {
+        const problem = rangeProblem(response.statusCode, headerValue(response.headers['content-range']), range);
+        if (problem !== undefined) refuse(new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge ${operation} bytes ${range.start}-${range.end}: ${problem}`));
+      }
+      return { body: response.body, etag, size: Number(headerValue(response.headers['content-length']) || 0), etagFromMd5: etagFromMd5Headers(response.headers) };
     },
 
     async head(object, options: IoOptions = {}) {

@@ -7,17 +7,22 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { TributaryError } from '../core/errors.js';
-import type { SourceObject, SourceStore } from '../ports/source-store.js';
+import type { SourceObject, SourceRead, SourceStore } from '../ports/source-store.js';
 
 export interface BufferedRead {
   readonly data: Buffer;
   readonly md5: Buffer | undefined;
   readonly sha256: Buffer | undefined;
+  /** From the edge's answer: false when the object's ETag is opaque (SSE-KMS, SSE-C). */
+  readonly etagFromMd5: boolean;
 }
+
+/** Whether to compute the MD5: fixed, or decided from the edge's answer (its encryption) before the body. */
+export type Md5Wanted = boolean | ((read: SourceRead) => boolean);
 
 const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
 
-/** True when the ETag is the MD5 of the content (single PUT, no SSE-KMS): then we can check it. */
+/** True when the ETag has the shape of the content's MD5 (single PUT, no SSE-KMS): then we can check it. */
 export function isPlainMd5Etag(etag: string): boolean {
   return PLAIN_MD5.test(etag);
 }
@@ -40,24 +45,21 @@ async function drain(body: Readable, onChunk: (chunk: Buffer) => void, signal: A
   }
 }
 
-/** Reads `range` (or the whole object) into one Buffer, hashing it with MD5 and/or SHA-256 as asked. */
+/**
+ * Reads `range` (or the whole object) into one Buffer, hashing it with MD5 and/or SHA-256 as asked.
+ * An empty object is read too: a listing that says 0 bytes is checked against what the edge sends.
+ */
 export async function readIntoBuffer(
   source: SourceStore,
   object: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>,
   range: { readonly start: number; readonly end: number } | undefined,
-  options: { readonly sha256: boolean; readonly md5: boolean; readonly signal?: AbortSignal | undefined },
+  options: { readonly sha256: boolean; readonly md5: Md5Wanted; readonly signal?: AbortSignal | undefined },
 ): Promise<BufferedRead> {
   const expected = range === undefined ? object.size : range.end - range.start + 1;
-  if (expected === 0) {
-    return {
-      data: Buffer.alloc(0),
-      md5: options.md5 ? createHash('md5').digest() : undefined,
-      sha256: options.sha256 ? createHash('sha256').digest() : undefined,
-    };
-  }
   const read = await source.read(object, range, { signal: options.signal });
   const data = Buffer.allocUnsafe(expected);
-  const md5 = options.md5 ? createHash('md5') : undefined;
+  const wantMd5 = typeof options.md5 === 'function' ? options.md5(read) : options.md5;
+  const md5 = wantMd5 ? createHash('md5') : undefined;
   const sha = options.sha256 ? createHash('sha256') : undefined;
   let offset = 0;
   await drain(
@@ -72,33 +74,64 @@ export async function readIntoBuffer(
     options.signal,
   );
   if (offset !== expected) throw wrongLength(object, offset, expected);
-  return { data, md5: md5?.digest(), sha256: sha?.digest() };
+  return { data, md5: md5?.digest(), sha256: sha?.digest(), etagFromMd5: read.etagFromMd5 };
 }
 
-/** Streams the whole object once to compute its SHA-256 (and MD5 when `md5` is asked for). */
+export interface WholeObjectHashes {
+  readonly sha256: Buffer;
+  readonly md5: Buffer | undefined;
+  /** The MD5 of every `partSize` slice, 16 bytes each in order, when a part size was given. */
+  readonly partMd5s: Buffer | undefined;
+  readonly etagFromMd5: boolean;
+}
+
+/**
+ * Streams the whole object once to compute its SHA-256, the MD5 when asked for, and the MD5 of
+ * each part when `partSize` is given (the parts read later are checked against them).
+ */
 export async function hashWholeObject(
   source: SourceStore,
   object: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>,
-  options: { readonly md5: boolean; readonly signal?: AbortSignal | undefined; readonly onBytes?: (n: number) => void },
-): Promise<{ readonly sha256: Buffer; readonly md5: Buffer | undefined }> {
+  options: { readonly md5: Md5Wanted; readonly partSize?: number; readonly signal?: AbortSignal | undefined },
+): Promise<WholeObjectHashes> {
   const sha = createHash('sha256');
-  const md5: Hash | undefined = options.md5 ? createHash('md5') : undefined;
+  let md5: Hash | undefined;
+  const { partSize } = options;
+  const partMd5s = partSize === undefined ? undefined : Buffer.alloc(16 * Math.max(1, Math.ceil(object.size / partSize)));
+  let part = createHash('md5');
+  let partIndex = 0;
+  let inPart = 0;
+  const endPart = () => {
+    part.digest().copy(partMd5s!, 16 * partIndex);
+    partIndex += 1;
+    inPart = 0;
+    part = createHash('md5');
+  };
   let total = 0;
-  if (object.size > 0) {
-    const read = await source.read(object, undefined, { signal: options.signal });
-    await drain(
-      read.body,
-      (chunk) => {
-        total += chunk.length;
-        if (total > object.size) throw wrongLength(object, total, object.size);
-        sha.update(chunk);
-        md5?.update(chunk);
-      },
-      options.signal,
-    );
-  }
+  const read = await source.read(object, undefined, { signal: options.signal });
+  if (typeof options.md5 === 'function' ? options.md5(read) : options.md5) md5 = createHash('md5');
+  await drain(
+    read.body,
+    (chunk) => {
+      total += chunk.length;
+      if (total > object.size) throw wrongLength(object, total, object.size);
+      sha.update(chunk);
+      md5?.update(chunk);
+      if (partSize === undefined) return;
+      let rest = chunk;
+      while (rest.length > 0) {
+        const take = Math.min(rest.length, partSize - inPart);
+        part.update(take === rest.length ? rest : rest.subarray(0, take));
+        inPart += take;
+        rest = rest.subarray(take);
+        if (inPart === partSize) endPart();
+      }
+    },
+    options.signal,
+  );
   if (total !== object.size) throw wrongLength(object, total, object.size);
-  return { sha256: sha.digest(), md5: md5?.digest() };
+  if (partSize !== undefined && (inPart > 0 || partIndex === 0)) endPart();
+  return { sha256: sha.digest(), md5: md5?.digest(), partMd5s, etagFromMd5: read.etagFromMd5 };
 }
 
 /** Content-MD5 (base64) from an MD5 in hex, such as a plain ETag. */

@@ -15,21 +15,26 @@
  * PUTs carry Content-MD5: the source's own ETag when that is a plain MD5 (so the core checks the
  * bytes against what the edge says it holds), else the MD5 computed while reading. A PUT answered
  * with that MD5 as its ETag is confirmed; any other answer is confirmed by HEAD (size and the
- * SHA-256 in the metadata). The answer of CompleteMultipartUpload is never trusted: HEAD confirms.
- * An object already in the core with our SHA-256 and size (a retry after a lost answer) is not
- * uploaded again.
+ * SHA-256 in the metadata, and an MD5 ETag must not contradict). The answer of
+ * CompleteMultipartUpload is never trusted: HEAD confirms. An object already in the core with our
+ * SHA-256 and size (a retry after a lost answer) is not uploaded again, unless its ETag shows other
+ * bytes: the metadata travels with the request, before the bytes are checked, so it proves nothing
+ * alone. Where the edge is read twice (streamed, multipart), the second read must agree with the
+ * hashing pass: the SHA-256 of the streamed body, the MD5 of each part.
  */
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { renderCoreKey } from '../core/core-key.js';
 import { forEachConcurrently } from '../core/for-each-concurrently.js';
-import { TributaryError } from '../core/errors.js';
+import { coerceError, TributaryError } from '../core/errors.js';
 import type { JournalObject, Journal, LandedFacts } from '../ports/journal.js';
-import type { LakeStore, StreamBody } from '../ports/lake-store.js';
+import type { LakeHead, LakeStore, StreamBody } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
 import { lineageMetadata, META } from './lineage.js';
 import type { WeightedSemaphore } from './weighted-semaphore.js';
-import { hashWholeObject, isPlainMd5Etag, md5HexToBase64, readIntoBuffer } from './read-source.js';
+import { hashWholeObject, isPlainMd5Etag, md5HexToBase64, readIntoBuffer, type Md5Wanted } from './read-source.js';
 
 export interface ReplicateContext {
   readonly site: string;
@@ -86,9 +91,18 @@ function sourceCorrupt(job: JournalObject, md5Hex: string): TributaryError {
   );
 }
 
-/** The core copy is ours when its size and recorded SHA-256 match. */
-function isOurs(head: { size: number; metadata: Readonly<Record<string, string>> } | undefined, size: number, sha256Hex: string): boolean {
-  return head !== undefined && head.size === size && head.metadata[META.sha256] === sha256Hex;
+/**
+ * True when the core's ETag shows other bytes than `md5Hex`: a plain ETag derived from the MD5
+ * (not SSE-KMS or SSE-C) that differs. Multipart and opaque ETags say nothing here.
+ */
+function etagContradicts(answer: { readonly etag: string | undefined; readonly etagFromMd5: boolean }, md5Hex: string | undefined): boolean {
+  if (md5Hex === undefined || answer.etag === undefined || !answer.etagFromMd5) return false;
+  return isPlainMd5Etag(answer.etag) && answer.etag.toLowerCase() !== md5Hex;
+}
+
+/** The core copy is ours when its size and recorded SHA-256 match and its ETag does not say otherwise. */
+function isOurs(head: LakeHead | undefined, size: number, sha256Hex: string, md5Hex: string | undefined): boolean {
+  return head !== undefined && head.size === size && head.metadata[META.sha256] === sha256Hex && !etagContradicts(head, md5Hex);
 }
 
 /**
@@ -100,27 +114,28 @@ async function confirmLanded(
   key: string,
   size: number,
   sha256Hex: string,
+  md5Hex: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ etag: string | undefined }> {
-  let last: { size: number; metadata: Readonly<Record<string, string>>; etag: string | undefined } | undefined;
+  let last: LakeHead | undefined;
   for (let attempt = 0; attempt < 8; attempt += 1) {
     last = await lake.head(key, { signal });
-    if (isOurs(last, size, sha256Hex)) return { etag: last?.etag };
-    if (last !== undefined && last.size > size) break;
+    if (isOurs(last, size, sha256Hex, md5Hex)) return { etag: last?.etag };
+    if (last !== undefined && (last.size > size || etagContradicts(last, md5Hex))) break;
     await sleep(50 * 2 ** attempt, undefined, signal ? { signal } : undefined);
   }
   throw new TributaryError(
     'TRIB_ERR_LAND_MISMATCH',
     last === undefined
       ? `core ${key}: not found after upload`
-      : `core ${key}: holds ${last.size} bytes with sha256 ${last.metadata[META.sha256] ?? 'none'}, expected ${size} bytes with sha256 ${sha256Hex}`,
+      : `core ${key}: holds ${last.size} bytes with sha256 ${last.metadata[META.sha256] ?? 'none'} and ETag ${last.etag ?? 'none'}, expected ${size} bytes with sha256 ${sha256Hex}${md5Hex === undefined ? '' : ` and MD5 ${md5Hex}`}`,
   );
 }
 
-async function hashPass(context: ReplicateContext, job: JournalObject, md5: boolean, signal: AbortSignal | undefined) {
+async function hashPass(context: ReplicateContext, job: JournalObject, options: { md5: Md5Wanted; partSize?: number }, signal: AbortSignal | undefined) {
   const release = await context.hashPasses.acquire(1, signal);
   try {
-    return await hashWholeObject(context.source, job, { md5, signal });
+    return await hashWholeObject(context.source, job, { ...options, signal });
   } finally {
     release();
   }
@@ -149,8 +164,8 @@ async function putAndConfirm(
   const etag = put.etag?.toLowerCase();
   if (etag === md5Hex) return { coreKey, sha256: sha256Hex, coreEtag: put.etag ?? null, coreSize: job.size, alreadyPresent: false };
   // A plain-MD5 ETag that differs means the core got other bytes (a server that ignores Content-MD5).
-  if (etag !== undefined && isPlainMd5Etag(etag)) throw landedMismatch(coreKey, etag, md5Hex);
-  const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, signal);
+  if (etag !== undefined && etagContradicts(put, md5Hex)) throw landedMismatch(coreKey, etag, md5Hex);
+  const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, md5Hex, signal);
   return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
 }
 
@@ -159,44 +174,77 @@ async function alreadyInCore(
   job: JournalObject,
   coreKey: string,
   sha256Hex: string,
+  md5Hex: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ReplicateResult | undefined> {
   if (!shouldHead(context, job)) return undefined;
   const head = await context.lake.head(coreKey, { signal });
-  if (!isOurs(head, job.size, sha256Hex)) return undefined;
+  if (!isOurs(head, job.size, sha256Hex, md5Hex)) return undefined;
   return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
+}
+
+/** The MD5 the core checks: the source's plain ETag, unless the edge said it is opaque (SSE-KMS, SSE-C). */
+function wantMd5(job: JournalObject): Md5Wanted {
+  const plain = isPlainMd5Etag(job.etag);
+  return (read) => !(plain && read.etagFromMd5);
 }
 
 async function replicateBuffered(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
   const release = await context.budget.acquire(job.size, signal);
   try {
-    const plain = isPlainMd5Etag(job.etag);
-    const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, md5: !plain, signal });
-    const md5Hex = plain ? job.etag.toLowerCase() : read.md5!.toString('hex');
+    const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, md5: wantMd5(job), signal });
+    const md5Hex = read.md5 === undefined ? job.etag.toLowerCase() : read.md5.toString('hex');
     const sha256Hex = read.sha256!.toString('hex');
-    const present = await alreadyInCore(context, job, coreKey, sha256Hex, signal);
+    const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
     if (present) return present;
-    return await putAndConfirm(context, job, coreKey, read.data, md5Hex, sha256Hex, signal);
+    try {
+      return await putAndConfirm(context, job, coreKey, read.data, md5Hex, sha256Hex, signal);
+    } catch (error) {
+      // The core refused bytes checked against the source's ETag: were they wrong as read from the
+      // edge, or on the way to the core? Only now is the MD5 of what was read worth computing.
+      if (read.md5 === undefined && coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH') {
+        const readMd5 = createHash('md5').update(read.data).digest('hex');
+        if (readMd5 !== md5Hex) throw sourceCorrupt(job, readMd5);
+      }
+      throw error;
+    }
   } finally {
     release();
   }
 }
 
 async function replicateStreamed(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
-  const plain = isPlainMd5Etag(job.etag);
-  const hashes = await hashPass(context, job, !plain, signal);
-  const md5Hex = plain ? job.etag.toLowerCase() : hashes.md5!.toString('hex');
+  const hashes = await hashPass(context, job, { md5: wantMd5(job) }, signal);
+  const md5Hex = hashes.md5 === undefined ? job.etag.toLowerCase() : hashes.md5.toString('hex');
   const sha256Hex = hashes.sha256.toString('hex');
-  const present = await alreadyInCore(context, job, coreKey, sha256Hex, signal);
+  const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
   if (present) return present;
   const read = await context.source.read(job, undefined, { signal });
+  // The metadata carries the hashing pass's SHA-256: the bytes sent are hashed too, and must agree.
+  const sent = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent.update(chunk);
+      done(null, chunk);
+    },
+  });
   // A failure of the edge read surfaces as a failed PUT: report it as the edge's.
   let readError: unknown;
   read.body.once('error', (error) => {
     readError = error;
+    hashing.destroy(error);
   });
+  read.body.pipe(hashing);
   try {
-    return await putAndConfirm(context, job, coreKey, { stream: read.body, length: job.size }, md5Hex, sha256Hex, signal);
+    const landed = await putAndConfirm(context, job, coreKey, { stream: hashing, length: job.size }, md5Hex, sha256Hex, signal);
+    const sentHex = sent.digest('hex');
+    if (sentHex !== sha256Hex) {
+      throw new TributaryError(
+        'TRIB_ERR_SOURCE_CORRUPT',
+        `edge GET ${job.bucket}/${job.key}: two reads of one version differ (SHA-256 ${sha256Hex}, then ${sentHex}); the core copy is replaced on the next attempt`,
+      );
+    }
+    return landed;
   } catch (error) {
     if (readError !== undefined) {
       throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge GET ${job.bucket}/${job.key}: the read broke off: ${String((readError as Error).message)}`, {
@@ -206,6 +254,7 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
     throw error;
   } finally {
     read.body.destroy();
+    hashing.destroy();
   }
 }
 
@@ -218,24 +267,25 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
     progress = undefined;
   }
   if (progress === undefined) {
-    const checkMd5 = isPlainMd5Etag(job.etag);
-    const hashes = await hashPass(context, job, checkMd5, signal);
+    const partSize = effectivePartSize(job.size, context.partSize);
+    const hashes = await hashPass(context, job, { md5: isPlainMd5Etag(job.etag), partSize }, signal);
     const sha256Hex = hashes.sha256.toString('hex');
-    if (checkMd5 && hashes.md5!.toString('hex') !== job.etag.toLowerCase()) throw sourceCorrupt(job, hashes.md5!.toString('hex'));
+    const md5Hex = hashes.md5?.toString('hex');
+    const checkMd5 = md5Hex !== undefined && hashes.etagFromMd5;
+    if (checkMd5 && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
     if (shouldHead(context, job)) {
       const head = await lake.head(coreKey, { signal });
-      if (isOurs(head, job.size, sha256Hex)) {
+      if (isOurs(head, job.size, sha256Hex, checkMd5 ? md5Hex : undefined)) {
         return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
       }
     }
     const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
-    const partSize = effectivePartSize(job.size, context.partSize);
     const uploadId = await lake.createMultipart(coreKey, { metadata, signal });
-    journal.startMultipart(job.id, { uploadId, coreKey, partSize, sha256: sha256Hex });
+    journal.startMultipart(job.id, { uploadId, coreKey, partSize, sha256: sha256Hex, partMd5s: hashes.partMd5s });
     progress = journal.multipart(job.id)!;
   }
 
-  const { uploadId, partSize, sha256: sha256Hex } = progress;
+  const { uploadId, partSize, sha256: sha256Hex, partMd5s } = progress;
   const partCount = Math.max(1, Math.ceil(job.size / partSize));
   const done = new Map(progress.parts);
   const pending: number[] = [];
@@ -248,8 +298,16 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
     try {
       const read = await readIntoBuffer(context.source, job, { start, end }, { sha256: false, md5: true, signal });
       const md5Hex = read.md5!.toString('hex');
-      const { etag } = await lake.uploadPart(coreKey, uploadId, partNumber, read.data, { contentMd5: read.md5!.toString('base64'), signal });
-      if (isPlainMd5Etag(etag) && etag.toLowerCase() !== md5Hex) {
+      const expected = partMd5s?.subarray(16 * (partNumber - 1), 16 * partNumber);
+      if (expected !== undefined && expected.length === 16 && !expected.equals(read.md5!)) {
+        throw new TributaryError(
+          'TRIB_ERR_SOURCE_CORRUPT',
+          `edge GET ${job.bucket}/${job.key} part ${partNumber} (bytes ${start}-${end}): MD5 ${md5Hex}, but the hashing pass read ${expected.toString('hex')}; the upload starts over`,
+        );
+      }
+      const part = await lake.uploadPart(coreKey, uploadId, partNumber, read.data, { contentMd5: read.md5!.toString('base64'), signal });
+      const { etag } = part;
+      if (etagContradicts(part, md5Hex)) {
         throw new TributaryError('TRIB_ERR_LAND_MISMATCH', `core UploadPart ${coreKey} #${partNumber}: ETag ${etag}, sent MD5 ${md5Hex}`);
       }
       journal.recordPart(job.id, partNumber, etag, read.data.length);
@@ -265,7 +323,14 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
   try {
     await forEachConcurrently(pending, context.partConcurrency, uploadOne);
   } catch (failure) {
-    if ((failure as { code?: string }).code === 'TRIB_ERR_CORE_UPLOAD_LOST') journal.forgetMultipart(job.id);
+    const code = (failure as { code?: string }).code;
+    if (code === 'TRIB_ERR_CORE_UPLOAD_LOST') journal.forgetMultipart(job.id);
+    // Two reads of the edge disagree: which one was wrong is not known, so neither the hashing
+    // pass (in the metadata) nor the parts sent are kept.
+    if (code === 'TRIB_ERR_SOURCE_CORRUPT') {
+      await lake.abortMultipart(coreKey, uploadId);
+      journal.forgetMultipart(job.id);
+    }
     throw failure;
   }
 
@@ -275,14 +340,14 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
   } catch (error) {
     // The answer may have been lost after the core assembled the object: look before failing.
     const head = await lake.head(coreKey, { signal }).catch(() => undefined);
-    if (!isOurs(head, job.size, sha256Hex)) {
+    if (!isOurs(head, job.size, sha256Hex, undefined)) {
       if ((error as { code?: string }).code === 'TRIB_ERR_LAND_MISMATCH') journal.forgetMultipart(job.id);
       throw error;
     }
   }
   let confirmed;
   try {
-    confirmed = await confirmLanded(lake, coreKey, job.size, sha256Hex, signal);
+    confirmed = await confirmLanded(lake, coreKey, job.size, sha256Hex, undefined, signal);
   } catch (error) {
     journal.forgetMultipart(job.id);
     throw error;

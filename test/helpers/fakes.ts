@@ -71,7 +71,7 @@ export class FakeSource implements SourceStore {
     const o = this.objects.get(`${object.bucket}/${object.key}`);
     if (!o) throw mapS3Error(sdkError.noSuchKey(), 'edge', 'read');
     const data = range ? o.data.subarray(range.start, range.end + 1) : o.data;
-    return { body: Readable.from([data]), etag: o.etag, size: data.length };
+    return { body: Readable.from([data]), etag: o.etag, size: data.length, etagFromMd5: true };
   }
 
   async head(object: Pick<SourceObject, 'bucket' | 'key'>): Promise<SourceObject> {
@@ -117,7 +117,7 @@ export class FakeLake implements LakeStore {
   async head(key: string): Promise<LakeHead | undefined> {
     this.maybeFail('head');
     const o = this.objects.get(key);
-    return o ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata } : undefined;
+    return o ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata, etagFromMd5: true } : undefined;
   }
 
   async read(key: string) {
@@ -136,7 +136,7 @@ export class FakeLake implements LakeStore {
       data = Buffer.concat(chunks);
     }
     this.objects.set(key, { data, metadata: { ...options.metadata } });
-    return { etag: createHash('md5').update(data).digest('hex') };
+    return { etag: createHash('md5').update(data).digest('hex'), etagFromMd5: true };
   }
 
   async createMultipart(key: string, options: { metadata: Readonly<Record<string, string>> }) {
@@ -151,7 +151,7 @@ export class FakeLake implements LakeStore {
     const upload = this.uploads.get(uploadId);
     if (!upload) throw mapS3Error(Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' }), 'core', 'uploadPart');
     upload.parts.set(partNumber, Buffer.from(body));
-    return { etag: createHash('md5').update(body).digest('hex') };
+    return { etag: createHash('md5').update(body).digest('hex'), etagFromMd5: true };
   }
 
   async completeMultipart(key: string, uploadId: string, parts: readonly { partNumber: number }[]) {
