@@ -68,6 +68,12 @@ const duration = parsed('duration', 'a duration such as 60s, 5m or 1h', (v) =>
 const rate = parsed('rate', 'a rate such as 2MiB/s or unlimited', (v) =>
   typeof v === 'string' || typeof v === 'number' ? parseRate(v) : undefined,
 );
+/** Node's timers take at most 2^31-1 ms (about 24.8 days): a longer delay fires at once, in a loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A delay the agent waits with a timer: from `minMs` up to what a timer can hold. */
+const timerDuration = (minMs: number, minText: string) =>
+  duration.refine((v) => v >= minMs && v <= MAX_TIMER_MS, { message: `must be from ${minText} to 24d` });
+
 /** A retention period: a duration, or `never` (null). */
 const retentionPeriod = parsed('duration', 'a duration such as 7d, or never', (v): number | null | undefined =>
   v === 'never' ? null : typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined,
@@ -106,7 +112,7 @@ const endpointFields = {
   region: str().default('us-east-1').describe('Region the requests are signed for.'),
   credentials: credentials.optional(),
   checksums: checksums.default('when_required'),
-  requestTimeout: duration.default(60_000).describe('Abort a request that makes no progress for this long.'),
+  requestTimeout: timerDuration(100, '100ms').default(60_000).describe('Abort a request that makes no progress for this long.'),
   caBundle: str()
     .optional()
     .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones. Certificates are always verified.'),
@@ -259,10 +265,10 @@ const configShape = {
       .default(64 * 1024 * 1024)
       .describe('Bytes of object data buffered at once across all transfers (small objects, multipart parts); at least partSize.'),
     maxAttempts: positiveInt.default(10).describe('Attempts before an object is dead.'),
-    retryBase: duration
+    retryBase: timerDuration(1, '1ms')
       .default(2000)
       .describe('Delay before the first retry of an object; it doubles with every further attempt (with jitter) up to retryCap.'),
-    retryCap: duration.default(15 * 60_000).describe('Longest delay between two attempts of an object.'),
+    retryCap: timerDuration(1, '1ms').default(15 * 60_000).describe('Longest delay between two attempts of an object.'),
     headBeforePut: z
       .enum(['auto', 'always', 'never'], { error: required('auto, always or never') })
       .default('auto')
@@ -286,7 +292,7 @@ const configShape = {
     .default([])
     .describe('Bandwidth limits by time of day; the first window that matches the local time applies. Accepted but not enforced yet.'),
   scan: obj({
-    interval: duration.default(60_000).describe('Time between two reconcile scans of the edge buckets.'),
+    interval: timerDuration(1000, '1s').default(60_000).describe('Time between two reconcile scans of the edge buckets.'),
     pageSize: positiveInt.default(1000).describe('Keys asked for per list request (S3 returns at most 1000).'),
   })
     .prefault({})
@@ -303,8 +309,7 @@ const configShape = {
       .describe(
         'Delete an object from the edge this long after it landed (and after its Last-Modified), such as 7d; `never` (default) keeps every edge object. An object is deleted only when it is done, is still the version that landed, and a HEAD of its core copy shows the recorded SHA-256 and size. The edge credentials then need s3:DeleteObject.',
       ),
-    interval: duration
-      .refine((v) => v >= 1000, { message: 'must be at least 1s' })
+    interval: timerDuration(1000, '1s')
       .default(60 * 60_000)
       .describe('How often the agent looks for edge objects whose retention period has passed (`sync --once` looks once, at its start).'),
   })
@@ -316,6 +321,7 @@ const configShape = {
       .default('127.0.0.1:9464')
       .describe('host:port the agent serves /metrics /healthz /readyz /status /events on; a bare :port binds 127.0.0.1.'),
     token: str()
+      .refine((v) => v.trim() !== '', { message: 'must not be empty: an empty token would let any request in (leave http.token out to run without one)' })
       .optional()
       .describe('Bearer token the event endpoint and the web pages require. Redacted wherever the config is printed.'),
   })
@@ -335,8 +341,7 @@ const configShape = {
     .prefault({})
     .describe('S3 event notifications received on POST /events (AWS S3, MinIO webhooks, Ceph RGW HTTP endpoints).'),
   manifests: obj({
-    interval: duration
-      .refine((v) => v >= 1000, { message: 'must be at least 1s' })
+    interval: timerDuration(1000, '1s')
       .default(60_000)
       .describe(
         'How often the agent writes NDJSON manifests of what landed to _tributary/manifests/site=<site>/dt=<day>/ (and at the end of every sync pass and on a clean stop).',
@@ -345,8 +350,7 @@ const configShape = {
     .prefault({})
     .describe('Manifests: one line per landed object, for analytics engines and audits.'),
   heartbeat: obj({
-    interval: duration
-      .refine((v) => v >= 1000, { message: 'must be at least 1s' })
+    interval: timerDuration(1000, '1s')
       .default(30_000)
       .describe('How often the agent writes _tributary/sites/<site>/heartbeat.json to the core (and once more on a clean stop).'),
   })

@@ -754,3 +754,24 @@ describe('config: a valid config', () => {
     assert.equal(parse({ ...minimal(), journal: 'data' }, { baseDir: '/opt/x' }).journal, '/opt/x/data');
   });
 });
+
+it('timer intervals must fit a timer: 0 would scan without pause, more than 24 days would fire at once', () => {
+  assert.deepEqual(problems(withField('scan', { interval: '0s' })), ['scan.interval: must be from 1s to 24d']);
+  assert.deepEqual(problems(withField('scan', { interval: '30d' })), ['scan.interval: must be from 1s to 24d']);
+  assert.deepEqual(problems({ ...minimal(), heartbeat: { interval: '25d' }, manifests: { interval: '0s' } }), [
+    'manifests.interval: must be from 1s to 24d',
+    'heartbeat.interval: must be from 1s to 24d',
+  ]);
+  assert.deepEqual(problems(withField('transfer', { retryCap: '30d' })), ['transfer.retryCap: must be from 1ms to 24d']);
+  assert.equal(parse(withField('scan', { interval: '24d' })).scan.interval, 24 * 24 * 60 * 60_000);
+});
+
+it('an empty http.token is refused: it would let any request in', (t) => {
+  assert.deepEqual(problems(withField('http', { token: '' })), [
+    'http.token: must not be empty: an empty token would let any request in (leave http.token out to run without one)',
+  ]);
+  const file = writeConfig(t, 'site: s\nedge: { buckets: [b1b] }\ncore: { bucket: lake }\nhttp: { token: "${TOKEN}" }\n');
+  assert.deepEqual(problemsOf(() => loadConfigFile(file, { env: { TOKEN: '' } })), [
+    'http.token: must not be empty: an empty token would let any request in (leave http.token out to run without one)',
+  ]);
+});
