@@ -171,10 +171,23 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const err = error instanceof CommandFailure ? error : coerceError(error);
-    process.stderr.write(`tributary: ${err.message}\n`);
+    if (error instanceof CommandFailure) {
+      process.stderr.write(`tributary: ${error.message}\n`);
+    } else {
+      // The code too: docs/errors.md says what each means and what to do.
+      const err = coerceError(error);
+      process.stderr.write(`tributary: ${err.code}: ${err.message}\n`);
+    }
     return exitCodeFor(error);
   }
+}
+
+// `tributary status | head`: once the reader is gone, the rest of the output goes nowhere and the
+// command still ends with its own exit code (an unhandled EPIPE would end it with a stack trace).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
 }
 
 main(process.argv).then(
