@@ -11,6 +11,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import type { z } from 'zod';
 
 import { TributaryError } from '../core/errors.js';
+import { isSecretField } from './redact.js';
 import { configSchema, fleetConfigSchema, type Config, type EdgeBucketConfig, type FleetConfig } from './schema.js';
 
 export class ConfigError extends TributaryError {
@@ -54,7 +55,17 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
       return only.flatMap((inner) => formatIssue({ ...inner, path: [...issue.path, ...inner.path] }));
     }
   }
+  const last = issue.path.at(-1);
+  if (typeof last === 'string' && isSecretField(last)) {
+    // A secret's value never appears in a message, even a wrong one: it may be the real secret.
+    return [`${formatPath(issue.path)}: ${issue.message.replace(/, got .*$/s, `, got ${describeKind(issue.input)} (redacted)`)}`];
+  }
   return [`${formatPath(issue.path)}: ${issue.message}`];
+}
+
+function describeKind(value: unknown): string {
+  if (value === undefined) return 'a value';
+  return Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`;
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

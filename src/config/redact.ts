@@ -7,6 +7,11 @@ export const REDACTED = '[redacted]';
 
 const SECRET_FIELD = /^(secretAccessKey|accessKeyId|sessionToken|token|authorization|password)$/i;
 
+/** True for the name of a field that holds a secret. */
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELD.test(name);
+}
+
 /** A deep copy of `value` with every secret field replaced by `[redacted]`. */
 export function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);

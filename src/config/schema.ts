@@ -86,14 +86,19 @@ const bool = z.preprocess(
 /** A refinement's message with the offending value: `expected ..., got "Store_1"`. */
 const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${describeValue(issue.input)}` });
 
-const endpoint = str('a URL such as http://127.0.0.1:9000').refine((value) => {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, got('an http:// or https:// URL'));
+const endpoint = str('a URL such as http://127.0.0.1:9000')
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, got('an http:// or https:// URL'))
+  // S3 signs requests with the credentials fields; a user:password in the URL would only be printed.
+  .refine((value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''), {
+    message: 'must not carry a user or password: put the keys under credentials',
+  });
 
 const credentials = obj({
   accessKeyId: str().describe('Access key ID, usually `${VAR}` from the environment. Redacted wherever the config is printed.'),

@@ -775,3 +775,17 @@ it('an empty http.token is refused: it would let any request in', (t) => {
     'http.token: must not be empty: an empty token would let any request in (leave http.token out to run without one)',
   ]);
 });
+
+it('a wrong secret is reported without its value, and an endpoint may not carry a user or password', () => {
+  const raw = {
+    ...minimal(),
+    edge: { buckets: ['telemetry'], credentials: { accessKeyId: 'AKIA', secretAccessKey: 12345678901234 } },
+    http: { token: 98765432109876 },
+  };
+  const found = problems(raw);
+  assert.deepEqual(found, ['edge.credentials.secretAccessKey: expected a string, got a value (redacted)', 'http.token: expected a string, got a value (redacted)']);
+  assert.ok(!found.join().includes('12345678901234') && !found.join().includes('98765432109876'));
+  assert.deepEqual(problems(withField('edge', { endpoint: 'http://admin:hunter2@127.0.0.1:9000' })), [
+    'edge.endpoint: must not carry a user or password: put the keys under credentials',
+  ]);
+});
