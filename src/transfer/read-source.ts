@@ -34,12 +34,31 @@ function wrongLength(object: Pick<SourceObject, 'bucket' | 'key'>, got: number, 
   );
 }
 
-async function drain(body: Readable, onChunk: (chunk: Buffer) => void, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Feeds every chunk of `body` to `onChunk`. A body that breaks off (a reset, a close before its
+ * Content-Length, a stall past the timeout) is the edge's bad answer, named with the object; a
+ * cancellation stays a cancellation.
+ */
+async function drain(
+  object: Pick<SourceObject, 'bucket' | 'key'>,
+  body: Readable,
+  onChunk: (chunk: Buffer) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let received = 0;
   try {
     for await (const chunk of body) {
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
+      received += (chunk as Buffer).length;
       onChunk(chunk as Buffer);
     }
+  } catch (error) {
+    if (error instanceof TributaryError || signal?.aborted || (error as { name?: string }).name === 'AbortError') throw error;
+    throw new TributaryError(
+      'TRIB_ERR_EDGE_BAD_RESPONSE',
+      `edge GET ${object.bucket}/${object.key}: the read broke off after ${received} bytes: ${(error as Error).message ?? String(error)}`,
+      { cause: error },
+    );
   } finally {
     body.destroy();
   }
@@ -63,6 +82,7 @@ export async function readIntoBuffer(
   const sha = options.sha256 ? createHash('sha256') : undefined;
   let offset = 0;
   await drain(
+    object,
     read.body,
     (chunk) => {
       if (offset + chunk.length > expected) throw wrongLength(object, offset + chunk.length, expected);
@@ -111,6 +131,7 @@ export async function hashWholeObject(
   const read = await source.read(object, undefined, { signal: options.signal });
   if (typeof options.md5 === 'function' ? options.md5(read) : options.md5) md5 = createHash('md5');
   await drain(
+    object,
     read.body,
     (chunk) => {
       total += chunk.length;

@@ -84,7 +84,7 @@ test('a core that ignores Content-MD5 and gets a changed byte in the first uploa
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
 
-test('edge reads that return other bytes once, a shifted range, another version: each is caught, retried and lands exactly', async (t) => {
+test('edge reads that return other bytes once, a shifted range, a body cut off, another version: each is caught, retried and lands exactly', async (t) => {
   const dir = tempDir(t);
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
@@ -94,6 +94,7 @@ test('edge reads that return other bytes once, a shifted range, another version:
     ['m/part-flipped.bin', randomBytes(11 * MiB + 123)],
     ['m/range-shifted.bin', randomBytes(10 * MiB + 7)],
     ['e/other-version.json', Buffer.from('{"v":1}\n'.repeat(100))],
+    ['c/cut-off.bin', randomBytes(48 * 1024)],
   ]);
   for (const [key, body] of objects) await putObject(edge, 'edge', key, body);
   const done = new Set<string>();
@@ -115,6 +116,8 @@ test('edge reads that return other bytes once, a shifted range, another version:
         request: (r) => ({ ...r, headers: { ...r.headers, range: `bytes=${5 * MiB - 1}-${10 * MiB - 2}` } }),
       };
     }
+    // The connection closes before the body's Content-Length is reached.
+    if (key === 'c/cut-off.bin' && once(key)) return { answer: (a) => ({ ...a, cutAfter: 1000 }) };
     // A server that ignores If-Match, with the object overwritten since the listing.
     if (key === 'e/other-version.json' && once(key)) {
       return { answer: (a) => ({ ...a, headers: { ...a.headers, etag: '"0123456789abcdef0123456789abcdef"' } }) };
@@ -126,13 +129,14 @@ test('edge reads that return other bytes once, a shifted range, another version:
   const config = configFor(dir, edge, core, { edge: proxy.endpoint });
   const sync = await runCli(['sync', '--once', '-c', config]);
   assert.equal(sync.code, 0, sync.stderr);
-  assert.equal(done.size, 5, [...done].join());
+  assert.equal(done.size, 6, [...done].join());
   assert.doesNotMatch(sync.stderr, /Unhandled|UND_ERR_ABORTED/);
   // Blamed on the edge, not the core.
   for (const key of ['b/flipped.bin', 's/hash-pass-flipped.bin', 'm/part-flipped.bin']) {
     assert.match(sync.stderr, new RegExp(`"key":"${key.replace('.', '\\.')}"[^\\n]*TRIB_ERR_SOURCE_CORRUPT`), key);
   }
   assert.match(sync.stderr, /"key":"m\/range-shifted\.bin"[^\n]*TRIB_ERR_EDGE_BAD_RESPONSE[^\n]*206 for bytes/);
+  assert.match(sync.stderr, /"key":"c\/cut-off\.bin"[^\n]*TRIB_ERR_EDGE_BAD_RESPONSE[^\n]*the read broke off after 1000 bytes/);
   await assertLandedExactly(core, join(dir, 'journal'), objects);
   const verify = await runCli(['verify', '--deep', '-c', config]);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);

@@ -21,6 +21,8 @@ export interface Answer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
+  /** Send the whole body's Content-Length but only this many bytes, then close the connection. */
+  readonly cutAfter?: number;
 }
 
 /** What to do with one request: change it before it is forwarded, and/or change its answer. */
@@ -57,6 +59,10 @@ export async function startRewritingProxy(targetPort: number, rule: (request: Ex
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && name !== 'transfer-encoding') out[name] = value;
       if (request.method !== 'HEAD') out['content-length'] = String(answer.body.length);
       outgoing.writeHead(answer.status, out);
+      if (answer.cutAfter !== undefined) {
+        outgoing.write(answer.body.subarray(0, answer.cutAfter), () => outgoing.socket?.destroy());
+        return;
+      }
       outgoing.end(request.method === 'HEAD' ? undefined : answer.body);
     });
     upstream.on('error', () => outgoing.socket?.destroy());
