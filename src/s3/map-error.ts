@@ -126,7 +126,10 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
   if (name === 'NoSuchBucket') {
     return new TributaryError(code(side, 'BUCKET_MISSING'), `${where}: bucket does not exist (NoSuchBucket)`, { cause: error });
   }
-  if (THROTTLE.has(name) || status === 429 || status === 503) {
+  // A 503 is S3's "slow down" unless it says it is an internal error (what the SDK makes of an
+  // <Error>InternalError</Error> in the 200 answer to CompleteMultipartUpload): that one is a
+  // server error, which uses up attempts, or it would be retried for ever.
+  if (THROTTLE.has(name) || status === 429 || (status === 503 && name !== 'InternalError')) {
     const retryAfter = retryAfterSeconds(e);
     return new TributaryError(code(side, 'THROTTLED'), `${where}: throttled by the server: ${detail}`, {
       cause: error,

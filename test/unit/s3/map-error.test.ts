@@ -14,6 +14,9 @@ const cases: [string, unknown, 'edge' | 'core', string, string][] = [
   ['SlowDown', sdkError.slowDown('7'), 'core', 'TRIB_ERR_CORE_THROTTLED', 'throttled'],
   ['429', Object.assign(new Error('x'), { name: 'TooManyRequests', $metadata: { httpStatusCode: 429 } }), 'edge', 'TRIB_ERR_EDGE_THROTTLED', 'throttled'],
   ['500', sdkError.internal(), 'core', 'TRIB_ERR_CORE_SERVER', 'transient'],
+  ['503 without a code', Object.assign(new Error('x'), { name: 'Http503', $metadata: { httpStatusCode: 503 } }), 'core', 'TRIB_ERR_CORE_THROTTLED', 'throttled'],
+  // What the SDK makes of <Error>InternalError</Error> in a 200 answer to CompleteMultipartUpload.
+  ['InternalError as 503', Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 503 } }), 'core', 'TRIB_ERR_CORE_SERVER', 'transient'],
   ['SignatureDoesNotMatch', sdkError.badSignature(), 'core', 'TRIB_ERR_CORE_AUTH', 'fatal'],
   ['InvalidAccessKeyId', Object.assign(new Error('x'), { name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } }), 'edge', 'TRIB_ERR_EDGE_AUTH', 'fatal'],
   ['AccessDenied', sdkError.accessDenied(), 'core', 'TRIB_ERR_CORE_ACCESS_DENIED', 'permanent'],
