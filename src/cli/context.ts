@@ -44,6 +44,7 @@ export function exitCodeFor(error: unknown): number {
       error.code === 'TRIB_ERR_CONFIG_INVALID' ||
       error.code.endsWith('_AUTH') ||
       error.code.endsWith('_TLS') ||
+      error.code.endsWith('_REDIRECT') ||
       error.code.endsWith('_BUCKET_MISSING') ||
       error.code.endsWith('_ACCESS_DENIED')
     ) {

@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   TRIB_ERR_CORE_AUTH: 'fatal',
   TRIB_ERR_EDGE_TLS: 'fatal',
   TRIB_ERR_CORE_TLS: 'fatal',
+  TRIB_ERR_EDGE_REDIRECT: 'fatal',
+  TRIB_ERR_CORE_REDIRECT: 'fatal',
   TRIB_ERR_EDGE_BUCKET_MISSING: 'fatal',
   TRIB_ERR_CORE_BUCKET_MISSING: 'fatal',
   TRIB_ERR_EDGE_THROTTLED: 'throttled',

@@ -117,6 +117,18 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
   if (net !== undefined && status === undefined) {
     return new TributaryError(code(side, 'UNREACHABLE'), `${where}: ${side} endpoint unreachable (${net}): ${e.message ?? ''}`, { cause: error });
   }
+  // S3 sends 301 PermanentRedirect (with x-amz-bucket-region) when the bucket is in another
+  // region than the endpoint, 307 while a new bucket's DNS settles. Every request would get it.
+  if (status === 301 || status === 307 || name === 'PermanentRedirect' || name === 'TemporaryRedirect') {
+    const region = e.$response?.headers?.['x-amz-bucket-region'];
+    return new TributaryError(
+      side === 'edge' ? 'TRIB_ERR_EDGE_REDIRECT' : 'TRIB_ERR_CORE_REDIRECT',
+      region
+        ? `${where}: the ${side} redirects (${detail}): the bucket is in region ${region}; set ${side}.region: ${region} and an endpoint of that region`
+        : `${where}: the ${side} redirects (${detail}); check ${side}.endpoint, ${side}.region and ${side}.forcePathStyle`,
+      { cause: error, field: `${side}.region` },
+    );
+  }
   if (AUTH.has(name)) {
     return new TributaryError(code(side, 'AUTH'), `${where}: the ${side} rejected the credentials (${name}); check ${side}.credentials`, {
       cause: error,

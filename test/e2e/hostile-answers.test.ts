@@ -187,3 +187,20 @@ test('a listing that lies about sizes: a negative size is refused naming the key
   assert.equal(negative.code, 1, negative.stderr);
   assert.match(negative.stderr, /the entry for \\?"z\/listed-empty\.bin\\?" has no valid Key, Size or LastModified \(Size \\?"-1024\\?"/);
 });
+
+test('a core that redirects to another region stops the run at once with exit 2, naming the region to set', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'a.json', '{}\n');
+  const redirect = { 'x-amz-bucket-region': 'eu-central-1', 'content-type': 'application/xml' };
+  const body = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>');
+  const proxy = await startRewritingProxy(core.port, () => ({ answer: () => ({ status: 301, headers: redirect, body }) }));
+  t.after(() => proxy.close());
+  const config = configFor(dir, edge, core, { core: proxy.endpoint });
+  const sync = await runCli(['sync', '--once', '-c', config], { timeoutMs: 60_000 });
+  assert.equal(sync.code, 2, sync.stderr);
+  assert.match(sync.stderr, /TRIB_ERR_CORE_REDIRECT/);
+  assert.match(sync.stderr, /set core\.region: eu-central-1/);
+  assert.notEqual(journalRows(join(dir, 'journal')).find((r) => r.key === 'a.json')?.state, 'done');
+});

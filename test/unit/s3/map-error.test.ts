@@ -27,6 +27,8 @@ const cases: [string, unknown, 'edge' | 'core', string, string][] = [
   ['NoSuchUpload', Object.assign(new Error('x'), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }), 'core', 'TRIB_ERR_CORE_UPLOAD_LOST', 'transient'],
   ['KeyTooLong', Object.assign(new Error('x'), { name: 'KeyTooLongError', $metadata: { httpStatusCode: 400 } }), 'core', 'TRIB_ERR_CORE_REJECTED', 'permanent'],
   ['malformed XML', Object.assign(new Error('Deserialization error: to see the raw response'), { name: 'SyntaxError' }), 'core', 'TRIB_ERR_CORE_BAD_RESPONSE', 'transient'],
+  ['301 PermanentRedirect', Object.assign(new Error('x'), { name: 'PermanentRedirect', $metadata: { httpStatusCode: 301 } }), 'core', 'TRIB_ERR_CORE_REDIRECT', 'fatal'],
+  ['307 without a code', Object.assign(new Error('x'), { name: 'Http307', $metadata: { httpStatusCode: 307 } }), 'edge', 'TRIB_ERR_EDGE_REDIRECT', 'fatal'],
   ['abort', Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }), 'core', 'TRIB_ERR_CANCELLED', 'cancelled'],
 ];
 
@@ -44,4 +46,15 @@ test('Retry-After in seconds and as an HTTP date', () => {
   const date = new Date(Date.now() + 30_000).toUTCString();
   const seconds = mapS3Error(sdkError.slowDown(date), 'core', 'PUT').retryAfterSeconds!;
   assert.ok(seconds > 25 && seconds <= 30, String(seconds));
+});
+
+test('a redirect names the region the bucket is in, when the server says', () => {
+  const error = Object.assign(new Error('The bucket you are attempting to access must be addressed using the specified endpoint.'), {
+    name: 'PermanentRedirect',
+    $metadata: { httpStatusCode: 301 },
+    $response: { statusCode: 301, headers: { 'x-amz-bucket-region': 'eu-central-1' } },
+  });
+  const mapped = mapS3Error(error, 'core', 'HEAD lake');
+  assert.match(mapped.message, /the bucket is in region eu-central-1; set core\.region: eu-central-1/);
+  assert.equal(mapped.field, 'core.region');
 });
