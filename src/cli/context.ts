@@ -2,9 +2,13 @@
  * What every command shares: loading the config (errors printed with their paths, exit 2) and
  * the exit codes of the CLI contract.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { isTributaryError } from '../core/errors.js';
+import { JOURNAL_FILE } from '../db/open-database.js';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2 } as const;
 
@@ -33,6 +37,20 @@ export function loadConfigOrFail(file: string): Config {
   } catch (error) {
     if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage);
     throw error;
+  }
+}
+
+/**
+ * For commands that read what an agent recorded (status, retry, verify): a journal folder with no
+ * journal in it is a wrong `journal:` path, not an empty backlog.
+ */
+export function requireJournal(config: Config): void {
+  const path = join(config.journal, JOURNAL_FILE);
+  if (!existsSync(path)) {
+    throw new CommandFailure(
+      `no journal at ${path}: no agent or sync --once has run with this config's journal folder yet (check journal: in the config)`,
+      EXIT.usage,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -156,7 +157,10 @@ test('retry re-queues dead objects (all, or by error code) and the next pass lan
   assert.equal(blocked.code, 1, 'dead objects make the pass incomplete');
   assert.match(blocked.stdout, /dead 2/);
 
-  const some = await runCli(['retry', '--code', 'TRIB_ERR_CORE_SERVER', '-c', config]);
+  const unknown = await runCli(['retry', '--code', 'TRIB_ERR_NOPE', '-c', config]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--code TRIB_ERR_NOPE: not an error code/);
+  const some = await runCli(['retry', '--code', 'trib_err_core_server', '-c', config]);
   assert.equal(some.code, 0);
   assert.match(some.stdout, /re-queued 1 dead object with TRIB_ERR_CORE_SERVER/);
   const all = await runCli(['retry', '-c', config]);
@@ -165,4 +169,17 @@ test('retry re-queues dead objects (all, or by error code) and the next pass lan
   assert.deepEqual(rows.map((r) => [r.key, r.state, r.attempts]), [['a.txt', 'queued', 0], ['b.txt', 'queued', 0]]);
   const pass = await runCli(['sync', '--once', '-c', config]);
   assert.equal(pass.code, 0, pass.stderr);
+});
+
+test('status, retry and verify on a journal folder that holds no journal say so (exit 2) instead of reporting an empty backlog', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const config = writeTestConfig(dir, edge, core, { extra: { journal: join(dir, 'no', 'such', 'journal') } });
+  for (const verb of ['status', 'retry', 'verify']) {
+    const result = await runCli([verb, '-c', config]);
+    assert.equal(result.code, 2, `${verb}: ${result.stdout}${result.stderr}`);
+    assert.match(result.stderr, /no journal at .*journal\.db: no agent or sync --once has run/, verb);
+  }
+  assert.equal(existsSync(join(dir, 'no')), false, 'nothing was created');
 });

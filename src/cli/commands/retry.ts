@@ -1,10 +1,16 @@
 import { openJournal } from '../../journal/sqlite-journal.js';
 import { systemClock } from '../../ports/clock.js';
-import { EXIT, loadConfigOrFail, type Output } from '../context.js';
+import { ERROR_CODES } from '../../core/errors.js';
+import { CommandFailure, EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 /** `tributary retry [--code CODE]`: dead objects go back to the queue with fresh attempts. */
-export function retry(file: string, code: string | undefined, output: Output): number {
+export function retry(file: string, codeOption: string | undefined, output: Output): number {
+  const code = codeOption?.toUpperCase();
+  if (code !== undefined && !Object.hasOwn(ERROR_CODES, code)) {
+    throw new CommandFailure(`--code ${codeOption}: not an error code (docs/errors.md lists them, such as TRIB_ERR_CORE_SERVER)`, EXIT.usage);
+  }
   const config = loadConfigOrFail(file);
+  requireJournal(config);
   const journal = openJournal(config.journal, systemClock);
   try {
     const count = journal.retryDead({ code });

@@ -8,10 +8,11 @@ import { openJournal } from '../../journal/sqlite-journal.js';
 import { systemClock } from '../../ports/clock.js';
 import { buildStatus } from '../../report/status-report.js';
 import { retentionPolicy } from '../../transfer/edge-retention.js';
-import { EXIT, loadConfigOrFail, type Output } from '../context.js';
+import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export function status(file: string, json: boolean, output: Output): number {
   const config = loadConfigOrFail(file);
+  requireJournal(config);
   const journal = openJournal(config.journal, systemClock);
   try {
     const edgeRetention = retentionPolicy(config.retention, config.rules) !== undefined;

@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
 import type { Journal, JournalObject } from '../../ports/journal.js';
-import { EXIT, loadConfigOrFail, type Output } from '../context.js';
+import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export interface VerifyProblem {
   readonly bucket: string;
@@ -107,6 +107,7 @@ export interface VerifyOptions {
 export async function verify(file: string, options: VerifyOptions, output: Output, log: Logger, signal: AbortSignal): Promise<number> {
   const { deep, json } = options;
   const config = loadConfigOrFail(file);
+  requireJournal(config);
   const agent = buildAgent(config, { logger: log });
   const problems: VerifyProblem[] = [];
   let checked = 0;
