@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 
 import { configSchema, valueKinds, type ValueKind } from '../src/config/schema.js';
+import { durationInConfigUnits, rateInConfigUnits, sizeInConfigUnits } from '../src/core/units.js';
 
 export const CONFIG_DOC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'config.md');
 
@@ -110,33 +111,14 @@ function typeName(schema: z.core.$ZodType, plural = false): string {
   }
 }
 
-const SIZE_UNITS: readonly [string, number][] = [
-  ['TiB', 1024 ** 4],
-  ['GiB', 1024 ** 3],
-  ['MiB', 1024 ** 2],
-  ['KiB', 1024],
-];
-const DURATION_UNITS: readonly [string, number][] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1000],
-];
-
-/** A number in the largest unit that divides it exactly: 16777216 → 16MiB, 900000 → 15m. */
-function inUnits(value: number, units: readonly [string, number][], base: string): string {
-  for (const [name, factor] of units) if (value !== 0 && value % factor === 0) return `${value / factor}${name}`;
-  return `${value}${base}`;
-}
-
 function formatDefault(field: Field): string {
   if (field.required) return '**required**';
   if (!field.hasDefault) return '—';
   const value = field.defaultValue;
   const kind = kindOf(field.schema);
-  if (typeof value === 'number' && kind === 'size') return `\`${inUnits(value, SIZE_UNITS, '')}\``;
-  if (typeof value === 'number' && kind === 'duration') return `\`${inUnits(value, DURATION_UNITS, 'ms')}\``;
-  if (typeof value === 'number' && kind === 'rate') return Number.isFinite(value) ? `\`${inUnits(value, SIZE_UNITS, '')}/s\`` : '`unlimited`';
+  if (typeof value === 'number' && kind === 'size') return `\`${sizeInConfigUnits(value)}\``;
+  if (typeof value === 'number' && kind === 'duration') return `\`${durationInConfigUnits(value)}\``;
+  if (typeof value === 'number' && kind === 'rate') return `\`${rateInConfigUnits(value)}\``;
   if (typeof value === 'string') return value === '' ? '`""`' : `\`${value}\``;
   return `\`${JSON.stringify(value)}\``;
 }

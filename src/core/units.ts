@@ -72,6 +72,40 @@ export function parseDuration(input: string | number): number | undefined {
   return Math.round(total);
 }
 
+const EXACT_SIZE_UNITS: readonly [string, number][] = [
+  ['TiB', 1024 ** 4],
+  ['GiB', 1024 ** 3],
+  ['MiB', 1024 ** 2],
+  ['KiB', 1024],
+];
+const EXACT_DURATION_UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** A number in the largest unit that divides it exactly: 16777216 → 16MiB, 900000 → 15m. */
+function inExactUnits(value: number, units: readonly [string, number][], base: string): string {
+  for (const [name, factor] of units) if (value !== 0 && value % factor === 0) return `${value / factor}${name}`;
+  return `${value}${base}`;
+}
+
+/** A size as the config writes it, exactly (parseSize reads it back): `16MiB`, `1000`. */
+export function sizeInConfigUnits(bytes: number): string {
+  return inExactUnits(bytes, EXACT_SIZE_UNITS, '');
+}
+
+/** A duration as the config writes it, exactly (parseDuration reads it back): `15m`, `250ms`. */
+export function durationInConfigUnits(ms: number): string {
+  return inExactUnits(ms, EXACT_DURATION_UNITS, 'ms');
+}
+
+/** A rate as the config writes it: `2MiB/s`, `unlimited`. */
+export function rateInConfigUnits(bytesPerSecond: number): string {
+  return Number.isFinite(bytesPerSecond) ? `${sizeInConfigUnits(bytesPerSecond)}/s` : 'unlimited';
+}
+
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return 'unlimited';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -104,7 +104,7 @@ describe('tributary config check', () => {
     assert.equal(shown.http['token'], '[redacted]');
     assert.equal(shown.http['listen'], '127.0.0.1:9464');
 
-    // The effective config: normalised, defaulted, in human units.
+    // The effective config: normalised, defaulted, in the units a config file writes.
     assert.equal(shown.site, 'store-0042');
     assert.equal(shown.journal, join(dir, 'tributary-data'));
     assert.deepEqual(shown.edge.buckets, [
@@ -112,12 +112,13 @@ describe('tributary config check', () => {
       { name: 'pos', prefix: 'receipts/' },
     ]);
     assert.equal(shown.core.keyTemplate, '{site}/{bucket}/{key}');
-    assert.equal(shown.transfer['partSize'], '16.0 MiB');
-    assert.equal(shown.transfer['multipartThreshold'], '64.0 MiB');
-    assert.equal(shown.transfer['bufferThreshold'], '8.0 MiB');
+    assert.equal(shown.transfer['partSize'], '16MiB');
+    assert.equal(shown.transfer['multipartThreshold'], '64MiB');
+    assert.equal(shown.transfer['bufferThreshold'], '8MiB');
     assert.equal(shown.transfer['concurrency'], 8);
-    assert.equal(shown.scan['interval'], '1m00s');
-    assert.deepEqual(shown.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: '2.0 MiB/s' }, { limit: 'unlimited' }]);
+    assert.equal(shown.scan['interval'], '1m');
+    assert.deepEqual(shown.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: '2MiB/s' }, { limit: 'unlimited' }]);
+    assert.equal((shown as unknown as { retention: { deleteFromEdgeAfter: string } }).retention.deleteFromEdgeAfter, 'never');
   });
 
   it('reads tributary.yaml from the working folder when -c is not given', async (t) => {
