@@ -283,9 +283,20 @@ const configShape = {
       (transfer, ctx) => {
         // Runs even when another transfer field is wrong, so every problem is reported at once;
         // a field that failed holds no number, and its own problem is reported already.
-        const { partSize, memoryLimit } = transfer as { partSize: unknown; memoryLimit: unknown };
-        if (typeof partSize === 'number' && typeof memoryLimit === 'number' && memoryLimit < partSize) {
+        const { partSize, memoryLimit, bufferThreshold, multipartThreshold, retryBase, retryCap } = transfer as Record<string, unknown>;
+        const numbers = (...values: unknown[]) => values.every((v) => typeof v === 'number');
+        if (numbers(partSize, memoryLimit) && (memoryLimit as number) < (partSize as number)) {
           ctx.addIssue({ code: 'custom', path: ['memoryLimit'], message: 'must be at least transfer.partSize' });
+        }
+        // A buffered object takes its whole size from the budget: a larger one could not fit.
+        if (numbers(bufferThreshold, memoryLimit) && (bufferThreshold as number) > (memoryLimit as number)) {
+          ctx.addIssue({ code: 'custom', path: ['bufferThreshold'], message: 'must be at most transfer.memoryLimit' });
+        }
+        if (numbers(multipartThreshold) && (multipartThreshold as number) > MAX_PART_SIZE) {
+          ctx.addIssue({ code: 'custom', path: ['multipartThreshold'], message: 'must be at most 5GiB (the largest object S3 takes in one PUT)' });
+        }
+        if (numbers(retryBase, retryCap) && (retryBase as number) > (retryCap as number)) {
+          ctx.addIssue({ code: 'custom', path: ['retryBase'], message: 'must be at most transfer.retryCap' });
         }
       },
       { when: isMapping },
@@ -340,6 +351,7 @@ const configShape = {
         'How event records encode object keys: auto (by eventSource: ceph:s3 raw, AWS, MinIO and others URL-encoded), url, or raw.',
       ),
     maxBodySize: size()
+      .refine((v) => v >= 1024, { message: 'must be at least 1KiB (one event record)' })
       .default(8 * 1024 * 1024)
       .describe('Largest POST /events body accepted; a larger one gets 413.'),
   })

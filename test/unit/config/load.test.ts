@@ -673,7 +673,7 @@ describe('config: a valid config', () => {
     const config = parse({
       ...minimal(),
       edge: { buckets: ['telemetry'], requestTimeout: '250ms' },
-      transfer: { partSize: 8 * MiB, multipartThreshold: '1.5MiB', memoryLimit: '1GB', retryBase: '1h30m', retryCap: 90 },
+      transfer: { partSize: 8 * MiB, multipartThreshold: '1.5MiB', memoryLimit: '1GB', retryBase: 90, retryCap: '1h30m' },
       scan: { interval: '2d' },
       bandwidth: [{ limit: '512KiB/s' }, { limit: '1MB' }, { limit: 'off' }, { limit: 0 }],
     });
@@ -681,8 +681,8 @@ describe('config: a valid config', () => {
     assert.equal(config.transfer.partSize, 8 * MiB);
     assert.equal(config.transfer.multipartThreshold, 1.5 * MiB);
     assert.equal(config.transfer.memoryLimit, 1_000_000_000);
-    assert.equal(config.transfer.retryBase, 90 * 60_000);
-    assert.equal(config.transfer.retryCap, 90_000, 'a bare number is seconds');
+    assert.equal(config.transfer.retryBase, 90_000, 'a bare number is seconds');
+    assert.equal(config.transfer.retryCap, 90 * 60_000);
     assert.equal(config.scan.interval, 2 * 86_400_000);
     assert.deepEqual(
       config.bandwidth.map((w) => w.limit),
@@ -787,5 +787,32 @@ it('a wrong secret is reported without its value, and an endpoint may not carry 
   assert.ok(!found.join().includes('12345678901234') && !found.join().includes('98765432109876'));
   assert.deepEqual(problems(withField('edge', { endpoint: 'http://admin:hunter2@127.0.0.1:9000' })), [
     'edge.endpoint: must not carry a user or password: put the keys under credentials',
+  ]);
+});
+
+it('transfer settings that cannot work together are refused', () => {
+  assert.deepEqual(problems(withField('transfer', { bufferThreshold: '1GiB', memoryLimit: '64MiB' })), ['transfer.bufferThreshold: must be at most transfer.memoryLimit']);
+  assert.deepEqual(problems(withField('transfer', { multipartThreshold: '10TiB' })), [
+    'transfer.multipartThreshold: must be at most 5GiB (the largest object S3 takes in one PUT)',
+  ]);
+  assert.deepEqual(problems(withField('transfer', { retryBase: '1h', retryCap: '1s' })), ['transfer.retryBase: must be at most transfer.retryCap']);
+  assert.deepEqual(problems({ ...minimal(), events: { maxBodySize: 0 } }), ['events.maxBodySize: must be at least 1KiB (one event record)']);
+});
+
+it('warnings for rules that swallow the rules after them, an open listener without a token, a KMS key that is not used', () => {
+  // The indentation slip `- match: {...}` / `- exclude: true` makes two rules of one.
+  const slip = parse({ ...minimal(), rules: [{ match: { prefix: 'tmp/' } }, { exclude: true }, { match: { prefix: 'a/' }, priority: 'high' }] });
+  assert.deepEqual(configWarnings(slip), [
+    'rules[1]: has no match conditions and excludes every object: nothing is replicated',
+    'rules[1]: has no match conditions, so it decides for every object and rules[2] never apply',
+  ]);
+  assert.deepEqual(configWarnings(parse({ ...minimal(), rules: [{ match: { prefix: 'tmp/' }, exclude: true }, { priority: 'bulk' }] })), []);
+  assert.deepEqual(configWarnings(parse(withField('http', { listen: '0.0.0.0:9464' }))), [
+    'http.listen: 0.0.0.0:9464 is reachable from other hosts and http.token is not set: anyone who reaches it can post events and read /status',
+  ]);
+  assert.deepEqual(configWarnings(parse(withField('http', { listen: '0.0.0.0:9464', token: 'secret' }))), []);
+  assert.deepEqual(configWarnings(parse(withField('http', { listen: '[::1]:9464' }))), []);
+  assert.deepEqual(configWarnings(parse({ ...minimal(), core: { bucket: 'lake', encryption: { kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/x' } } })), [
+    'core.encryption.kmsKeyId: ignored unless core.encryption.mode is aws:kms (it is none)',
   ]);
 });
