@@ -146,7 +146,10 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     if (current === undefined || current.key !== job.key) return 'gone';
     // The journal decides what counts as the same version (an event's provisional mtime included).
     const [outcome] = journal.recordSeen([current], (o) => decide(config.rules, o.bucket, o.key), 'refresh');
-    return outcome === 'unchanged' ? 'same' : 'changed';
+    if (outcome !== 'unchanged') return 'changed';
+    // The edge shows the journal's newest version; if that is not this job's (a scan or an event
+    // journaled a newer one while this one was in flight), this one is superseded all the same.
+    return journal.latest(job.bucket, job.key)?.id === job.id ? 'same' : 'changed';
   };
 
   const runner = createRunner({

@@ -341,7 +341,10 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
     // The answer may have been lost after the core assembled the object: look before failing.
     const head = await lake.head(coreKey, { signal }).catch(() => undefined);
     if (!isOurs(head, job.size, sha256Hex, undefined)) {
-      if ((error as { code?: string }).code === 'TRIB_ERR_LAND_MISMATCH') journal.forgetMultipart(job.id);
+      // A mismatch, or an upload the core no longer knows (aborted by a lifecycle rule, say):
+      // the next attempt starts a new upload instead of completing this one again and again.
+      const code = (error as { code?: string }).code;
+      if (code === 'TRIB_ERR_LAND_MISMATCH' || code === 'TRIB_ERR_CORE_UPLOAD_LOST') journal.forgetMultipart(job.id);
       throw error;
     }
   }

@@ -145,6 +145,23 @@ test('an object deleted at the edge before its transfer is dead with TRIB_ERR_SO
   assert.equal(row!.last_error_code, 'TRIB_ERR_SOURCE_GONE');
 });
 
+test('a version overwritten while in flight, whose successor a scan journaled meanwhile, is superseded, not retried until dead', async (t) => {
+  const { source, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'v1');
+  await agent.scan();
+  // While v1 is being read the key is overwritten and a scan journals v2 (v1 is transferring, so
+  // that scan does not supersede it); the edge then refuses the GET of v1 (If-Match).
+  source.failNext('read', () => {
+    const v2 = source.put('edge', 'a.txt', 'v2', new Date('2026-11-27T09:00:00Z'));
+    agent.journal.recordSeen([v2], () => ({ priority: 2, excluded: false }), 'scan');
+    return Object.assign(new Error('x'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+  });
+  const summary = await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  assert.equal(summary.failed, 0);
+  const rows = journalRows(journal);
+  assert.deepEqual(rows.map((r) => [r.state, r.last_error_code]), [['superseded', 'TRIB_ERR_SOURCE_CHANGED'], ['done', null]]);
+});
+
 test('bad credentials are fatal: the runner stops, the object stays queued, nothing is done', async (t) => {
   const { source, lake, agent, journal } = setup(t);
   source.put('edge', 'a.txt', 'alpha');
@@ -209,6 +226,23 @@ test('a multipart upload resumes from the journal: finished parts are not upload
   assert.equal(partsAfter, 4 - done, 'only the unfinished parts were sent');
   assert.deepEqual(lake.objects.get('site-a/edge/big.bin')?.data, body);
   assert.equal(lake.calls.filter((c) => c === 'create').length, 1);
+});
+
+test('an upload the core no longer knows when it is completed starts over on the next attempt', async (t) => {
+  const { source, lake, agent, clock, journal } = setup(t, { partSize: '5MiB', multipartThreshold: '5MiB' });
+  const body = Buffer.alloc(11 * 1024 * 1024, 9);
+  source.put('edge', 'big.bin', body);
+  lake.failNext('complete', () => Object.assign(new Error('x'), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } }));
+  await pass(agent);
+  const [row] = journalRows(journal);
+  assert.equal(row!.state, 'failed');
+  assert.equal(row!.last_error_code, 'TRIB_ERR_CORE_UPLOAD_LOST');
+  assert.equal(agent.journal.multipart(row!.id), undefined, 'the lost upload is forgotten');
+  clock.advance(60_000);
+  await pass(agent);
+  assert.equal(journalRows(journal)[0]!.state, 'done');
+  assert.deepEqual(lake.objects.get('site-a/edge/big.bin')?.data, body);
+  assert.equal(lake.calls.filter((c) => c === 'create').length, 2);
 });
 
 test('after a crash between landing and journaling, the object is found in the core and not uploaded again', async (t) => {
