@@ -217,7 +217,11 @@ string value of the file, after the YAML is parsed:
   (\`credentials: { accessKeyId: \${KEY}, secretAccessKey: \${SECRET} }\`).
 - A variable that is not set is an error that names the field
   (\`edge.credentials.accessKeyId: environment variable EDGE_ACCESS_KEY is not set\`). A variable
-  set to the empty string is substituted as empty.
+  set to the empty string is substituted as empty. \`tributary status\` and \`tributary retry\`
+  read only the local journal: for them an unset variable in a secret field (credentials,
+  \`http.token\`) is no error, so they run in a shell that does not hold the site's secrets.
+- Shell defaults and checks (\`\${NAME:-x}\`, \`\${NAME-x}\`, \`\${NAME:?}\`) are not supported and
+  are refused by name; give the value in the environment or in the file.
 - The variable's value is text, never YAML: quotes, \`#\`, \`:\` or braces in it are kept as they
   are. So a substituted value suits strings, sizes, durations and rates
   (\`partSize: \${PART_SIZE}\`), and also whole numbers (\`concurrency: \${CONCURRENCY}\` with

@@ -31,9 +31,9 @@ export class CommandFailure extends Error {
   }
 }
 
-export function loadConfigOrFail(file: string): Config {
+export function loadConfigOrFail(file: string, options: { readonly localOnly?: boolean } = {}): Config {
   try {
-    return loadConfigFile(file);
+    return loadConfigFile(file, options.localOnly === true ? { secretsMayBeUnset: true } : {});
   } catch (error) {
     if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage);
     throw error;

@@ -69,28 +69,40 @@ function describeKind(value: unknown): string {
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** A shell expansion with a default or a check (`${NAME:-x}`, `${NAME-x}`, `${NAME:?}`...): refused, not taken as text. */
+const SHELL_EXPANSION = /\$\{[A-Za-z_][A-Za-z0-9_]*:?[-=?+][^}]*\}/g;
 
-/** Replaces `${VAR}` in every string of the tree; a missing variable is a problem for that path. */
+/**
+ * Replaces `${VAR}` in every string of the tree; a missing variable is a problem for that path,
+ * except in a secret field when `secretsMayBeUnset` (commands that never talk to S3).
+ */
 export function interpolateEnv(
   value: unknown,
   env: NodeJS.ProcessEnv,
   problems: string[],
   path: PropertyKey[] = [],
+  secretsMayBeUnset = false,
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(VARIABLE, (_match, name: string) => {
+    for (const [expansion] of value.matchAll(SHELL_EXPANSION)) {
+      problems.push(`${formatPath(path)}: ${expansion} is not supported: write \${NAME} (no defaults or other shell forms)`);
+    }
+    const last = path.at(-1);
+    const secret = typeof last === 'string' && isSecretField(last);
+    return value.replace(VARIABLE, (match, name: string) => {
       const found = env[name];
       if (found === undefined) {
+        if (secret && secretsMayBeUnset) return match;
         problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
         return '';
       }
       return found;
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, env, problems, [...path, index]));
+  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, env, problems, [...path, index], secretsMayBeUnset));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, [...path, key])]),
+      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, [...path, key], secretsMayBeUnset)]),
     );
   }
   return value;
@@ -108,13 +120,19 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where relative paths in the config (journal) are resolved from. */
   readonly baseDir?: string;
+  /**
+   * For commands that only read the local journal (status, retry): a secret whose variable is not
+   * set stays `${NAME}` instead of being an error, since the site's secrets often live only in
+   * the agent's service unit. Such a config must never be used to talk to S3.
+   */
+  readonly secretsMayBeUnset?: boolean;
 }
 
 /** Validates an already-parsed document (YAML or an object built in code). */
 /** Interpolates `${VAR}` and validates against `schema`, reporting every problem at once. */
 function validate<Schema extends z.ZodType>(schema: Schema, raw: unknown, source: string, options: LoadOptions): z.output<Schema> {
   const problems: string[] = [];
-  const interpolated = interpolateEnv(raw ?? {}, options.env ?? process.env, problems);
+  const interpolated = interpolateEnv(raw ?? {}, options.env ?? process.env, problems, [], options.secretsMayBeUnset === true);
   // A field whose variable is missing is reported once, for the variable, not again for the
   // empty string that stood in for it (`site: expected a site name ..., got ""`).
   const unset = problems.map((problem) => problem.slice(0, problem.indexOf(': ') + 2));

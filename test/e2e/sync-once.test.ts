@@ -183,3 +183,24 @@ test('status, retry and verify on a journal folder that holds no journal say so 
   }
   assert.equal(existsSync(join(dir, 'no')), false, 'nothing was created');
 });
+
+test('status and retry run in a shell without the S3 secrets; sync --once does not', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'a.txt', 'alpha');
+  const config = writeTestConfig(dir, edge, core, {
+    edgeCredentials: { accessKeyId: '${EK}', secretAccessKey: '${ES}' },
+    coreCredentials: { accessKeyId: '${CK}', secretAccessKey: '${CS}' },
+  });
+  const secrets = { EK: edge.accessKeyId, ES: edge.secretAccessKey, CK: core.accessKeyId, CS: core.secretAccessKey };
+  const sync = await runCli(['sync', '--once', '-c', config], { env: { ...process.env, ...secrets } });
+  assert.equal(sync.code, 0, sync.stderr);
+  const status = await runCli(['status', '-c', config]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /backlog: 0 objects/);
+  assert.equal((await runCli(['retry', '-c', config])).code, 0);
+  const without = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(without.code, 2);
+  assert.match(without.stderr, /edge\.credentials\.accessKeyId: environment variable EK is not set/);
+});

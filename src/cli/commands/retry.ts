@@ -9,7 +9,8 @@ export function retry(file: string, codeOption: string | undefined, output: Outp
   if (code !== undefined && !Object.hasOwn(ERROR_CODES, code)) {
     throw new CommandFailure(`--code ${codeOption}: not an error code (docs/errors.md lists them, such as TRIB_ERR_CORE_SERVER)`, EXIT.usage);
   }
-  const config = loadConfigOrFail(file);
+  // Only the local journal is read: the S3 secrets need not be in this shell's environment.
+  const config = loadConfigOrFail(file, { localOnly: true });
   requireJournal(config);
   const journal = openJournal(config.journal, systemClock);
   try {

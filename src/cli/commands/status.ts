@@ -11,7 +11,8 @@ import { retentionPolicy } from '../../transfer/edge-retention.js';
 import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export function status(file: string, json: boolean, output: Output): number {
-  const config = loadConfigOrFail(file);
+  // Only the local journal is read: the S3 secrets need not be in this shell's environment.
+  const config = loadConfigOrFail(file, { localOnly: true });
   requireJournal(config);
   const journal = openJournal(config.journal, systemClock);
   try {

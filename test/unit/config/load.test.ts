@@ -816,3 +816,26 @@ it('warnings for rules that swallow the rules after them, an open listener witho
     'core.encryption.kmsKeyId: ignored unless core.encryption.mode is aws:kms (it is none)',
   ]);
 });
+
+it('${VAR} only: a shell default such as ${VAR:-x} is refused by name, not taken literally', () => {
+  assert.deepEqual(problems(withField('http', { token: '${TOKEN:-abc}' }), { env: {} }), [
+    'http.token: ${TOKEN:-abc} is not supported: write ${NAME} (no defaults or other shell forms)',
+  ]);
+});
+
+it('for commands that only read the journal, unset secrets are not an error (and other unset variables still are)', () => {
+  const raw = {
+    ...minimal(),
+    journal: '${JOURNAL_DIR}',
+    edge: { buckets: ['telemetry'], credentials: { accessKeyId: '${EK}', secretAccessKey: '${ES}' } },
+    http: { token: '${TOKEN}' },
+  };
+  assert.deepEqual(problems(raw, { env: { JOURNAL_DIR: '/srv/j' } }), [
+    'edge.credentials.accessKeyId: environment variable EK is not set',
+    'edge.credentials.secretAccessKey: environment variable ES is not set',
+    'http.token: environment variable TOKEN is not set',
+  ]);
+  const local = parse(raw, { env: { JOURNAL_DIR: '/srv/j' }, secretsMayBeUnset: true });
+  assert.equal(local.journal, '/srv/j');
+  assert.deepEqual(problems(raw, { env: {}, secretsMayBeUnset: true }), ['journal: environment variable JOURNAL_DIR is not set']);
+});
