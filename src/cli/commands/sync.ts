@@ -79,10 +79,20 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
       const backlog = summarizeBacklog(agent.journal.backlog());
       progress.setTotals(landedObjects + backlog.pendingObjects + backlog.failedObjects, landedBytes + backlog.pendingBytes);
     };
+    const scanSignal = AbortSignal.any([options.signal, stopScan.signal]);
+    const onPage = () => {
+      showTotals();
+      waker.notify();
+    };
+    // A pass that resumed an interrupted one did not list the keys before its checkpoint in this
+    // run (some may be new): one fresh pass more makes this run's listing whole.
     const scanned = agent
-      .scan(AbortSignal.any([options.signal, stopScan.signal]), () => {
-        showTotals();
-        waker.notify();
+      .scan(scanSignal, onPage)
+      .then(async (first) => {
+        if (!first.resumed) return first;
+        log.info({ listed: first.listed }, 'finished the scan pass an earlier run left unfinished; listing once more from the start');
+        const fresh = await agent.scan(scanSignal, onPage);
+        return { ...fresh, queued: first.queued + fresh.queued, changed: first.changed + fresh.changed, skipped: first.skipped + fresh.skipped, resumed: true };
       })
       .finally(() => {
         scanning = false;
