@@ -136,7 +136,10 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
     });
   }
   if (name === 'NoSuchBucket') {
-    return new TributaryError(code(side, 'BUCKET_MISSING'), `${where}: bucket does not exist (NoSuchBucket)`, { cause: error });
+    return new TributaryError(code(side, 'BUCKET_MISSING'), `${where}: bucket does not exist (NoSuchBucket); check ${side === 'edge' ? 'edge.buckets' : 'core.bucket'}`, {
+      cause: error,
+      field: side === 'edge' ? 'edge.buckets' : 'core.bucket',
+    });
   }
   // A 503 is S3's "slow down" unless it says it is an internal error (what the SDK makes of an
   // <Error>InternalError</Error> in the 200 answer to CompleteMultipartUpload): that one is a

@@ -179,7 +179,7 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
         const name = (error as { name?: string }).name;
         if (name === 'NoSuchKey' || name === 'AccessDenied' || name === 'InvalidRange') return;
         if (name === 'NoSuchBucket') {
-          throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist`, { cause: error });
+          throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist; check core.bucket`, { cause: error, field: 'core.bucket' });
         }
         throw mapS3Error(error, 'core', `probe ${bucket}`);
       }

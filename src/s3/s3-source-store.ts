@@ -57,7 +57,7 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       return parseListing(await response.body.text(), bucket);
     } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchBucket') {
-        throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist`, { cause: error });
+        throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist; check edge.buckets`, { cause: error, field: 'edge.buckets' });
       }
       throw mapS3Error(error, 'edge', operation);
     }

@@ -47,7 +47,7 @@ test('a core bucket that does not exist is a clear error', async (t) => {
   const config = writeTestConfig(dir, edge, core, { coreBucket: 'no-such-lake' });
   const result = await runCli(['sync', '--once', '-c', config]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /core bucket no-such-lake does not exist/);
+  assert.match(result.stderr, /TRIB_ERR_CORE_BUCKET_MISSING: .*core bucket no-such-lake does not exist; check core\.bucket/);
 });
 
 test('an edge bucket that does not exist is a clear error', async (t) => {
@@ -57,7 +57,7 @@ test('an edge bucket that does not exist is a clear error', async (t) => {
   const config = writeTestConfig(dir, edge, core, { buckets: ['edge', 'not-here'] });
   const result = await runCli(['sync', '--once', '-c', config]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /edge bucket not-here does not exist/);
+  assert.match(result.stderr, /TRIB_ERR_EDGE_BUCKET_MISSING: .*edge bucket not-here does not exist; check edge\.buckets/);
 });
 
 test('without credentials in the config, the standard AWS chain (environment variables) is used', async (t) => {
