@@ -25,7 +25,7 @@ export function status(file: string, json: boolean, output: Output): number {
     output.out(`site ${report.site}`);
     const t = report.totals;
     output.out(
-      `backlog: ${t.pendingObjects} objects pending (${formatBytes(t.pendingBytes)}), ${t.failedObjects} failed, ${t.deadObjects} dead; ` +
+      `backlog: ${t.pendingObjects} object${t.pendingObjects === 1 ? '' : 's'} pending (${formatBytes(t.pendingBytes)}), ${t.failedObjects} failed, ${t.deadObjects} dead; ` +
         `oldest pending ${report.oldestPendingAgeSeconds === null ? '-' : formatDuration(report.oldestPendingAgeSeconds * 1000)}`,
     );
     if (report.backlog.length > 0) {
