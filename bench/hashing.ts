@@ -56,19 +56,23 @@ export interface HashShare {
 
 /**
  * Estimated hashing CPU of one Tributary run, for edge objects whose ETag is a plain MD5 (as
- * s3rver's are). Buffered and streamed objects are hashed with SHA-256 once; their Content-MD5 is
- * the source ETag, so no MD5 is computed (ADR 0002). Multipart objects: a hashing pass with
- * SHA-256 + MD5 (checked against the source ETag), then MD5 per part for Content-MD5.
+ * s3rver's are), per ADR 0002 and its amendment. Buffered: SHA-256 once; the Content-MD5 is the
+ * source ETag, so no MD5. Streamed: SHA-256 in the hashing pass and again over the body sent
+ * (the two must agree). Multipart: the hashing pass with SHA-256, the whole MD5 (checked against
+ * the source ETag) and the MD5 of each part, then MD5 per part read for Content-MD5.
  */
 export function hashShare(cost: HashCost, path: TransferPath, bytes: number, tributaryCpuS: number): HashShare {
-  const md5Passes = path === 'multipart' ? 2 : 0;
-  const hashCpuS = bytes * (cost.sha256PerByte + md5Passes * cost.md5PerByte);
+  const md5Passes = path === 'multipart' ? 3 : 0;
+  const sha256Passes = path === 'streamed' ? 2 : 1;
+  const hashCpuS = bytes * (sha256Passes * cost.sha256PerByte + md5Passes * cost.md5PerByte);
   return {
     assumption:
       path === 'multipart'
-        ? 'each byte hashed with SHA-256 once and MD5 twice (hashing pass with SHA-256 + MD5 against the source ETag, then MD5 per part for Content-MD5)'
-        : `each byte hashed with SHA-256 once and no MD5 (${path}: the source's plain-MD5 ETag is the Content-MD5 the core checks)`,
-    sha256Passes: 1,
+        ? 'each byte hashed with SHA-256 once and MD5 three times (hashing pass: SHA-256, MD5 against the source ETag, MD5 per part; each part read: MD5 for Content-MD5, checked against the pass)'
+        : path === 'streamed'
+          ? "each byte hashed with SHA-256 twice and no MD5 (streamed: the hashing pass, then the body sent, which must agree; the source's plain-MD5 ETag is the Content-MD5 the core checks)"
+          : "each byte hashed with SHA-256 once and no MD5 (buffered: the source's plain-MD5 ETag is the Content-MD5 the core checks)",
+    sha256Passes,
     md5Passes,
     bytes,
     hashCpuS,
