@@ -19,23 +19,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { z } from 'zod';
 
+import { defOf } from '../src/config/config-units.js';
 import { configSchema, valueKinds, type ValueKind } from '../src/config/schema.js';
 import { durationInConfigUnits, rateInConfigUnits, sizeInConfigUnits } from '../src/core/units.js';
 
 export const CONFIG_DOC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'config.md');
-
-/** The parts of a zod 4 definition this walk reads. */
-interface Def {
-  readonly type: string;
-  readonly shape?: Record<string, z.core.$ZodType>;
-  readonly element?: z.core.$ZodType;
-  readonly options?: readonly z.core.$ZodType[];
-  readonly innerType?: z.core.$ZodType;
-  readonly defaultValue?: unknown;
-  readonly entries?: Record<string, string | number>;
-}
-
-const defOf = (schema: z.core.$ZodType): Def => schema._zod.def as unknown as Def;
 
 /** A field with its wrappers (optional, default, prefault) peeled off. */
 interface Field {

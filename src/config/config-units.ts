@@ -10,17 +10,19 @@ import type { z } from 'zod';
 import { durationInConfigUnits, rateInConfigUnits, sizeInConfigUnits } from '../core/units.js';
 import { configSchema, valueKinds, type Config, type ValueKind } from './schema.js';
 
-/** The parts of a zod 4 definition this walk reads. */
-interface Def {
+/** The parts of a zod 4 definition that walks of the config schema read (here, and the doc generator). */
+export interface SchemaDef {
   readonly type: string;
   readonly shape?: Record<string, z.core.$ZodType>;
   readonly element?: z.core.$ZodType;
   readonly options?: readonly z.core.$ZodType[];
   readonly innerType?: z.core.$ZodType;
   readonly out?: z.core.$ZodType;
+  readonly defaultValue?: unknown;
+  readonly entries?: Record<string, string | number>;
 }
 
-const defOf = (schema: z.core.$ZodType): Def => schema._zod.def as unknown as Def;
+export const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
