@@ -101,6 +101,11 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket, key, etag, size, mtime_ms) DO NOTHING`,
     ),
+    // An older row of the very same version (bucket, key, ETag, size, mtime): see moveTwinAside.
+    twin: db.prepare<[string, string, string, number, number], { id: number }>(
+      'SELECT id FROM objects WHERE bucket = ? AND key = ? AND etag = ? AND size = ? AND mtime_ms = ?',
+    ),
+    shiftMtime: db.prepare<[number, number, number]>('UPDATE objects SET mtime_ms = ?, updated_at = ? WHERE id = ?'),
     supersede: db.prepare<[number, string, string, number]>(
       `UPDATE objects SET state = 'superseded', updated_at = ?
        WHERE bucket = ? AND key = ? AND id < ? AND state IN ('discovered', 'queued', 'failed', 'dead')`,
@@ -321,6 +326,21 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     guarded('record landings', () => landTx(batch));
   }
 
+  /**
+   * A key written A, then B, then A again within one second of Last-Modified shows A's very
+   * version (bucket, key, ETag, size, mtime) once more, and it is current again: it needs a row of
+   * its own, the newest. The journal keeps one row per version (a UNIQUE constraint), so the
+   * older twin is moved aside by a millisecond of its mtime, the only trace of the change: that
+   * row is history (superseded, or landed and listed already), never the current version.
+   */
+  function moveTwinAside(object: SourceObject, mtimeMs: number, now: number): void {
+    const twin = sql.twin.get(object.bucket, object.key, object.etag, object.size, mtimeMs);
+    if (twin === undefined) return;
+    let free = mtimeMs - 1;
+    while (sql.twin.get(object.bucket, object.key, object.etag, object.size, free) !== undefined) free -= 1;
+    sql.shiftMtime.run(free, now, twin.id);
+  }
+
   const recordSeenTx = db.transaction(
     (objects: readonly SourceObject[], decide: (o: SourceObject) => SeenDecision, detectedBy: string): SeenOutcome[] => {
       const now = clock.now();
@@ -333,10 +353,13 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           // An event and a listing of the same version: the event's time is not Last-Modified.
           if (!exact) return 'unchanged';
           if (latest.mtime_exact === 0) {
+            moveTwinAside(object, mtimeMs, now);
             sql.setExactMtime.run(mtimeMs, now, latest.id);
             return 'unchanged';
           }
         }
+        // Not the newest row: an older row of this very version is history now.
+        moveTwinAside(object, mtimeMs, now);
         const decision = decide(object);
         const result = sql.insert.run(
           object.bucket,
@@ -398,7 +421,12 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       }),
     setExactMtime: (id, mtimeMs) =>
       guarded('record a Last-Modified', () => {
-        sql.setExactMtime.run(mtimeMs, clock.now(), id);
+        const row = sql.get.get(id);
+        if (row === undefined || row.mtime_ms === mtimeMs) return;
+        db.transaction(() => {
+          moveTwinAside({ bucket: row.bucket, key: row.key, etag: row.etag, size: row.size, mtime: new Date(mtimeMs) }, mtimeMs, clock.now());
+          sql.setExactMtime.run(mtimeMs, clock.now(), id);
+        })();
       }),
     markSuperseded: (id, reason) =>
       guarded('record a superseded version', () => {

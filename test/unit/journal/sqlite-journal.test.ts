@@ -125,3 +125,45 @@ test("an event's provisional mtime and a listing of the same version are one ver
   assert.deepEqual(journal.recordSeen([event], normal, 'event'), ['unchanged']);
   assert.equal(journal.backlog().reduce((n, r) => n + r.objects, 0), 1);
 });
+
+test('a version seen again after another one (A, B, A within one second) is current again and queued, not taken for the old row', (t) => {
+  const { journal } = open(t);
+  const a = object('state.json', 'etag-a', 2);
+  const b = object('state.json', 'etag-b', 3);
+  journal.recordSeen([a], normal, 'scan');
+  const [first] = journal.claim(1);
+  journal.markLanded(first!.id, { coreKey: 's/b/state.json', sha256: 'a'.repeat(64), coreEtag: 'etag-a', coreSize: 2 });
+  journal.flush();
+  assert.deepEqual(journal.recordSeen([b], normal, 'scan'), ['changed']);
+  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['changed'], 'A is back: a new version to replicate');
+  const latest = journal.latest('b', 'state.json')!;
+  assert.equal(latest.etag, 'etag-a');
+  assert.equal(latest.state, 'queued');
+  assert.equal(latest.mtimeMs, a.mtime.getTime());
+  assert.equal(journal.get(first!.id)!.mtimeMs, a.mtime.getTime() - 1, 'the old row is moved aside by a millisecond');
+  assert.equal(journal.get(first!.id)!.state, 'done');
+  assert.equal(journal.latest('b', 'state.json')!.id > first!.id, true);
+  // The same listing again changes nothing; a fourth and fifth flip still work.
+  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['unchanged']);
+  assert.deepEqual(journal.recordSeen([b], normal, 'scan'), ['changed']);
+  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['changed']);
+  assert.equal(journal.latest('b', 'state.json')!.etag, 'etag-a');
+});
+
+test('an event-time row getting its exact Last-Modified does not collide with an older row of that version', (t) => {
+  const { journal } = open(t);
+  const a = object('s.json', 'etag-a', 2);
+  journal.recordSeen([a], normal, 'scan');
+  journal.recordSeen([object('s.json', 'etag-b', 3)], normal, 'scan');
+  // A again, announced by an event: the event's time stands in for Last-Modified.
+  journal.recordSeen([{ ...a, mtime: new Date(a.mtime.getTime() + 500), mtimeExact: false }], normal, 'event');
+  const announced = journal.latest('b', 's.json')!;
+  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['unchanged'], 'the listing tells the exact time of the same version');
+  assert.equal(journal.get(announced.id)!.mtimeMs, a.mtime.getTime());
+  // And through the transfer's HEAD.
+  journal.recordSeen([object('s.json', 'etag-b', 3, new Date(a.mtime.getTime() + 2000))], normal, 'scan');
+  journal.recordSeen([{ ...a, mtime: new Date(a.mtime.getTime() + 3000), mtimeExact: false }], normal, 'event');
+  const again = journal.latest('b', 's.json')!;
+  journal.setExactMtime(again.id, a.mtime.getTime());
+  assert.equal(journal.get(again.id)!.mtimeMs, a.mtime.getTime());
+});
