@@ -164,7 +164,11 @@ async function putAndConfirm(
   const etag = put.etag?.toLowerCase();
   if (etag === md5Hex) return { coreKey, sha256: sha256Hex, coreEtag: put.etag ?? null, coreSize: job.size, alreadyPresent: false };
   // A plain-MD5 ETag that differs means the core got other bytes (a server that ignores Content-MD5).
-  if (etag !== undefined && etagContradicts(put, md5Hex)) throw landedMismatch(coreKey, etag, md5Hex);
+  // That wrong copy is our own write, with a lineage that vouches for it: it must not stay.
+  if (etag !== undefined && etagContradicts(put, md5Hex)) {
+    await context.lake.delete(coreKey, { signal }).catch(() => undefined);
+    throw landedMismatch(coreKey, etag, md5Hex);
+  }
   const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, md5Hex, signal);
   return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
 }

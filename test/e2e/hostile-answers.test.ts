@@ -87,6 +87,25 @@ test('a core that ignores Content-MD5 and gets a changed byte in the first uploa
   await assertLandedExactly(core, dir, config, objects);
 });
 
+test('a core that keeps storing other bytes than were sent: the object is dead with the reason, and no wrong copy is left in the lake', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'b/always.bin', randomBytes(20 * 1024));
+  await putObject(edge, 'edge', 'b/fine.bin', randomBytes(20 * 1024));
+  const proxy = await startRewritingProxy(core.port, (request): Rewrite | undefined =>
+    request.method === 'PUT' && objectKey(request, 'lake') === 'site-a/edge/b/always.bin' ? { request: (r) => ({ ...r, body: flipByte(r.body) }) } : undefined,
+  );
+  t.after(() => proxy.close());
+  const config = configFor(dir, edge, core, { core: proxy.endpoint }, { transfer: { ...TRANSFER, maxAttempts: 2 } });
+  const sync = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(sync.code, 1, sync.stderr);
+  const rows = journalRows(join(dir, 'journal'));
+  assert.equal(rows.find((r) => r.key === 'b/always.bin')?.state, 'dead');
+  assert.equal(rows.find((r) => r.key === 'b/always.bin')?.last_error_code, 'TRIB_ERR_LAND_MISMATCH');
+  assert.deepEqual(await listKeys(core, 'lake', 'site-a/'), ['site-a/edge/b/fine.bin']);
+});
+
 test('edge reads that return other bytes once, a shifted range, a body cut off, another version: each is caught, retried and lands exactly', async (t) => {
   const dir = tempDir(t);
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
