@@ -140,7 +140,7 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
   else {
     for (const p of problems) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
     const retainedNote = options.retained ? ` (${retainedChecked} of them deleted from the edge by retention)` : '';
-    output.out(`verify${flags}: ${checked} objects checked${retainedNote}, ${problems.length} missing, pending or different`);
+    output.out(`verify${flags}: ${checked} object${checked === 1 ? '' : 's'} checked${retainedNote}, ${problems.length} missing, pending or different`);
   }
   return problems.length === 0 ? EXIT.ok : EXIT.incomplete;
 }
