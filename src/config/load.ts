@@ -148,7 +148,7 @@ function validate<Schema extends z.ZodType>(schema: Schema, raw: unknown, source
 /** Validates a parsed fleet-view config (only `core` and `fleet` are needed). */
 export function parseFleetConfig(raw: unknown, source = '(inline)', options: LoadOptions = {}): FleetConfig {
   const parsed = validate(fleetConfigSchema, raw, source, options);
-  return deepFreeze({ core: parsed.core, fleet: parsed.fleet });
+  return deepFreeze({ core: { ...parsed.core, ...withCaBundle(parsed.core.caBundle, options) }, fleet: parsed.fleet });
 }
 
 export function parseConfig(raw: unknown, source = '(inline)', options: LoadOptions = {}): Config {
@@ -156,13 +156,22 @@ export function parseConfig(raw: unknown, source = '(inline)', options: LoadOpti
   const buckets: EdgeBucketConfig[] = parsed.edge.buckets.map((bucket) =>
     typeof bucket === 'string' ? { name: bucket, prefix: '' } : { name: bucket.name, prefix: bucket.prefix },
   );
-  const journal = isAbsolute(parsed.journal) ? parsed.journal : resolve(options.baseDir ?? process.cwd(), parsed.journal);
   return deepFreeze({
     ...parsed,
-    journal,
-    edge: { ...parsed.edge, buckets },
+    journal: fromConfigFolder(parsed.journal, options),
+    edge: { ...parsed.edge, buckets, ...withCaBundle(parsed.edge.caBundle, options) },
+    core: { ...parsed.core, ...withCaBundle(parsed.core.caBundle, options) },
     transfer: parsed.transfer,
   });
+}
+
+/** A relative path in the config (journal, caBundle) is relative to the config file's folder. */
+function fromConfigFolder(path: string, options: LoadOptions): string {
+  return isAbsolute(path) ? path : resolve(options.baseDir ?? process.cwd(), path);
+}
+
+function withCaBundle(caBundle: string | undefined, options: LoadOptions): { caBundle?: string } {
+  return caBundle === undefined ? {} : { caBundle: fromConfigFolder(caBundle, options) };
 }
 
 /**
@@ -202,7 +211,7 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
 }
 
 export function loadFleetConfigFile(file: string, options: LoadOptions = {}): FleetConfig {
-  return parseFleetConfig(readConfigDocument(file), file, options);
+  return parseFleetConfig(readConfigDocument(file), file, { baseDir: dirname(resolve(file)), ...options });
 }
 
 /** Reads and parses the YAML file; syntax problems become a ConfigError with line and column. */

@@ -120,7 +120,7 @@ const endpointFields = {
   requestTimeout: timerDuration(100, '100ms').default(60_000).describe('Abort a request that makes no progress for this long.'),
   caBundle: str()
     .optional()
-    .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones. Certificates are always verified.'),
+    .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones (a relative path is relative to the config file\'s folder). Certificates are always verified.'),
   maxAttempts: positiveInt.default(3).describe('Attempts the SDK makes for one request before the object is retried later.'),
 };
 

@@ -3,7 +3,7 @@
  * (dist/cli/bin.js: `npm run build` first).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -168,6 +168,18 @@ describe('tributary config check', () => {
     const result = await runCli(['config', 'check', '-c', file]);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /YAML syntax error at line 3, column 1: /);
+  });
+
+  it('a CA bundle that cannot be read exits 2 naming the field; a relative one is found next to the config', async (t) => {
+    const dir = tempDir(t);
+    writeFile(dir, 'tributary.yaml', 'site: store-1\nedge: { buckets: [telemetry], caBundle: certs/ca.pem }\ncore: { bucket: lake }\n');
+    const missing = await runCli(['config', 'check', '-c', join(dir, 'tributary.yaml')]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /edge\.caBundle: cannot read .*certs\/ca\.pem/);
+    mkdirSync(join(dir, 'certs'));
+    writeFile(dir, 'certs/ca.pem', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+    const found = await runCli(['config', 'check', '-c', join(dir, 'tributary.yaml')], { cwd: tempDir(t) });
+    assert.equal(found.code, 0, found.stderr);
   });
 
   it('a missing config file exits 2 and names the file', async (t) => {

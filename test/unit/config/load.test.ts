@@ -839,3 +839,10 @@ it('for commands that only read the journal, unset secrets are not an error (and
   assert.equal(local.journal, '/srv/j');
   assert.deepEqual(problems(raw, { env: {}, secretsMayBeUnset: true }), ['journal: environment variable JOURNAL_DIR is not set']);
 });
+
+it('a relative caBundle is relative to the config file, like journal', () => {
+  const config = parse({ ...minimal(), journal: 'data', edge: { buckets: ['telemetry'], caBundle: 'certs/edge-ca.pem' }, core: { bucket: 'lake', caBundle: '/etc/ssl/core.pem' } });
+  assert.equal(config.journal, join(BASE_DIR, 'data'));
+  assert.equal(config.edge.caBundle, join(BASE_DIR, 'certs', 'edge-ca.pem'));
+  assert.equal(config.core.caBundle, '/etc/ssl/core.pem');
+});
