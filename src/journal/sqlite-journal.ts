@@ -12,6 +12,7 @@ import type {
   Journal,
   JournalObject,
   LandedFacts,
+  LandingStats,
   MultipartProgress,
   RetentionCandidate,
   RetentionCounts,
@@ -210,6 +211,14 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ),
     oldestPending: db.prepare<[], { since: number | null }>(
       `SELECT min(first_seen_at) AS since FROM objects WHERE state IN ('discovered', 'queued', 'transferring', 'failed')`,
+    ),
+    landedStats: db.prepare<[number], { n: number; bytes: number; maxLag: number | null }>(
+      `SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes, max(landed_at - first_seen_at) AS maxLag
+       FROM objects INDEXED BY objects_landed WHERE landed_at >= ?`,
+    ),
+    landedLagAt: db.prepare<[number, number], { lag: number }>(
+      `SELECT landed_at - first_seen_at AS lag FROM objects INDEXED BY objects_landed WHERE landed_at >= ?
+       ORDER BY lag LIMIT 1 OFFSET ?`,
     ),
     recentErrors: db.prepare<[number], ObjectRow>(
       `SELECT * FROM objects WHERE last_error_code IS NOT NULL AND state IN ('failed', 'dead', 'queued', 'transferring')
@@ -613,6 +622,12 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),
     backlog: (): BacklogRow[] => sql.backlog.all(),
     oldestPendingSince: () => sql.oldestPending.get()?.since ?? undefined,
+    landedSince: (since): LandingStats => {
+      flushLandings();
+      const stats = sql.landedStats.get(since)!;
+      const at = (p: number) => (stats.n === 0 ? null : sql.landedLagAt.get(since, Math.min(stats.n - 1, Math.floor(p * stats.n)))!.lag);
+      return { objects: stats.n, bytes: stats.bytes, lagP50Ms: at(0.5), lagP99Ms: at(0.99), lagMaxMs: stats.maxLag };
+    },
     recentErrors: (limit) => sql.recentErrors.all(limit).map(toObject),
     countRunnable: () => sql.countRunnable.get()?.n ?? 0,
     nextAttemptAt: () => sql.nextAttemptAt.get()?.next ?? undefined,

@@ -62,6 +62,15 @@ export interface MultipartProgress {
   readonly parts: ReadonlyMap<number, { readonly etag: string; readonly size: number }>;
 }
 
+export interface LandingStats {
+  readonly objects: number;
+  readonly bytes: number;
+  /** Milliseconds from first seen at the edge to landed; null when nothing landed. */
+  readonly lagP50Ms: number | null;
+  readonly lagP99Ms: number | null;
+  readonly lagMaxMs: number | null;
+}
+
 export interface ScanCheckpoint {
   readonly passStartedAt: number;
   readonly startAfter: string | null;
@@ -198,6 +207,8 @@ export interface Journal {
 
   backlog(): BacklogRow[];
   oldestPendingSince(): number | undefined;
+  /** What landed since `since` (ms): how many, how many bytes, and the lag (first seen to landed) at a few percentiles. */
+  landedSince(since: number): LandingStats;
   recentErrors(limit: number): JournalObject[];
   countRunnable(): number;
   /** Earliest time a queued or failed object may run, if any is waiting. */

@@ -1,6 +1,7 @@
 /**
  * The status of one agent, read from its journal: backlog by state and priority (objects and
- * bytes), the oldest pending age, the latest errors, and what edge retention did. `tributary status` prints it and the
+ * bytes), the oldest pending age, what landed lately (rate, lag), the latest errors, and what
+ * edge retention did. `tributary status` prints it and the
  * agent serves it as JSON on /status.
  */
 import { priorityName } from '../core/object-state.js';
@@ -30,11 +31,37 @@ export function summarizeBacklog(rows: readonly BacklogRow[]): BacklogSummary {
   return { pendingObjects, pendingBytes, failedObjects, deadObjects };
 }
 
+/** What landed in a recent window: throughput and how far behind the edge the landings were. */
+export interface RecentLandings {
+  readonly windowSeconds: number;
+  readonly objects: number;
+  readonly bytes: number;
+  readonly bytesPerSecond: number;
+  /** First seen at the edge to landed in the core, in seconds; null when nothing landed. */
+  readonly lagSeconds: { readonly p50: number | null; readonly p99: number | null; readonly max: number | null };
+}
+
+const LANDING_WINDOWS_SECONDS = [5 * 60, 60 * 60] as const;
+
+function recentLandings(journal: Journal, now: number, windowSeconds: number): RecentLandings {
+  const stats = journal.landedSince(now - windowSeconds * 1000);
+  const seconds = (ms: number | null) => (ms === null ? null : Math.max(0, ms) / 1000);
+  return {
+    windowSeconds,
+    objects: stats.objects,
+    bytes: stats.bytes,
+    bytesPerSecond: stats.bytes / windowSeconds,
+    lagSeconds: { p50: seconds(stats.lagP50Ms), p99: seconds(stats.lagP99Ms), max: seconds(stats.lagMaxMs) },
+  };
+}
+
 export interface StatusReport {
   readonly site: string;
   readonly backlog: readonly { state: string; priority: string; objects: number; bytes: number }[];
   readonly totals: BacklogSummary;
   readonly oldestPendingAgeSeconds: number | null;
+  /** Landings of the last 5 minutes and of the last hour. */
+  readonly landed: readonly RecentLandings[];
   readonly recentErrors: readonly { bucket: string; key: string; state: string; attempts: number; code: string | null; error: string | null }[];
   /** With edge retention configured: what it deleted, holds and keeps, and the held objects. */
   readonly edgeRetention?: RetentionCounts & { readonly heldObjects: readonly { bucket: string; key: string; note: string }[] };
@@ -48,6 +75,7 @@ export function buildStatus(site: string, journal: Journal, now: number, options
     backlog: rows.map((r) => ({ state: r.state, priority: priorityName(r.priority), objects: r.objects, bytes: r.bytes })),
     totals: summarizeBacklog(rows),
     oldestPendingAgeSeconds: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),
+    landed: LANDING_WINDOWS_SECONDS.map((window) => recentLandings(journal, now, window)),
     recentErrors: journal.recentErrors(10).map((o) => ({
       bucket: o.bucket,
       key: o.key,

@@ -199,6 +199,10 @@ test('status and retry run in a shell without the S3 secrets; sync --once does n
   const status = await runCli(['status', '-c', config]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /backlog: 0 objects/);
+  assert.match(status.stdout, /^landed in the last 5m: 1 object \(5 B, 0 B\/s\); lag p50 \d+ms, p99 \d+ms, max \d+ms$/m);
+  assert.match(status.stdout, /^landed in the last 1h: 1 object /m);
+  const json = JSON.parse((await runCli(['status', '--json', '-c', config])).stdout) as { landed: { windowSeconds: number; objects: number; bytes: number }[] };
+  assert.deepEqual(json.landed.map((w) => [w.windowSeconds, w.objects, w.bytes]), [[300, 1, 5], [3600, 1, 5]]);
   assert.equal((await runCli(['retry', '-c', config])).code, 0);
   const without = await runCli(['sync', '--once', '-c', config]);
   assert.equal(without.code, 2);

@@ -41,7 +41,7 @@ test('migrations are applied once and the schema is versioned', (t) => {
   const again = openJournal(dir, new FakeClock());
   again.close();
   const names = readJournal(dir, (db) => db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]);
-  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql', '0002_event_mtime.sql', '0003_manifests.sql', '0004_deletions.sql', '0005_edge_retention.sql', '0006_edge_retention_states.sql', '0007_edge_retention_by_id.sql', '0008_multipart_part_md5s.sql']);
+  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql', '0002_event_mtime.sql', '0003_manifests.sql', '0004_deletions.sql', '0005_edge_retention.sql', '0006_edge_retention_states.sql', '0007_edge_retention_by_id.sql', '0008_multipart_part_md5s.sql', '0009_landed_index.sql']);
 });
 
 test('only one version of a key is in flight: a newer version waits for the older transfer to finish', (t) => {
@@ -166,4 +166,22 @@ test('an event-time row getting its exact Last-Modified does not collide with an
   const again = journal.latest('b', 's.json')!;
   journal.setExactMtime(again.id, a.mtime.getTime());
   assert.equal(journal.get(again.id)!.mtimeMs, a.mtime.getTime());
+});
+
+test('landedSince: count, bytes and lag percentiles of what landed in a window', (t) => {
+  const { journal, clock } = open(t);
+  const start = clock.now();
+  // 100 objects seen at `start`, landed one second apart: lags 1 s to 100 s.
+  journal.recordSeen(Array.from({ length: 100 }, (_, i) => object(`k${i}`, `e${i}`, 1000)), normal, 'scan');
+  const jobs = journal.claim(100);
+  for (const job of jobs) {
+    clock.advance(1000);
+    journal.markLanded(job.id, { coreKey: `s/b/${job.key}`, sha256: '0'.repeat(64), coreEtag: job.etag, coreSize: 1000 });
+  }
+  const all = journal.landedSince(start);
+  assert.deepEqual(all, { objects: 100, bytes: 100_000, lagP50Ms: 51_000, lagP99Ms: 100_000, lagMaxMs: 100_000 });
+  const last10s = journal.landedSince(clock.now() - 10_000);
+  assert.equal(last10s.objects, 11);
+  assert.equal(last10s.lagP50Ms, 95_000);
+  assert.deepEqual(journal.landedSince(clock.now() + 1), { objects: 0, bytes: 0, lagP50Ms: null, lagP99Ms: null, lagMaxMs: null });
 });
