@@ -1,5 +1,6 @@
 /**
  * The fleet view's verdict on one site, from its heartbeat alone (pure):
+ *   stopped  the agent was stopped cleanly: its last heartbeat says so (and what it left behind)
  *   stale    no heartbeat for three intervals (or an unreadable one): the agent may be down
  *   failing  objects are dead at the site
  *   lagging  the oldest pending object is older than `fleet.lagThreshold`
@@ -8,7 +9,7 @@
  */
 import type { HeartbeatV1 } from '../report/heartbeat.js';
 
-export type SiteHealth = 'healthy' | 'lagging' | 'stale' | 'failing';
+export type SiteHealth = 'healthy' | 'lagging' | 'stale' | 'stopped' | 'failing';
 
 export interface SiteRow {
   readonly site: string;
@@ -59,6 +60,14 @@ export function classifySite(site: string, heartbeat: HeartbeatV1 | undefined, n
     state: heartbeat.state,
     agentVersion: heartbeat.agentVersion,
   };
+  if (heartbeat.state === 'stopped') {
+    const left = backlog.pendingObjects + backlog.failedObjects;
+    return {
+      ...base,
+      status: 'stopped',
+      reason: `agent stopped ${Math.round(ageSeconds)}s ago${left > 0 ? `, ${left} objects pending` : ''}${backlog.deadObjects > 0 ? `, ${backlog.deadObjects} dead` : ''}`,
+    };
+  }
   const staleAfter = 3 * heartbeat.intervalSeconds;
   if (!Number.isFinite(ageSeconds) || ageSeconds > staleAfter) {
     return { ...base, status: 'stale', reason: `no heartbeat for ${Math.round(ageSeconds)}s (interval ${heartbeat.intervalSeconds}s)` };

@@ -14,14 +14,14 @@ import { runCli } from '../helpers/cli.js';
 import { putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-function heartbeat(site: string, overrides: { ageSeconds?: number; dead?: number; oldestPending?: number | null } = {}) {
+function heartbeat(site: string, overrides: { ageSeconds?: number; dead?: number; oldestPending?: number | null; state?: 'running' | 'stopped' } = {}) {
   return JSON.stringify({
     schema: 'tributary.heartbeat/v1',
     site,
     agentVersion: '0.1.0',
     startedAt: new Date(Date.now() - 3_600_000).toISOString(),
     writtenAt: new Date(Date.now() - (overrides.ageSeconds ?? 2) * 1000).toISOString(),
-    state: 'running',
+    state: overrides.state ?? 'running',
     intervalSeconds: 30,
     backlog: { pendingObjects: 3, pendingBytes: 3000, failedObjects: 1, deadObjects: overrides.dead ?? 0 },
     oldestPendingAgeSeconds: overrides.oldestPending === undefined ? 12 : overrides.oldestPending,
@@ -40,6 +40,7 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   await putObject(core, 'lake', '_tributary/sites/store-3/heartbeat.json', heartbeat('store-3', { oldestPending: 900 }));
   await putObject(core, 'lake', '_tributary/sites/store-4/heartbeat.json', heartbeat('store-4', { dead: 2 }));
   await putObject(core, 'lake', '_tributary/sites/store-5/heartbeat.json', '{not json');
+  await putObject(core, 'lake', '_tributary/sites/store-6/heartbeat.json', heartbeat('store-6', { state: 'stopped', ageSeconds: 3600 }));
   await putObject(core, 'lake', 'store-1/telemetry/a.json', '{}');
   const file = join(dir, 'core.yaml');
   writeFileSync(
@@ -63,7 +64,8 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   assert.match(line('store-3'), /^store-3\s+lagging\b.*oldest pending 900s > 300s/);
   assert.match(line('store-4'), /^store-4\s+failing\b.*2 dead objects/);
   assert.match(line('store-5'), /^store-5\s+stale\b.*unreadable/);
-  assert.match(table.stdout, /5 sites, 1 healthy, 4 not/);
+  assert.match(line('store-6'), /^store-6\s+stopped\b.*agent stopped 3600s ago, 4 objects pending/);
+  assert.match(table.stdout, /6 sites, 1 healthy, 5 not/);
 
   const json = await runCli(['fleet', '--json', '-c', file]);
   assert.equal(json.code, 1);
@@ -76,6 +78,7 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
       ['store-3', 'lagging'],
       ['store-4', 'failing'],
       ['store-5', 'stale'],
+      ['store-6', 'stopped'],
     ],
   );
 
