@@ -1,6 +1,6 @@
 /**
  * Writes the agent's heartbeat to the core every `heartbeat.interval`, and once more with state
- * `stopped` on a clean shutdown. A heartbeat that cannot be written (core unreachable) is logged
+ * `stopped` on a clean shutdown; `sync --once` writes one (`mode: once`) at the end of its run. A heartbeat that cannot be written (core unreachable) is logged
  * and skipped: the next one carries the news; a fleet view notices the gap as staleness.
  */
 import { createHash } from 'node:crypto';
@@ -32,7 +32,11 @@ function freeBytes(folder: string): number | null {
   }
 }
 
-export function createHeartbeatWriter(agent: Agent, options: { readonly clock: Clock; readonly log: Logger }): HeartbeatWriter {
+export function createHeartbeatWriter(
+  agent: Agent,
+  options: { readonly clock: Clock; readonly log: Logger; readonly mode?: NonNullable<HeartbeatV1['mode']> },
+): HeartbeatWriter {
+  const mode = options.mode ?? 'agent';
   const { config, journal, lake, breaker, recent } = agent;
   const startedAt = options.clock.now();
   const intervalMs = config.heartbeat.interval;
@@ -46,6 +50,7 @@ export function createHeartbeatWriter(agent: Agent, options: { readonly clock: C
       startedAt,
       now: options.clock.now(),
       state,
+      mode,
       intervalMs,
       backlog: summarizeBacklog(journal.backlog()),
       oldestPendingSince: journal.oldestPendingSince(),
@@ -65,7 +70,8 @@ export function createHeartbeatWriter(agent: Agent, options: { readonly clock: C
           metadata: {},
           contentMd5: createHash('md5').update(body).digest('base64'),
           contentType: 'application/json',
-          signal: AbortSignal.timeout(Math.max(5000, intervalMs)),
+          // A run of sync --once does not wait long for its one heartbeat at the end.
+          signal: AbortSignal.timeout(mode === 'once' ? 10_000 : Math.max(5000, intervalMs)),
         });
       } catch (error) {
         const err = coerceError(error);

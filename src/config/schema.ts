@@ -369,7 +369,9 @@ const configShape = {
   heartbeat: obj({
     interval: timerDuration(1000, '1s')
       .default(30_000)
-      .describe('How often the agent writes _tributary/sites/<site>/heartbeat.json to the core (and once more on a clean stop).'),
+      .describe(
+        'How often the agent writes _tributary/sites/<site>/heartbeat.json to the core (and once more on a clean stop). A site run by `sync --once` writes one at the end of each run: set this to the time between runs, so the fleet view knows when one is missed.',
+      ),
   })
     .prefault({})
     .describe('The heartbeat the fleet view reads from the core bucket.'),

@@ -1,6 +1,7 @@
 /**
  * The fleet view's verdict on one site, from its heartbeat alone (pure):
  *   stopped  the agent was stopped cleanly: its last heartbeat says so (and what it left behind)
+ *            (not for `sync --once` sites: every run ends so; their interval is the time between runs)
  *   stale    no heartbeat for three intervals (or an unreadable one): the agent may be down
  *   failing  objects are dead at the site
  *   lagging  the oldest pending object is older than `fleet.lagThreshold`
@@ -60,7 +61,8 @@ export function classifySite(site: string, heartbeat: HeartbeatV1 | undefined, n
     state: heartbeat.state,
     agentVersion: heartbeat.agentVersion,
   };
-  if (heartbeat.state === 'stopped') {
+  const once = heartbeat.mode === 'once';
+  if (heartbeat.state === 'stopped' && !once) {
     const left = backlog.pendingObjects + backlog.failedObjects;
     return {
       ...base,
@@ -70,7 +72,13 @@ export function classifySite(site: string, heartbeat: HeartbeatV1 | undefined, n
   }
   const staleAfter = 3 * heartbeat.intervalSeconds;
   if (!Number.isFinite(ageSeconds) || ageSeconds > staleAfter) {
-    return { ...base, status: 'stale', reason: `no heartbeat for ${Math.round(ageSeconds)}s (interval ${heartbeat.intervalSeconds}s)` };
+    return {
+      ...base,
+      status: 'stale',
+      reason: once
+        ? `no sync --once run for ${Math.round(ageSeconds)}s (heartbeat.interval ${heartbeat.intervalSeconds}s)`
+        : `no heartbeat for ${Math.round(ageSeconds)}s (interval ${heartbeat.intervalSeconds}s)`,
+    };
   }
   if (backlog.deadObjects > 0) return { ...base, status: 'failing', reason: `${backlog.deadObjects} dead objects` };
   if (heartbeat.oldestPendingAgeSeconds !== null && heartbeat.oldestPendingAgeSeconds * 1000 > lagThresholdMs) {

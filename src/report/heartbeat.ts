@@ -15,8 +15,14 @@ export interface HeartbeatV1 {
   readonly agentVersion: string;
   readonly startedAt: string;
   readonly writtenAt: string;
-  /** `running`, or `stopped` in the last heartbeat of a clean shutdown. */
+  /** `running`, or `stopped` in the last heartbeat of a clean shutdown (and after every `sync --once`). */
   readonly state: 'running' | 'stopped';
+  /**
+   * How the site runs: `agent` (the daemon), or `once` (`sync --once`, usually from cron; it writes
+   * one heartbeat at the end of each run, and `intervalSeconds` is then its `heartbeat.interval`,
+   * set to the time between runs). Absent in heartbeats of agents before 0.1.0: `agent`.
+   */
+  readonly mode?: 'agent' | 'once';
   readonly intervalSeconds: number;
   readonly backlog: BacklogSummary;
   readonly oldestPendingAgeSeconds: number | null;
@@ -37,6 +43,7 @@ export interface HeartbeatInput {
   readonly startedAt: number;
   readonly now: number;
   readonly state: HeartbeatV1['state'];
+  readonly mode: NonNullable<HeartbeatV1['mode']>;
   readonly intervalMs: number;
   readonly backlog: BacklogSummary;
   readonly oldestPendingSince: number | undefined;
@@ -58,6 +65,7 @@ export function buildHeartbeat(input: HeartbeatInput): HeartbeatV1 {
     startedAt: new Date(input.startedAt).toISOString(),
     writtenAt: new Date(input.now).toISOString(),
     state: input.state,
+    mode: input.mode,
     intervalSeconds: input.intervalMs / 1000,
     backlog: input.backlog,
     oldestPendingAgeSeconds: input.oldestPendingSince === undefined ? null : Math.max(0, (input.now - input.oldestPendingSince) / 1000),

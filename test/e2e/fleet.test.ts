@@ -14,7 +14,7 @@ import { runCli } from '../helpers/cli.js';
 import { putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-function heartbeat(site: string, overrides: { ageSeconds?: number; dead?: number; oldestPending?: number | null; state?: 'running' | 'stopped' } = {}) {
+function heartbeat(site: string, overrides: { ageSeconds?: number; dead?: number; oldestPending?: number | null; state?: 'running' | 'stopped'; mode?: 'agent' | 'once' } = {}) {
   return JSON.stringify({
     schema: 'tributary.heartbeat/v1',
     site,
@@ -22,6 +22,7 @@ function heartbeat(site: string, overrides: { ageSeconds?: number; dead?: number
     startedAt: new Date(Date.now() - 3_600_000).toISOString(),
     writtenAt: new Date(Date.now() - (overrides.ageSeconds ?? 2) * 1000).toISOString(),
     state: overrides.state ?? 'running',
+    ...(overrides.mode === undefined ? {} : { mode: overrides.mode }),
     intervalSeconds: 30,
     backlog: { pendingObjects: 3, pendingBytes: 3000, failedObjects: 1, deadObjects: overrides.dead ?? 0 },
     oldestPendingAgeSeconds: overrides.oldestPending === undefined ? 12 : overrides.oldestPending,
@@ -41,6 +42,9 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   await putObject(core, 'lake', '_tributary/sites/store-4/heartbeat.json', heartbeat('store-4', { dead: 2 }));
   await putObject(core, 'lake', '_tributary/sites/store-5/heartbeat.json', '{not json');
   await putObject(core, 'lake', '_tributary/sites/store-6/heartbeat.json', heartbeat('store-6', { state: 'stopped', ageSeconds: 3600 }));
+  // Sites run by sync --once from cron: every run ends 'stopped'; only a missed run is news.
+  await putObject(core, 'lake', '_tributary/sites/store-7/heartbeat.json', heartbeat('store-7', { state: 'stopped', mode: 'once', ageSeconds: 600 }));
+  await putObject(core, 'lake', '_tributary/sites/store-8/heartbeat.json', heartbeat('store-8', { state: 'stopped', mode: 'once', ageSeconds: 20, dead: 0 }));
   await putObject(core, 'lake', 'store-1/telemetry/a.json', '{}');
   const file = join(dir, 'core.yaml');
   writeFileSync(
@@ -65,7 +69,9 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   assert.match(line('store-4'), /^store-4\s+failing\b.*2 dead objects/);
   assert.match(line('store-5'), /^store-5\s+stale\b.*unreadable/);
   assert.match(line('store-6'), /^store-6\s+stopped\b.*agent stopped 3600s ago, 4 objects pending/);
-  assert.match(table.stdout, /6 sites, 1 healthy, 5 not/);
+  assert.match(line('store-7'), /^store-7\s+stale\b.*no sync --once run for 6\d\ds \(heartbeat\.interval 30s\)/);
+  assert.match(line('store-8'), /^store-8\s+healthy\b/);
+  assert.match(table.stdout, /8 sites, 2 healthy, 6 not/);
 
   const json = await runCli(['fleet', '--json', '-c', file]);
   assert.equal(json.code, 1);
@@ -79,6 +85,8 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
       ['store-4', 'failing'],
       ['store-5', 'stale'],
       ['store-6', 'stopped'],
+      ['store-7', 'stale'],
+      ['store-8', 'healthy'],
     ],
   );
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
-import { killIfRunning, spawnCli } from '../helpers/cli.js';
+import { killIfRunning, runCli, spawnCli } from '../helpers/cli.js';
 import { getObject, headObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
@@ -21,6 +21,7 @@ interface Heartbeat {
   startedAt: string;
   writtenAt: string;
   state: string;
+  mode?: string;
   intervalSeconds: number;
   backlog: { pendingObjects: number; deadObjects: number; failedObjects: number };
   oldestPendingAgeSeconds: number | null;
@@ -86,4 +87,23 @@ test('heartbeat: written every interval with backlog, lag and reachability, and 
   assert.equal(last.state, 'stopped');
   const text = (await getObject(core, 'lake', HEARTBEAT)).toString();
   for (const secret of [KEYS.accessKeyId, KEYS.secretAccessKey, dir]) assert.ok(!text.includes(secret), `heartbeat leaks ${secret}`);
+});
+
+test('heartbeat: sync --once writes one at the end of each run (mode once, its interval the time between runs), so the fleet view sees cron sites', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge'], KEYS);
+  const core = await startTestS3(t, dir, 'core', ['lake'], KEYS);
+  await putObject(edge, 'edge', 'a.json', '{}');
+  const config = writeTestConfig(dir, edge, core, { site: 'store-9', extra: { heartbeat: { interval: '1h' } } });
+  const sync = await runCli(['sync', '--once', '-c', config]);
+  assert.equal(sync.code, 0, sync.stderr);
+  const beat = JSON.parse((await getObject(core, 'lake', HEARTBEAT)).toString()) as Heartbeat;
+  assert.equal(beat.mode, 'once');
+  assert.equal(beat.state, 'stopped');
+  assert.equal(beat.intervalSeconds, 3600);
+  assert.equal(beat.backlog.pendingObjects, 0);
+  assert.ok(!JSON.stringify(beat).includes(KEYS.secretAccessKey));
+  const fleet = await runCli(['fleet', '--json', '-c', config]);
+  assert.equal(fleet.code, 0, fleet.stdout + fleet.stderr);
+  assert.deepEqual((JSON.parse(fleet.stdout) as { sites: { site: string; status: string }[] }).sites.map((s) => [s.site, s.status]), [['store-9', 'healthy']]);
 });

@@ -4,6 +4,8 @@
  * only when nothing is pending, failed or dead.
  */
 import { buildAgent, type Agent } from '../../agent/build-agent.js';
+import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
+import { systemClock } from '../../ports/clock.js';
 import { coerceError } from '../../core/errors.js';
 import type { RetentionRound } from '../../transfer/edge-retention.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
@@ -123,6 +125,8 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     if (summary.stoppedBy === 'idle') await agent.propagateDeletions(options.signal);
     const listed = await agent.manifests.flush(options.signal);
     if (listed > 0) log.info({ objects: listed }, 'manifests written');
+    // The fleet view sees sites run from cron by this heartbeat (skipped when the core is down).
+    if (summary.stoppedBy !== 'outage') await createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once' }).stop();
     const after = summarizeBacklog(agent.journal.backlog());
     const elapsed = progress.elapsedMs;
     output.out(
