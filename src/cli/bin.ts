@@ -76,8 +76,9 @@ async function main(argv: string[]): Promise<number> {
     .requiredOption('--once', 'run one pass and exit (the only mode of sync)')
     .addOption(configOption())
     .addOption(logLevelOption().default('warn'))
-    .option('--retry-window <duration>', 'wait for retries due within this window', durationOption, 60_000)
-    .option('--max-outage <duration>', 'give up when an endpoint stays unreachable this long', durationOption, 60_000)
+    // The default is shown as a config writes it: a bare 60000 would read as 60000 seconds.
+    .addOption(new Option('--retry-window <duration>', 'wait for retries due within this window').argParser(durationOption).default(60_000, '60s'))
+    .addOption(new Option('--max-outage <duration>', 'give up when an endpoint stays unreachable this long').argParser(durationOption).default(60_000, '60s'))
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(async (opts: { config: string; logLevel: string; retryWindow: number; maxOutage: number; progress: boolean }) => {
       const { stop, force } = shutdownSignals();
