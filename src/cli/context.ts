@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ConfigError, loadConfigFile } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { ConfigError, loadConfigFile, loadFleetConfigFile } from '../config/load.js';
+import type { Config, FleetConfig } from '../config/schema.js';
 import { isTributaryError } from '../core/errors.js';
 import { JOURNAL_FILE } from '../db/open-database.js';
 
@@ -28,6 +28,16 @@ export class CommandFailure extends Error {
     readonly exitCode: number,
   ) {
     super(message);
+  }
+}
+
+/** The fleet view's config (only `core` and `fleet`), its problems exiting 2 like any config's. */
+export function loadFleetConfigOrFail(file: string): FleetConfig {
+  try {
+    return loadFleetConfigFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage);
+    throw error;
   }
 }
 

@@ -1,12 +1,12 @@
 import { stringify } from 'yaml';
 
 import { inConfigUnits } from '../../config/config-units.js';
-import { ConfigError, loadConfigFile, loadFleetConfigFile } from '../../config/load.js';
+import { ConfigError, loadConfigFile } from '../../config/load.js';
 import { redactSecrets } from '../../config/redact.js';
 import type { Config } from '../../config/schema.js';
 import { configWarnings } from '../../config/warnings.js';
 import { readCaBundle } from '../../s3/endpoint-settings.js';
-import { CommandFailure, EXIT, type Output } from '../context.js';
+import { CommandFailure, EXIT, loadFleetConfigOrFail, type Output } from '../context.js';
 
 /** A file without these two but with `core` holds no agent config, only what `tributary fleet` needs. */
 const FLEET_ONLY = ['site: required', 'edge: required'];
@@ -38,13 +38,7 @@ export function configCheck(file: string, output: Output): number {
 }
 
 function checkFleetConfig(file: string, output: Output): number {
-  let fleet;
-  try {
-    fleet = loadFleetConfigFile(file);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage);
-    throw error;
-  }
+  const fleet = loadFleetConfigOrFail(file);
   readCaBundle(fleet.core, 'core.caBundle');
   output.out(`# ${file}: valid for tributary fleet (no site or edge: not an agent's config)`);
   // The fleet config's sections are the agent config's `core` and `fleet`: the same units apply.

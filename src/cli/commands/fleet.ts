@@ -2,23 +2,16 @@
  * `tributary fleet`: one row per site from the heartbeats in the core bucket (read access to the
  * core only). Exit 1 when any site is not healthy, so cron and alerting can use it.
  */
-import { ConfigError, loadFleetConfigFile } from '../../config/load.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import { classifySite, type SiteRow } from '../../fleet/site-status.js';
 import { readHeartbeats, SITES_PREFIX } from '../../fleet/read-heartbeats.js';
 import { createS3Endpoint } from '../../s3/endpoint.js';
-import { CommandFailure, EXIT, type Output } from '../context.js';
+import { EXIT, loadFleetConfigOrFail, type Output } from '../context.js';
 
 const seconds = (value: number | null) => (value === null ? '-' : formatDuration(value * 1000));
 
 export async function fleet(file: string, json: boolean, output: Output, signal: AbortSignal): Promise<number> {
-  let config;
-  try {
-    config = loadFleetConfigFile(file);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage);
-    throw error;
-  }
+  const config = loadFleetConfigOrFail(file);
   const endpoint = createS3Endpoint(config.core, config.fleet.concurrency);
   let rows: SiteRow[];
   try {
