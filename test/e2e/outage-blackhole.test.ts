@@ -177,7 +177,7 @@ test('outage: the core blackholed, then back: nothing dead, no attempt used, the
       return beat.lastOutage?.side === 'core' && beat.outage === null;
     },
     30_000,
-    () => JSON.stringify(beat),
+    () => `${JSON.stringify(beat)}\n${agent.stderr().slice(-3000)}`,
   );
   assert.ok(beat.lastOutage!.seconds >= 3, JSON.stringify(beat));
   assert.ok(Date.parse(beat.lastOutage!.endedAt) > Date.parse(beat.lastOutage!.startedAt));
