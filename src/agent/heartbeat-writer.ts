@@ -61,9 +61,15 @@ export function createHeartbeatWriter(
       journalFreeBytes: freeBytes(config.journal),
     });
 
+  let waiting = 0;
   const write = (state: HeartbeatV1['state']): Promise<void> => {
-    // One write at a time, in order: a slow core never gets two heartbeats racing.
+    // One write at a time, in order: a slow core never gets two heartbeats racing. And at most one
+    // waits behind the one in flight: while the core hangs (an outage), the ticks do not pile up
+    // into a burst of PUTs when it is back. The waiting one takes its snapshot when it runs.
+    if (state === 'running' && waiting > 0) return writing;
+    waiting += 1;
     writing = writing.then(async () => {
+      waiting -= 1;
       const body = Buffer.from(`${JSON.stringify(snapshot(state), null, 2)}\n`);
       try {
         await lake.put(heartbeatKey(config.site), body, {

@@ -1,0 +1,46 @@
+/**
+ * The heartbeat writer while the core hangs: one PUT in flight, at most one waiting behind it;
+ * the ticks of an outage do not pile up into a burst of PUTs when the core is back, and the final
+ * `stopped` heartbeat is always written.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+
+import { buildAgent } from '../../../src/agent/build-agent.js';
+import { createHeartbeatWriter } from '../../../src/agent/heartbeat-writer.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { FakeLake, FakeSource } from '../../helpers/fakes.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+test('heartbeats do not pile up while the core hangs: one in flight, one waiting, then the final one', async (t) => {
+  const dir = tempDir(t);
+  const config = parseConfig({
+    site: 'site-a',
+    journal: join(dir, 'journal'),
+    edge: { endpoint: 'http://127.0.0.1:1', buckets: ['edge'] },
+    core: { endpoint: 'http://127.0.0.1:2', bucket: 'lake' },
+    heartbeat: { interval: '1s' },
+  });
+  const lake = new FakeLake();
+  const states: string[] = [];
+  let release!: () => void;
+  const hung = new Promise<void>((resolve) => (release = resolve));
+  const put = lake.put.bind(lake);
+  lake.put = async (key, body, options) => {
+    states.push((JSON.parse((body as Buffer).toString()) as { state: string }).state);
+    if (states.length === 1) await hung; // the core hangs on the first heartbeat
+    return put(key, body, options);
+  };
+  const agent = buildAgent(config, { logger: silentLogger, source: new FakeSource(), lake });
+  t.after(() => agent.close());
+  const writer = createHeartbeatWriter(agent, { clock: { now: () => Date.now() }, log: silentLogger });
+  writer.start();
+  await sleep(3500); // three more ticks while the first PUT hangs
+  assert.deepEqual(states, ['running']);
+  release();
+  await writer.stop();
+  assert.deepEqual(states, ['running', 'running', 'stopped'], 'the three ticks became one heartbeat, then the final one');
+});
