@@ -3,6 +3,9 @@ import { join } from 'node:path';
 
 import { stringify } from 'yaml';
 
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+
 import type { TestS3 } from './local-s3.js';
 
 export interface TestConfigOptions {
@@ -48,4 +51,15 @@ export function writeTestConfig(dir: string, edge: TestS3, core: TestS3, options
   const file = options.file ?? join(dir, 'tributary.yaml');
   writeFileSync(file, stringify(testConfigDocument(dir, edge, core, options)));
   return file;
+}
+
+/** A config for an agent built on the fakes (FakeSource, FakeLake): endpoints that are never dialled. */
+export function configForFakes(dir: string, extra: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    site: 'site-a',
+    journal: join(dir, 'journal'),
+    edge: { endpoint: 'http://127.0.0.1:1', buckets: ['edge'] },
+    core: { endpoint: 'http://127.0.0.1:2', bucket: 'lake' },
+    ...extra,
+  });
 }

@@ -4,26 +4,19 @@
  * `stopped` heartbeat is always written.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
 import { buildAgent } from '../../../src/agent/build-agent.js';
 import { createHeartbeatWriter } from '../../../src/agent/heartbeat-writer.js';
-import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { FakeLake, FakeSource } from '../../helpers/fakes.js';
 import { tempDir } from '../../helpers/temp-dir.js';
+import { configForFakes } from '../../helpers/test-config.js';
 
 test('heartbeats do not pile up while the core hangs: one in flight, one waiting, then the final one', async (t) => {
   const dir = tempDir(t);
-  const config = parseConfig({
-    site: 'site-a',
-    journal: join(dir, 'journal'),
-    edge: { endpoint: 'http://127.0.0.1:1', buckets: ['edge'] },
-    core: { endpoint: 'http://127.0.0.1:2', bucket: 'lake' },
-    heartbeat: { interval: '1s' },
-  });
+  const config = configForFakes(dir, { heartbeat: { interval: '1s' } });
   const lake = new FakeLake();
   const states: string[] = [];
   let release!: () => void;

@@ -8,22 +8,15 @@ import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 
 import { buildAgent, type Agent } from '../../../src/agent/build-agent.js';
-import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { FakeClock, FakeLake, FakeSource, sdkError } from '../../helpers/fakes.js';
 import { journalRows } from '../../helpers/journal-db.js';
+import { configForFakes } from '../../helpers/test-config.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 function setup(t: Parameters<typeof tempDir>[0], transfer: Record<string, unknown> = {}, rules: unknown[] = []) {
   const dir = tempDir(t);
-  const config = parseConfig({
-    site: 'site-a',
-    journal: join(dir, 'journal'),
-    edge: { endpoint: 'http://127.0.0.1:1', buckets: ['edge'] },
-    core: { endpoint: 'http://127.0.0.1:2', bucket: 'lake' },
-    transfer: { concurrency: 1, retryBase: '10s', retryCap: '10m', maxAttempts: 3, ...transfer },
-    rules,
-  });
+  const config = configForFakes(dir, { transfer: { concurrency: 1, retryBase: '10s', retryCap: '10m', maxAttempts: 3, ...transfer }, rules });
   const clock = new FakeClock();
   const source = new FakeSource();
   const lake = new FakeLake();
