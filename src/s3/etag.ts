@@ -3,9 +3,9 @@
  * one (`<hex>-<parts>`) the MD5 of its parts' MD5s, except for objects encrypted with SSE-KMS or
  * SSE-C: their ETags are opaque, even when they look like an MD5.
  */
-type Headers = Readonly<Record<string, string | string[] | undefined>>;
+import { headerValue } from './s3-http.js';
 
-const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
 /** True unless the answer says the object is encrypted with SSE-KMS (or DSSE-KMS) or SSE-C. */
 export function etagFromMd5(sse: string | undefined, customerAlgorithm: string | undefined): boolean {
@@ -14,5 +14,5 @@ export function etagFromMd5(sse: string | undefined, customerAlgorithm: string |
 
 /** etagFromMd5 from an HTTP answer's headers. */
 export function etagFromMd5Headers(headers: Headers): boolean {
-  return etagFromMd5(first(headers['x-amz-server-side-encryption']), first(headers['x-amz-server-side-encryption-customer-algorithm']));
+  return etagFromMd5(headerValue(headers['x-amz-server-side-encryption']), headerValue(headers['x-amz-server-side-encryption-customer-algorithm']));
 }

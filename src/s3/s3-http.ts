@@ -63,6 +63,11 @@ export interface S3Http {
   close(): Promise<void>;
 }
 
+/** The first value of an answer's header (undici gives a list for a repeated one). */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** An error shaped like the SDK's, so one mapping classifies both. */
 export function s3HttpError(statusCode: number, headers: S3HttpResponse['headers'], body: string): Error {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];

@@ -9,7 +9,8 @@ import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
 import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5, etagFromMd5Headers } from './etag.js';
-import { headerValue, unquoteEtag } from './s3-source-store.js';
+import { headerValue } from './s3-http.js';
+import { unquoteEtag } from './s3-source-store.js';
 
 /** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
 export interface CoreEncryption {

@@ -7,14 +7,11 @@ import { TributaryError } from '../core/errors.js';
 import type { IoOptions, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
 import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5Headers } from './etag.js';
+import { headerValue } from './s3-http.js';
 import { mapS3Error } from './map-error.js';
 import { parseListing, unquoteEtag } from './parse-listing.js';
 
 export { unquoteEtag };
-
-export function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /** True when `key` sorts after `previous` the way S3 lists keys: by their UTF-8 bytes. */
 function keyAfter(key: string, previous: string): boolean {
