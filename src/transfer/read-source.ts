@@ -20,6 +20,10 @@ export interface BufferedRead {
 /** Whether to compute the MD5: fixed, or decided from the edge's answer (its encryption) before the body. */
 export type Md5Wanted = boolean | ((read: SourceRead) => boolean);
 
+function md5For(wanted: Md5Wanted, read: SourceRead): Hash | undefined {
+  return (typeof wanted === 'function' ? wanted(read) : wanted) ? createHash('md5') : undefined;
+}
+
 const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
 
 /** True when the ETag has the shape of the content's MD5 (single PUT, no SSE-KMS): then we can check it. */
@@ -77,8 +81,7 @@ export async function readIntoBuffer(
   const expected = range === undefined ? object.size : range.end - range.start + 1;
   const read = await source.read(object, range, { signal: options.signal });
   const data = Buffer.allocUnsafe(expected);
-  const wantMd5 = typeof options.md5 === 'function' ? options.md5(read) : options.md5;
-  const md5 = wantMd5 ? createHash('md5') : undefined;
+  const md5 = md5For(options.md5, read);
   const sha = options.sha256 ? createHash('sha256') : undefined;
   let offset = 0;
   await drain(
@@ -115,7 +118,6 @@ export async function hashWholeObject(
   options: { readonly md5: Md5Wanted; readonly partSize?: number; readonly signal?: AbortSignal | undefined },
 ): Promise<WholeObjectHashes> {
   const sha = createHash('sha256');
-  let md5: Hash | undefined;
   const { partSize } = options;
   const partMd5s = partSize === undefined ? undefined : Buffer.alloc(16 * Math.max(1, Math.ceil(object.size / partSize)));
   let part = createHash('md5');
@@ -129,7 +131,7 @@ export async function hashWholeObject(
   };
   let total = 0;
   const read = await source.read(object, undefined, { signal: options.signal });
-  if (typeof options.md5 === 'function' ? options.md5(read) : options.md5) md5 = createHash('md5');
+  const md5 = md5For(options.md5, read);
   await drain(
     object,
     read.body,

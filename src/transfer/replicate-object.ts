@@ -272,17 +272,14 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
   }
   if (progress === undefined) {
     const partSize = effectivePartSize(job.size, context.partSize);
-    const hashes = await hashPass(context, job, { md5: isPlainMd5Etag(job.etag), partSize }, signal);
+    // The whole MD5 only where there is something to check it against: a plain, not opaque, ETag.
+    const plain = isPlainMd5Etag(job.etag);
+    const hashes = await hashPass(context, job, { md5: (read) => plain && read.etagFromMd5, partSize }, signal);
     const sha256Hex = hashes.sha256.toString('hex');
     const md5Hex = hashes.md5?.toString('hex');
-    const checkMd5 = md5Hex !== undefined && hashes.etagFromMd5;
-    if (checkMd5 && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
-    if (shouldHead(context, job)) {
-      const head = await lake.head(coreKey, { signal });
-      if (isOurs(head, job.size, sha256Hex, checkMd5 ? md5Hex : undefined)) {
-        return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
-      }
-    }
+    if (md5Hex !== undefined && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
+    const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
+    if (present) return present;
     const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
     const uploadId = await lake.createMultipart(coreKey, { metadata, signal });
     journal.startMultipart(job.id, { uploadId, coreKey, partSize, sha256: sha256Hex, partMd5s: hashes.partMd5s });
