@@ -342,11 +342,11 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
    * older twin is moved aside by a millisecond of its mtime, the only trace of the change: that
    * row is history (superseded, or landed and listed already), never the current version.
    */
-  function moveTwinAside(object: SourceObject, mtimeMs: number, now: number): void {
-    const twin = sql.twin.get(object.bucket, object.key, object.etag, object.size, mtimeMs);
+  function moveTwinAside(version: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>, mtimeMs: number, now: number): void {
+    const twin = sql.twin.get(version.bucket, version.key, version.etag, version.size, mtimeMs);
     if (twin === undefined) return;
     let free = mtimeMs - 1;
-    while (sql.twin.get(object.bucket, object.key, object.etag, object.size, free) !== undefined) free -= 1;
+    while (sql.twin.get(version.bucket, version.key, version.etag, version.size, free) !== undefined) free -= 1;
     sql.shiftMtime.run(free, now, twin.id);
   }
 
@@ -367,10 +367,8 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
             return 'unchanged';
           }
         }
-        // Not the newest row: an older row of this very version is history now.
-        moveTwinAside(object, mtimeMs, now);
         const decision = decide(object);
-        const result = sql.insert.run(
+        const insert = () => sql.insert.run(
           object.bucket,
           object.key,
           object.etag,
@@ -385,6 +383,12 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           now,
           now,
         );
+        let result = insert();
+        // Not the newest row, yet this very version is journaled: an older row of it, history now.
+        if (result.changes === 0) {
+          moveTwinAside(object, mtimeMs, now);
+          result = insert();
+        }
         if (result.changes === 0) return 'unchanged';
         sql.supersede.run(now, object.bucket, object.key, Number(result.lastInsertRowid));
         return latest ? 'changed' : 'new';
@@ -433,7 +437,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         const row = sql.get.get(id);
         if (row === undefined || row.mtime_ms === mtimeMs) return;
         db.transaction(() => {
-          moveTwinAside({ bucket: row.bucket, key: row.key, etag: row.etag, size: row.size, mtime: new Date(mtimeMs) }, mtimeMs, clock.now());
+          moveTwinAside(row, mtimeMs, clock.now());
           sql.setExactMtime.run(mtimeMs, clock.now(), id);
         })();
       }),
