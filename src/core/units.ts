@@ -106,6 +106,11 @@ export function rateInConfigUnits(bytesPerSecond: number): string {
   return Number.isFinite(bytesPerSecond) ? `${sizeInConfigUnits(bytesPerSecond)}/s` : 'unlimited';
 }
 
+/** `1 object`, `2 objects`: a count with its noun, singular for one. */
+export function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return 'unlimited';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -1,3 +1,4 @@
+import { countOf } from '../../core/units.js';
 import { openJournal } from '../../journal/sqlite-journal.js';
 import { systemClock } from '../../ports/clock.js';
 import { ERROR_CODES } from '../../core/errors.js';
@@ -15,7 +16,7 @@ export function retry(file: string, codeOption: string | undefined, output: Outp
   const journal = openJournal(config.journal, systemClock);
   try {
     const count = journal.retryDead({ code });
-    output.out(`re-queued ${count} dead object${count === 1 ? '' : 's'}${code ? ` with ${code}` : ''}`);
+    output.out(`re-queued ${countOf(count, 'dead object')}${code ? ` with ${code}` : ''}`);
     return EXIT.ok;
   } finally {
     journal.close();

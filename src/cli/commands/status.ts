@@ -3,7 +3,7 @@
  * as JSON.
  */
 import { PRIORITY_NAMES } from '../../core/object-state.js';
-import { durationInConfigUnits, formatBytes, formatDuration } from '../../core/units.js';
+import { countOf, durationInConfigUnits, formatBytes, formatDuration } from '../../core/units.js';
 import { openJournal } from '../../journal/sqlite-journal.js';
 import { systemClock } from '../../ports/clock.js';
 import { buildStatus } from '../../report/status-report.js';
@@ -25,13 +25,13 @@ export function status(file: string, json: boolean, output: Output): number {
     output.out(`site ${report.site}`);
     const t = report.totals;
     output.out(
-      `backlog: ${t.pendingObjects} object${t.pendingObjects === 1 ? '' : 's'} pending (${formatBytes(t.pendingBytes)}), ${t.failedObjects} failed, ${t.deadObjects} dead; ` +
+      `backlog: ${countOf(t.pendingObjects, 'object')} pending (${formatBytes(t.pendingBytes)}), ${t.failedObjects} failed, ${t.deadObjects} dead; ` +
         `oldest pending ${report.oldestPendingAgeSeconds === null ? '-' : formatDuration(report.oldestPendingAgeSeconds * 1000)}`,
     );
     for (const w of report.landed) {
       const lag = w.lagSeconds;
       output.out(
-        `landed in the last ${durationInConfigUnits(w.windowSeconds * 1000)}: ${w.objects} object${w.objects === 1 ? '' : 's'} (${formatBytes(w.bytes)}, ${formatBytes(w.bytesPerSecond)}/s)` +
+        `landed in the last ${durationInConfigUnits(w.windowSeconds * 1000)}: ${countOf(w.objects, 'object')} (${formatBytes(w.bytes)}, ${formatBytes(w.bytesPerSecond)}/s)` +
           (lag.p50 === null ? '' : `; lag p50 ${formatDuration(lag.p50 * 1000)}, p99 ${formatDuration(lag.p99! * 1000)}, max ${formatDuration(lag.max! * 1000)}`),
       );
     }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { buildAgent } from '../../agent/build-agent.js';
 import { forEachConcurrently } from '../../core/for-each-concurrently.js';
 import { decide } from '../../core/rules.js';
+import { countOf } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
 import type { LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
@@ -140,7 +141,7 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
   else {
     for (const p of problems) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
     const retainedNote = options.retained ? ` (${retainedChecked} of them deleted from the edge by retention)` : '';
-    output.out(`verify${flags}: ${checked} object${checked === 1 ? '' : 's'} checked${retainedNote}, ${problems.length} missing, pending or different`);
+    output.out(`verify${flags}: ${countOf(checked, 'object')} checked${retainedNote}, ${problems.length} missing, pending or different`);
   }
   return problems.length === 0 ? EXIT.ok : EXIT.incomplete;
 }
