@@ -58,14 +58,10 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
   const last = issue.path.at(-1);
   if (typeof last === 'string' && isSecretField(last)) {
     // A secret's value never appears in a message, even a wrong one: it may be the real secret.
-    return [`${formatPath(issue.path)}: ${issue.message.replace(/, got .*$/s, `, got ${describeKind(issue.input)} (redacted)`)}`];
+    // (zod does not keep the input in its issues, so not even its type is told.)
+    return [`${formatPath(issue.path)}: ${issue.message.replace(/, got .*$/s, ', got a value (redacted)')}`];
   }
   return [`${formatPath(issue.path)}: ${issue.message}`];
-}
-
-function describeKind(value: unknown): string {
-  if (value === undefined) return 'a value';
-  return Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`;
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
