@@ -68,7 +68,7 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   assert.match(line('store-3'), /^store-3\s+lagging\b.*oldest pending 900s > 300s/);
   assert.match(line('store-4'), /^store-4\s+failing\b.*2 dead objects/);
   assert.match(line('store-5'), /^store-5\s+stale\b.*unreadable/);
-  assert.match(line('store-6'), /^store-6\s+stopped\b.*agent stopped 3600s ago, 4 objects pending/);
+  assert.match(line('store-6'), /^store-6\s+stopped\b.*agent stopped 36\d\ds ago, 4 objects pending/);
   assert.match(line('store-7'), /^store-7\s+stale\b.*no sync --once run for 6\d\ds \(heartbeat\.interval 30s\)/);
   assert.match(line('store-8'), /^store-8\s+healthy\b/);
   assert.match(table.stdout, /8 sites, 2 healthy, 6 not/);
