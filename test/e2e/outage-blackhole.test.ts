@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { killIfRunning, listeningAddress, spawnCli } from '../helpers/cli.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { journalRows, type ObjectRowView } from '../helpers/journal-db.js';
-import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { getObject, listKeys, putObject, readJsonBeingRewritten, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 import { testConfigDocument } from '../helpers/test-config.js';
@@ -167,13 +167,9 @@ test('outage: the core blackholed, then back: nothing dead, no attempt used, the
   await waitFor(
     'a heartbeat that shows the outage',
     async () => {
-      // s3rver answers a PUT before the data is all on disk: a read may see a partial document.
-      const text = (await getObject(core, 'lake', '_tributary/sites/site-a/heartbeat.json').catch(() => Buffer.from('{}'))).toString();
-      try {
-        beat = JSON.parse(text) as typeof beat;
-      } catch {
-        return false;
-      }
+      const read = await readJsonBeingRewritten(core, 'lake', '_tributary/sites/site-a/heartbeat.json');
+      if (read === undefined) return false;
+      beat = read as typeof beat;
       return beat.lastOutage?.side === 'core' && beat.outage === null;
     },
     30_000,

@@ -5,6 +5,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
@@ -58,6 +59,25 @@ export async function putObject(s3: TestS3, bucket: string, key: string, body: B
 export async function getObject(s3: TestS3, bucket: string, key: string): Promise<Buffer> {
   const response = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await response.Body!.transformToByteArray());
+}
+
+/**
+ * One read of a JSON object the agent keeps rewriting (its heartbeat), or undefined when this read
+ * did not give a whole document. s3rver answers a PUT before the data is all on disk, so a read
+ * may see a partial document; and a read racing the next PUT can hang, since s3rver takes
+ * Content-Length from the old metadata and streams the file it is truncating: such a read is
+ * given up after `timeoutMs`.
+ */
+export async function readJsonBeingRewritten(s3: TestS3, bucket: string, key: string, timeoutMs = 2000): Promise<unknown> {
+  const read = getObject(s3, bucket, key);
+  read.catch(() => {});
+  const body = await Promise.race([read, sleep(timeoutMs).then(() => undefined)]).catch(() => undefined);
+  if (body === undefined) return undefined;
+  try {
+    return JSON.parse(body.toString()) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function headObject(s3: TestS3, bucket: string, key: string) {
