@@ -9,8 +9,11 @@ export const RSS_TARGET_MB = 200;
 export const CPU_PER_OBJECT_TARGET = 1.5;
 
 export interface ToolResult {
-  /** rclone-multipart: rclone with 16 MiB multipart uploads, as Tributary sends large objects. */
-  readonly tool: 'tributary' | 'rclone' | 'rclone-multipart';
+  /**
+   * rclone-multipart: rclone with 16 MiB multipart uploads, as Tributary sends large objects.
+   * node-floor, node-floor-stream: bench/node-floor.mjs in its hash-first and stream modes.
+   */
+  readonly tool: 'tributary' | 'rclone' | 'rclone-multipart' | 'node-floor' | 'node-floor-stream';
   readonly command: string;
   readonly exitCode: number | null;
   /** Exit 0 and every object in the core bucket with the right total size. */
@@ -53,6 +56,8 @@ export interface DatasetResult {
   readonly ratios?: { readonly wall: number; readonly cpu: number; readonly rss: number };
   /** Large objects only, for reference (no target): rclone made to upload 16 MiB parts too. */
   readonly rcloneMultipart?: ToolResult;
+  /** For reference (no target): the least a Node.js copier can do (bench/node-floor.mjs). */
+  readonly floors?: readonly ToolResult[];
   readonly hashing?: HashShare;
   readonly targets: readonly TargetCheck[];
 }
@@ -128,7 +133,7 @@ export function evaluateTargets(result: Omit<DatasetResult, 'targets'>): TargetC
   }
   checks.push({ target: `peak RSS under ${RSS_TARGET_MB} MB`, pass: t.peakRssMB < RSS_TARGET_MB, detail: `${fmt(t.peakRssMB, 1)} MB` });
   if (!t.ok) checks.push({ target: 'Tributary copy complete', pass: false, detail: `exit ${String(t.exitCode)}, ${t.landed.count} objects / ${t.landed.bytes} bytes in the core` });
-  for (const other of [r, result.rcloneMultipart]) {
+  for (const other of [r, result.rcloneMultipart, ...(result.floors ?? [])]) {
     if (other !== undefined && !other.ok) {
       checks.push({ target: `${other.tool} copy complete`, pass: false, detail: `exit ${String(other.exitCode)}, ${other.landed.count} objects / ${other.landed.bytes} bytes in the core` });
     }
@@ -165,7 +170,7 @@ export function formatDataset(result: DatasetResult): string {
   const lines = [
     `(${result.id}) ${result.title}: ${result.objects.toLocaleString('en-US')} objects, ${fmt(result.bytes / 1e6, 1)} MB` +
       ` (seeded in ${fmt(result.seedSeconds, 1)} s; Tributary path: ${result.tributaryPath}, transfer ${JSON.stringify(result.tributaryTransfer)})`,
-    table(header, [row(result.tributary), ...[result.rclone, result.rcloneMultipart].flatMap((t) => (t ? [row(t)] : []))]),
+    table(header, [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])].flatMap((t) => (t ? [row(t)] : []))),
   ];
   if (result.ratios) {
     lines.push(`tributary/rclone: wall ${fmt(result.ratios.wall, 2)}×, CPU ${fmt(result.ratios.cpu, 2)}×, peak RSS ${fmt(result.ratios.rss, 2)}×`);
@@ -175,6 +180,14 @@ export function formatDataset(result: DatasetResult): string {
     lines.push(
       `(rclone-multipart = rclone with --s3-upload-cutoff 16M --s3-chunk-size 16M, for reference: plain rclone sends a 64 MiB object as one PUT;` +
         ` tributary/rclone-multipart: wall ${fmt(result.tributary.wallS / m.wallS, 2)}×, CPU ${fmt(result.tributary.cpuS / m.cpuS, 2)}×)`,
+    );
+  }
+  for (const floor of result.floors ?? []) {
+    const r = result.rclone;
+    lines.push(
+      `(${floor.tool}: ${floor.tool === 'node-floor' ? 'SHA-256 in the metadata, so hashed before the PUT, as Tributary must' : 'streamed and hashed on the way, no metadata'};` +
+        ` no journal, signature, retry or check) tributary/${floor.tool}: wall ${fmt(result.tributary.wallS / floor.wallS, 2)}×, CPU ${fmt(result.tributary.cpuS / floor.cpuS, 2)}×` +
+        (r === undefined ? '' : `; ${floor.tool}/rclone: wall ${fmt(floor.wallS / r.wallS, 2)}×, CPU ${fmt(floor.cpuS / r.cpuS, 2)}×`),
     );
   }
   if (result.hashing) {
@@ -189,7 +202,7 @@ export function formatDataset(result: DatasetResult): string {
     lines.push(`  ${verdict.padEnd(6)} ${check.target}: ${check.detail}`);
   }
   if (result.tributary.summary) lines.push(`tributary said: ${result.tributary.summary}`);
-  for (const t of [result.tributary, result.rclone, result.rcloneMultipart]) {
+  for (const t of [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])]) {
     if (t?.errorTail) lines.push(`${t.tool} stderr (tail):\n${t.errorTail}`);
   }
   return lines.join('\n');

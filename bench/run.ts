@@ -7,7 +7,8 @@
  *
  * Per data set: an edge server is seeded (not timed) and stopped; then each copier reads from its
  * own fresh edge server over a copy of that data (so neither finds a server warmed by the other)
- * and writes into its own fresh core server; both copies are counted. Every server
+ * and writes into its own fresh core server; every copy is counted. Besides Tributary and rclone,
+ * bench/node-floor.mjs runs as a reference: the least a Node.js copier can do. Every server
  * and process is stopped and the temp folder removed at the end, also on failure or Ctrl-C.
  */
 import { spawnSync } from 'node:child_process';
@@ -31,6 +32,8 @@ import { evaluateTargets, fmt, formatDataset, formatHashCost, toolResult, type B
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
+/** The least a Node.js copier can do (bench/node-floor.mjs), a reference row beside rclone. */
+const NODE_FLOOR = join(ROOT, 'bench', 'node-floor.mjs');
 const SITE = 'bench-site';
 const CORE_BUCKET = 'lake';
 const RCLONE_FLAGS = ['--transfers', '16', '--checkers', '16', '--fast-list', '--s3-no-head'];
@@ -389,6 +392,32 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
     // multipart assembly costs server CPU that competes with the copier for the two cores).
     const rcloneMultipart = data.path === 'multipart' ? await runRclone('rclone-multipart', RCLONE_MULTIPART_FLAGS) : undefined;
 
+    // For reference: the least a Node.js copier can do, with the SHA-256 in the metadata as
+    // Tributary must (hash-first) and without it (stream). Shows what is Tributary's own cost and
+    // what any Node.js copier pays on these two shared cores.
+    const runFloor = async (tool: 'node-floor' | 'node-floor-stream'): Promise<ToolResult> => {
+      const edgeFloor = await freshEdge(tool);
+      const coreFloor = await start(`core-${tool}`, [CORE_BUCKET]);
+      const args = [NODE_FLOOR, edgeFloor.endpoint, data.bucket, coreFloor.endpoint, CORE_BUCKET, tool === 'node-floor' ? 'hash-first' : 'stream'];
+      const result = await measure({
+        tool,
+        data,
+        dir,
+        edge: edgeFloor,
+        core: coreFloor,
+        command: process.execPath,
+        args,
+        env: process.env,
+        display: ['node', relative(ROOT, NODE_FLOOR), ...args.slice(1)].map(shellQuote).join(' '),
+        corePrefix: 'floor/',
+        timeoutMs,
+      });
+      await stopServer(coreFloor);
+      await stopServer(edgeFloor);
+      return result;
+    };
+    const floors = data.id === 'rss' ? [] : [await runFloor('node-floor'), await runFloor('node-floor-stream')];
+
     const partial = {
       id: data.id,
       title: data.title,
@@ -402,6 +431,7 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
         ? {}
         : { rclone, ratios: { wall: tributary.wallS / rclone.wallS, cpu: tributary.cpuS / rclone.cpuS, rss: tributary.peakRssMB / rclone.peakRssMB } }),
       ...(rcloneMultipart === undefined ? {} : { rcloneMultipart }),
+      ...(floors.length === 0 ? {} : { floors }),
       ...(hashCost === undefined || data.id === 'rss' ? {} : { hashing: hashShare(hashCost, data.path, data.totalBytes, tributary.cpuS) }),
     };
     return { ...partial, targets: evaluateTargets(partial) };
