@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -117,8 +117,33 @@ test('verify exits 1 and names each object that is missing or different in the c
   const result = await runCli(['verify', '-c', config]);
   assert.equal(result.code, 1);
   assert.match(result.stdout, /different\s+edge\/a\.txt/);
-  assert.match(result.stdout, /missing\s+edge\/c\.txt: never seen/);
+  assert.match(result.stdout, /missing\s+edge\/c\.txt: not in the journal \(the next scan queues it\); no core object site-a\/edge\/c\.txt/);
   assert.doesNotMatch(result.stdout, /edge\/b\.txt/);
+});
+
+test('verify with a journal restored from a backup tells objects the core already holds from those it lacks', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  const config = writeTestConfig(dir, edge, core);
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0, 'an empty edge: a journal with no object');
+  cpSync(join(dir, 'journal'), join(dir, 'journal-backup'), { recursive: true });
+  await putObject(edge, 'edge', 'a.txt', 'alpha');
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
+  // The journal is restored from a backup older than a's landing; the lake still holds a.
+  rmSync(join(dir, 'journal'), { recursive: true });
+  cpSync(join(dir, 'journal-backup'), join(dir, 'journal'), { recursive: true });
+  await putObject(edge, 'edge', 'b.txt', 'bravo');
+  await putObject(core, 'lake', 'site-a/edge/c.txt', 'not from the edge');
+  await putObject(edge, 'edge', 'c.txt', 'charlie');
+  const result = await runCli(['verify', '-c', config]);
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(result.stdout, /pending\s+edge\/a\.txt: not in the journal \(the next scan queues it\); the core already holds site-a\/edge\/a\.txt with this version's lineage/);
+  assert.match(result.stdout, /missing\s+edge\/b\.txt: not in the journal \(the next scan queues it\); no core object site-a\/edge\/b\.txt/);
+  assert.match(result.stdout, /missing\s+edge\/c\.txt: .*core object site-a\/edge\/c\.txt holds other content \(source ETag none, 17 bytes\)/);
+  // The next pass journals all three and lands b and c; verify is clean again.
+  assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
+  assert.equal((await runCli(['verify', '-c', config])).code, 0);
 });
 
 test('an object changed at the edge after it landed replicates its new version', async (t) => {
