@@ -64,7 +64,7 @@ async function unjournaledProblem(object: SourceObject, coreKey: string, lake: L
   const notJournaled = 'not in the journal (the next scan queues it)';
   if (head === undefined) return { problem: 'missing', detail: `${notJournaled}; no core object ${coreKey}` };
   if (head.size === object.size && head.metadata[META.sourceEtag] === object.etag) {
-    return { problem: 'pending', detail: `${notJournaled}; the core already holds ${coreKey} with this version's lineage (it will not be sent again)` };
+    return { problem: 'pending', detail: `${notJournaled}; the core already holds ${coreKey} with this version's lineage (the next pass journals it; with transfer.headBeforePut: always it is not sent again)` };
   }
   return { problem: 'missing', detail: `${notJournaled}; core object ${coreKey} holds other content (source ETag ${head.metadata[META.sourceEtag] ?? 'none'}, ${head.size} bytes)` };
 }
