@@ -74,7 +74,16 @@ const REQUESTS: Case[] = KEYS.flatMap((key, i): Case[] => [
   { method: 'PUT', key: 'multipart/object.bin', query: { partNumber: '10', uploadId: 'abc/def+ghi==' }, headers: { 'content-length': '5242880' } },
 ]);
 
-const DATES = [new Date('2026-11-27T16:38:59.123Z'), new Date('2027-01-01T00:00:00.000Z'), new Date('2026-02-28T23:59:59.999Z')];
+// In this order: the signer keeps the date of the last second it signed in (same second, the next
+// one, a jump forward, one back, a day boundary).
+const DATES = [
+  '2026-11-27T16:38:59.123Z',
+  '2026-11-27T16:38:59.999Z',
+  '2026-11-27T16:39:00.000Z',
+  '2027-01-01T00:00:00.000Z',
+  '2026-02-28T23:59:59.999Z',
+  '2026-03-01T00:00:00.000Z',
+].map((iso) => new Date(iso));
 
 for (const session of [undefined, 'FwoGZXIvYXdzE//session+token=']) {
   test(`signatures equal the SDK signer's${session ? ' (session credentials)' : ''}`, async () => {
