@@ -264,7 +264,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     requeueMissing: db.prepare<[{ code: string; message: string; sortKey: number; now: number; id: number }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
          first_seen_at = @now, last_error_code = @code, last_error = @message, edge_expires_at = NULL, edge_retention = NULL,
-         edge_retention_note = NULL, manifest_batch = NULL, updated_at = @now
+         edge_retention_note = NULL, manifest_batch = NULL, landed_at = NULL, updated_at = @now
        WHERE id = @id AND state = 'done'`,
     ),
     // Deleted and kept rows only ever grow in number: they are counted as they are recorded.
@@ -385,7 +385,11 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         );
         let result = insert();
         // Not the newest row, yet this very version is journaled: an older row of it, history now.
+        // It is current again only after another version at the same or an earlier Last-Modified
+        // (A, B, A within one second); a listing that is merely stale, showing a version older
+        // than the newest row, changes nothing.
         if (result.changes === 0) {
+          if (latest !== undefined && latest.mtime_exact === 1 && mtimeMs < latest.mtime_ms) return 'unchanged';
           moveTwinAside(object, mtimeMs, now);
           result = insert();
         }
@@ -435,10 +439,15 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     setExactMtime: (id, mtimeMs) =>
       guarded('record a Last-Modified', () => {
         const row = sql.get.get(id);
-        if (row === undefined || row.mtime_ms === mtimeMs) return;
-        db.transaction(() => {
+        if (row === undefined || row.mtime_ms === mtimeMs) return true;
+        return db.transaction(() => {
+          // A newer row of this very version (A, B, A listed while A's event row was in flight)
+          // is the current one: this row is history, and the newer one is not moved.
+          const twin = sql.twin.get(row.bucket, row.key, row.etag, row.size, mtimeMs);
+          if (twin !== undefined && twin.id > id) return false;
           moveTwinAside(row, mtimeMs, clock.now());
           sql.setExactMtime.run(mtimeMs, clock.now(), id);
+          return true;
         })();
       }),
     markSuperseded: (id, reason) =>

@@ -134,8 +134,11 @@ export interface Journal {
   /** Writes pending landings now. */
   flush(): void;
   markFailed(id: number, facts: FailureFacts): void;
-  /** Records the object's real Last-Modified for a row an event created. */
-  setExactMtime(id: number, mtimeMs: number): void;
+  /**
+   * Records the object's real Last-Modified for a row an event created. False, and nothing
+   * written, when a newer row holds this very version: this row is history then.
+   */
+  setExactMtime(id: number, mtimeMs: number): boolean;
   /** This version will never land because a newer one was seen; the reason is kept. */
   markSuperseded(id: number, reason: string): void;
   /** Back to queued without touching attempts (shutdown, throttling, unreachable endpoint). */

@@ -168,6 +168,50 @@ test('an event-time row getting its exact Last-Modified does not collide with an
   assert.equal(journal.get(again.id)!.mtimeMs, a.mtime.getTime());
 });
 
+test('a stale listing that shows an older version again changes nothing: the newest row stays current', (t) => {
+  const { journal } = open(t);
+  const a = object('state.json', 'etag-a', 2, new Date('2026-11-27T08:00:00.000Z'));
+  journal.recordSeen([a], normal, 'scan');
+  const [first] = journal.claim(1);
+  journal.markLanded(first!.id, { coreKey: 's/b/state.json', sha256: 'a'.repeat(64), coreEtag: 'etag-a', coreSize: 2 });
+  journal.flush();
+  assert.deepEqual(journal.recordSeen([object('state.json', 'etag-b', 3, new Date('2026-11-27T09:00:00.000Z'))], normal, 'scan'), ['changed']);
+  // A lagging listing (or one answered after the event of B) still shows A.
+  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['unchanged']);
+  const latest = journal.latest('b', 'state.json')!;
+  assert.equal(latest.etag, 'etag-b');
+  assert.equal(latest.state, 'queued');
+  assert.equal(journal.get(first!.id)!.mtimeMs, a.mtime.getTime(), 'the old row is not moved');
+});
+
+test('an event row whose version a newer row holds (A, B, A listed while it was in flight) is not given its Last-Modified', (t) => {
+  const { journal } = open(t);
+  const at = new Date('2026-11-27T08:00:00.000Z');
+  journal.recordSeen([{ ...object('k', 'etag-a', 1, new Date(at.getTime() + 700)), mtimeExact: false }], normal, 'event');
+  const [inFlight] = journal.claim(1);
+  journal.recordSeen([object('k', 'etag-b', 1, at)], normal, 'scan');
+  journal.recordSeen([object('k', 'etag-a', 1, at)], normal, 'scan');
+  const current = journal.latest('b', 'k')!;
+  assert.equal(current.etag, 'etag-a');
+  assert.equal(journal.setExactMtime(inFlight!.id, at.getTime()), false);
+  assert.equal(journal.get(current.id)!.mtimeMs, at.getTime(), 'the current row keeps its Last-Modified');
+  assert.equal(journal.get(inFlight!.id)!.mtimeMs, at.getTime() + 700);
+  assert.equal(journal.latest('b', 'k')!.id, current.id);
+});
+
+test('an object queued again because its core copy went missing no longer counts as landed', (t) => {
+  const { journal, clock } = open(t);
+  const start = clock.now();
+  journal.recordSeen([object('k', 'e1', 1000)], normal, 'scan');
+  const [job] = journal.claim(1);
+  clock.advance(1000);
+  journal.markLanded(job!.id, { coreKey: 's/b/k', sha256: '0'.repeat(64), coreEtag: 'e1', coreSize: 1000 });
+  assert.equal(journal.landedSince(start).objects, 1);
+  journal.requeueMissing(job!.id, 'TRIB_ERR_CORE_COPY_MISSING', 'core copy s/b/k is missing');
+  assert.equal(journal.get(job!.id)!.state, 'queued');
+  assert.equal(journal.landedSince(start).objects, 0);
+});
+
 test('landedSince: count, bytes and lag percentiles of what landed in a window', (t) => {
   const { journal, clock } = open(t);
   const start = clock.now();
