@@ -124,12 +124,33 @@ async function confirmLanded(
     if (last !== undefined && (last.size > size || etagContradicts(last, md5Hex))) break;
     await sleep(50 * 2 ** attempt, undefined, signal ? { signal } : undefined);
   }
-  throw new TributaryError(
+  const mismatch = new TributaryError(
     'TRIB_ERR_LAND_MISMATCH',
     last === undefined
       ? `core ${key}: not found after upload`
       : `core ${key}: holds ${last.size} bytes with sha256 ${last.metadata[META.sha256] ?? 'none'} and ETag ${last.etag ?? 'none'}, expected ${size} bytes with sha256 ${sha256Hex}${md5Hex === undefined ? '' : ` and MD5 ${md5Hex}`}`,
   );
+  // Our SHA-256 on other bytes: our own write went wrong, and its lineage vouches for it.
+  if (last?.metadata[META.sha256] === sha256Hex) await deleteWrongCopy(lake, key, signal);
+  throw mismatch;
+}
+
+/**
+ * Deletes a core copy this attempt wrote with wrong bytes: its lineage metadata names the version
+ * and its SHA-256, so it must not stay in the lake, even if the object ends dead. Best effort:
+ * should the DELETE fail, the next attempt still uploads again (see trustsCoreCopy).
+ */
+async function deleteWrongCopy(lake: LakeStore, key: string, signal: AbortSignal | undefined): Promise<void> {
+  await lake.delete(key, { signal }).catch(() => undefined);
+}
+
+/**
+ * Whether a core copy with our SHA-256 and size may stand for this version. Not after an attempt
+ * that found wrong bytes on the way (the metadata travels before the bytes are checked, so a
+ * wrong copy carries it too, and the DELETE of it may have failed): then the object is sent again.
+ */
+function trustsCoreCopy(job: JournalObject): boolean {
+  return job.lastErrorCode !== 'TRIB_ERR_SOURCE_CORRUPT' && job.lastErrorCode !== 'TRIB_ERR_LAND_MISMATCH';
 }
 
 async function hashPass(context: ReplicateContext, job: JournalObject, options: { md5: Md5Wanted; partSize?: number }, signal: AbortSignal | undefined) {
@@ -148,7 +169,11 @@ function landedMismatch(coreKey: string, got: string, expected: string): Tributa
   );
 }
 
-/** One PUT of a buffer or a stream, confirmed by its ETag or, failing that, by HEAD. */
+/**
+ * One PUT of a buffer or a stream, confirmed by its ETag or, failing that, by HEAD. `checkSent`
+ * looks at what was sent once the core has taken it (given the answer's ETag), before anything
+ * counts as landed: an error from it deletes the copy and is thrown.
+ */
 async function putAndConfirm(
   context: ReplicateContext,
   job: JournalObject,
@@ -157,16 +182,22 @@ async function putAndConfirm(
   md5Hex: string,
   sha256Hex: string,
   signal: AbortSignal | undefined,
+  checkSent?: (answerEtag: string | undefined) => TributaryError | undefined,
 ): Promise<ReplicateResult> {
   const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
   const put = await context.lake.put(coreKey, body, { metadata, contentMd5: md5HexToBase64(md5Hex), signal });
   context.onBytesSent?.(job.size);
   const etag = put.etag?.toLowerCase();
+  const wrongSent = checkSent?.(etag);
+  if (wrongSent !== undefined) {
+    await deleteWrongCopy(context.lake, coreKey, signal);
+    throw wrongSent;
+  }
   if (etag === md5Hex) return { coreKey, sha256: sha256Hex, coreEtag: put.etag ?? null, coreSize: job.size, alreadyPresent: false };
   // A plain-MD5 ETag that differs means the core got other bytes (a server that ignores Content-MD5).
   // That wrong copy is our own write, with a lineage that vouches for it: it must not stay.
   if (etag !== undefined && etagContradicts(put, md5Hex)) {
-    await context.lake.delete(coreKey, { signal }).catch(() => undefined);
+    await deleteWrongCopy(context.lake, coreKey, signal);
     throw landedMismatch(coreKey, etag, md5Hex);
   }
   const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, md5Hex, signal);
@@ -181,7 +212,7 @@ async function alreadyInCore(
   md5Hex: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ReplicateResult | undefined> {
-  if (!shouldHead(context, job)) return undefined;
+  if (!shouldHead(context, job) || !trustsCoreCopy(job)) return undefined;
   const head = await context.lake.head(coreKey, { signal });
   if (!isOurs(head, job.size, sha256Hex, md5Hex)) return undefined;
   return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
@@ -201,8 +232,15 @@ async function replicateBuffered(context: ReplicateContext, job: JournalObject, 
     const sha256Hex = read.sha256!.toString('hex');
     const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
     if (present) return present;
+    // The core's ETag did not show the bytes matching the source's (opaque under SSE-KMS or
+    // SSE-C, or none): check what was read against it here, before the copy counts.
+    const checkRead = (answerEtag: string | undefined): TributaryError | undefined => {
+      if (read.md5 !== undefined || answerEtag === md5Hex) return undefined;
+      const readMd5 = createHash('md5').update(read.data).digest('hex');
+      return readMd5 === md5Hex ? undefined : sourceCorrupt(job, readMd5);
+    };
     try {
-      return await putAndConfirm(context, job, coreKey, read.data, md5Hex, sha256Hex, signal);
+      return await putAndConfirm(context, job, coreKey, read.data, md5Hex, sha256Hex, signal, checkRead);
     } catch (error) {
       // The core refused bytes checked against the source's ETag: were they wrong as read from the
       // edge, or on the way to the core? Only now is the MD5 of what was read worth computing.
@@ -226,9 +264,15 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
   const read = await context.source.read(job, undefined, { signal });
   // The metadata carries the hashing pass's SHA-256: the bytes sent are hashed too, and must agree.
   const sent = createHash('sha256');
+  let sentBytes = 0;
+  let sentHex: string | undefined;
+  const sentDigest = () => (sentHex ??= sent.digest('hex'));
+  const readsDiffer = (what: string) =>
+    new TributaryError('TRIB_ERR_SOURCE_CORRUPT', `edge GET ${job.bucket}/${job.key}: two reads of one version differ (SHA-256 ${sha256Hex}, then ${sentDigest()}); ${what}`);
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       sent.update(chunk);
+      sentBytes += chunk.length;
       done(null, chunk);
     },
   });
@@ -239,21 +283,18 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
     hashing.destroy(error);
   });
   read.body.pipe(hashing);
+  const checkSent = () => (sentDigest() === sha256Hex ? undefined : readsDiffer('the core copy was deleted'));
   try {
-    const landed = await putAndConfirm(context, job, coreKey, { stream: hashing, length: job.size }, md5Hex, sha256Hex, signal);
-    const sentHex = sent.digest('hex');
-    if (sentHex !== sha256Hex) {
-      throw new TributaryError(
-        'TRIB_ERR_SOURCE_CORRUPT',
-        `edge GET ${job.bucket}/${job.key}: two reads of one version differ (SHA-256 ${sha256Hex}, then ${sentHex}); the core copy is replaced on the next attempt`,
-      );
-    }
-    return landed;
+    return await putAndConfirm(context, job, coreKey, { stream: hashing, length: job.size }, md5Hex, sha256Hex, signal, checkSent);
   } catch (error) {
     if (readError !== undefined) {
       throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge GET ${job.bucket}/${job.key}: the read broke off: ${String((readError as Error).message)}`, {
         cause: readError,
       });
+    }
+    // The core refused the body (its MD5): the edge's fault when the bytes sent are not the ones hashed.
+    if (coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH' && sentBytes === job.size && sentDigest() !== sha256Hex) {
+      throw readsDiffer('the core refused them');
     }
     throw error;
   } finally {
@@ -370,7 +411,9 @@ async function withExactMtime(context: ReplicateContext, job: JournalObject, sig
   if (current.etag !== job.etag || current.size !== job.size) {
     throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge HEAD ${job.bucket}/${job.key}: the object changed since its event (ETag ${current.etag})`);
   }
-  context.journal.setExactMtime(job.id, current.mtime.getTime());
+  if (!context.journal.setExactMtime(job.id, current.mtime.getTime())) {
+    throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${job.bucket}/${job.key}: a newer sighting of this version is journaled; this row is superseded by it`);
+  }
   return { ...job, mtimeMs: current.mtime.getTime(), mtimeExact: true };
 }
 

@@ -1,0 +1,168 @@
+/**
+ * replicateObject against fakes that misbehave the ways real stores do: an edge read that differs
+ * from the hashing pass, a core whose ETags are opaque (SSE-KMS) and that ignores Content-MD5, a
+ * core that checks Content-MD5. A wrong copy must never count as landed, now or on the retry.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+
+import { coerceError, TributaryError } from '../../../src/core/errors.js';
+import { openJournal } from '../../../src/journal/sqlite-journal.js';
+import type { Journal, JournalObject } from '../../../src/ports/journal.js';
+import type { LakeHead } from '../../../src/ports/lake-store.js';
+import type { SourceObject } from '../../../src/ports/source-store.js';
+import { replicateObject, type ReplicateContext } from '../../../src/transfer/replicate-object.js';
+import { createWeightedSemaphore } from '../../../src/transfer/weighted-semaphore.js';
+import { FakeClock, FakeLake, FakeSource } from '../../helpers/fakes.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** An edge whose n-th whole-object read (1-based) returns the object with one byte flipped. */
+class FlippingSource extends FakeSource {
+  wholeReads = 0;
+  constructor(private readonly flipRead: number) {
+    super();
+  }
+  override async read(object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>, range: { start: number; end: number } | undefined) {
+    const read = await super.read(object, range);
+    if (range !== undefined || ++this.wholeReads !== this.flipRead) return read;
+    const data = Buffer.concat((await read.body.toArray()) as Buffer[]);
+    data[10]! ^= 1;
+    return { ...read, body: Readable.from([data]) };
+  }
+}
+
+/** A core under SSE-KMS that ignores Content-MD5: its ETags say nothing about the bytes. */
+class KmsLake extends FakeLake {
+  override async head(key: string): Promise<LakeHead | undefined> {
+    const head = await super.head(key);
+    return head && { ...head, etag: `kms-${head.etag}`, etagFromMd5: false };
+  }
+  override async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+    const answer = await super.put(key, body, options);
+    return { etag: `kms-${answer.etag}`, etagFromMd5: false };
+  }
+}
+
+/** A core that checks Content-MD5, as S3 does: a body with another MD5 is refused (BadDigest). */
+class CheckingLake extends FakeLake {
+  override async put(
+    key: string,
+    body: Buffer | { stream: Readable; length: number },
+    options: { metadata: Readonly<Record<string, string>>; contentMd5?: string },
+  ) {
+    const data = Buffer.isBuffer(body) ? body : Buffer.concat((await body.stream.toArray()) as Buffer[]);
+    const md5 = createHash('md5').update(data).digest('base64');
+    if (options.contentMd5 !== undefined && md5 !== options.contentMd5) {
+      throw new TributaryError('TRIB_ERR_LAND_MISMATCH', `core PUT ${key}: BadDigest`);
+    }
+    return super.put(key, data, options);
+  }
+}
+
+function setUp(t: TestContext, source: FakeSource, lake: FakeLake, size: number): { context: ReplicateContext; journal: Journal; data: Buffer; job: () => JournalObject } {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-replicate-'));
+  const journal = openJournal(dir, new FakeClock());
+  t.after(() => {
+    journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const data = randomBytes(size);
+  journal.recordSeen([source.put('edge', 'site/x.bin', data)], () => ({ priority: 2, excluded: false }), 'scan');
+  const context: ReplicateContext = {
+    site: 'site-a',
+    keyTemplate: '{site}/{bucket}/{key}',
+    source,
+    lake,
+    journal,
+    budget: createWeightedSemaphore(64 << 20),
+    hashPasses: createWeightedSemaphore(2),
+    partSize: 5 << 20,
+    bufferThreshold: 64 << 10,
+    multipartThreshold: 5 << 20,
+    partConcurrency: 2,
+    headBeforePut: 'auto',
+  };
+  return { context, journal, data, job: () => journal.latest('edge', 'site/x.bin')! };
+}
+
+/** Runs one attempt; a failure is recorded as the runner would (attempts + 1, the code kept). */
+async function attempt(context: ReplicateContext, journal: Journal, job: JournalObject): Promise<TributaryError | undefined> {
+  try {
+    const result = await replicateObject(context, job);
+    journal.markLanded(job.id, result);
+    journal.flush();
+    return undefined;
+  } catch (error) {
+    const err = coerceError(error);
+    journal.markFailed(job.id, { code: err.code, message: err.message, outcome: 'retry', consumeAttempt: true, nextAttemptAt: 0 });
+    return err;
+  }
+}
+
+test('streamed: a second read that differs from the hashing pass leaves no copy on a KMS core, and the retry sends the right bytes', async (t) => {
+  const lake = new KmsLake();
+  const { context, journal, data, job } = setUp(t, new FlippingSource(2), lake, 300 << 10);
+  const first = await attempt(context, journal, job());
+  assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  assert.match(first.message, /two reads of one version differ .*the core copy was deleted/);
+  assert.equal(lake.objects.size, 0, 'the wrong copy is gone');
+  const second = await attempt(context, journal, job());
+  assert.equal(second, undefined);
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
+  assert.equal(job().state, 'done');
+  assert.equal(job().sha256, sha256(data));
+});
+
+test('after a failure that found wrong bytes, a core copy with our SHA-256 is replaced, not taken as ours', async (t) => {
+  const lake = new KmsLake();
+  const { context, journal, data, job } = setUp(t, new FakeSource(), lake, 300 << 10);
+  const wrong = Buffer.from(data);
+  wrong[5]! ^= 1;
+  const metadata = { 'tributary-sha256': sha256(data) };
+  await lake.put('site-a/edge/site/x.bin', wrong, { metadata });
+  journal.claim(1);
+  journal.markFailed(job().id, { code: 'TRIB_ERR_SOURCE_CORRUPT', message: 'two reads differ', outcome: 'retry', consumeAttempt: true, nextAttemptAt: 0 });
+  assert.equal(await attempt(context, journal, job()), undefined);
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
+  assert.equal(lake.calls.filter((c) => c === 'put').length, 2, 'uploaded again');
+});
+
+test('buffered: a read that contradicts the source ETag is caught before it counts, on a KMS core that ignores Content-MD5', async (t) => {
+  const lake = new KmsLake();
+  const { context, journal, data, job } = setUp(t, new FlippingSource(1), lake, 32 << 10);
+  const first = await attempt(context, journal, job());
+  assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  assert.equal(lake.objects.size, 0, 'the wrong copy is gone');
+  assert.equal(await attempt(context, journal, job()), undefined);
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
+});
+
+test('streamed: a differing second read refused by a core that checks Content-MD5 is blamed on the edge', async (t) => {
+  const lake = new CheckingLake();
+  const { context, journal, data, job } = setUp(t, new FlippingSource(2), lake, 300 << 10);
+  const first = await attempt(context, journal, job());
+  assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  assert.match(first.message, /the core refused them/);
+  assert.equal(await attempt(context, journal, job()), undefined);
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
+});
+
+test('an event row whose version a newer row holds is superseded, not transferred', async (t) => {
+  const source = new FakeSource();
+  const lake = new FakeLake();
+  const { context, journal } = setUp(t, source, lake, 1);
+  const at = new Date('2026-11-27T08:00:00.000Z');
+  const a = source.put('edge', 'k', 'alpha', at);
+  journal.recordSeen([{ ...a, mtime: new Date(at.getTime() + 700), mtimeExact: false }], () => ({ priority: 2, excluded: false }), 'event');
+  const inFlight = journal.claim(2).find((o) => o.key === 'k')!;
+  journal.recordSeen([{ ...a, etag: 'b'.repeat(32) }], () => ({ priority: 2, excluded: false }), 'scan');
+  journal.recordSeen([a], () => ({ priority: 2, excluded: false }), 'scan');
+  await assert.rejects(replicateObject(context, inFlight), (error: unknown) => coerceError(error).code === 'TRIB_ERR_SOURCE_CHANGED');
+  assert.equal(lake.calls.includes('put'), false);
+});
