@@ -385,11 +385,11 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         );
         let result = insert();
         // Not the newest row, yet this very version is journaled: an older row of it, history now.
-        // It is current again only after another version at the same or an earlier Last-Modified
-        // (A, B, A within one second); a listing that is merely stale, showing a version older
-        // than the newest row, changes nothing.
+        // It is current again: A, B, A within one second, or B's version deleted on a versioned
+        // edge (A's older Last-Modified is back). A listing that was merely stale cannot be told
+        // from that here; it costs a wasted attempt, not a wrong copy: A's GET is conditional on
+        // A's ETag, the edge answers with B, and B is journaled again as the newest row.
         if (result.changes === 0) {
-          if (latest !== undefined && latest.mtime_exact === 1 && mtimeMs < latest.mtime_ms) return 'unchanged';
           moveTwinAside(object, mtimeMs, now);
           result = insert();
         }

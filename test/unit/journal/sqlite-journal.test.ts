@@ -168,20 +168,23 @@ test('an event-time row getting its exact Last-Modified does not collide with an
   assert.equal(journal.get(again.id)!.mtimeMs, a.mtime.getTime());
 });
 
-test('a stale listing that shows an older version again changes nothing: the newest row stays current', (t) => {
+test('an older version listed again after a newer one is current again (a rollback on a versioned edge)', (t) => {
   const { journal } = open(t);
   const a = object('state.json', 'etag-a', 2, new Date('2026-11-27T08:00:00.000Z'));
   journal.recordSeen([a], normal, 'scan');
   const [first] = journal.claim(1);
   journal.markLanded(first!.id, { coreKey: 's/b/state.json', sha256: 'a'.repeat(64), coreEtag: 'etag-a', coreSize: 2 });
   journal.flush();
-  assert.deepEqual(journal.recordSeen([object('state.json', 'etag-b', 3, new Date('2026-11-27T09:00:00.000Z'))], normal, 'scan'), ['changed']);
-  // A lagging listing (or one answered after the event of B) still shows A.
-  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['unchanged']);
-  const latest = journal.latest('b', 'state.json')!;
-  assert.equal(latest.etag, 'etag-b');
-  assert.equal(latest.state, 'queued');
-  assert.equal(journal.get(first!.id)!.mtimeMs, a.mtime.getTime(), 'the old row is not moved');
+  const b = object('state.json', 'etag-b', 3, new Date('2026-11-27T09:00:00.000Z'));
+  assert.deepEqual(journal.recordSeen([b], normal, 'scan'), ['changed']);
+  // B's version is deleted at the edge: A, with its older Last-Modified, is what the edge serves.
+  assert.deepEqual(journal.recordSeen([a], normal, 'scan'), ['changed']);
+  assert.equal(journal.latest('b', 'state.json')!.etag, 'etag-a');
+  assert.equal(journal.latest('b', 'state.json')!.state, 'queued');
+  // Had the listing only been stale, A's conditional GET fails and the refresh journals B again.
+  assert.deepEqual(journal.recordSeen([b], normal, 'scan'), ['changed']);
+  assert.equal(journal.latest('b', 'state.json')!.etag, 'etag-b');
+  assert.equal(journal.latest('b', 'state.json')!.state, 'queued');
 });
 
 test('an event row whose version a newer row holds (A, B, A listed while it was in flight) is not given its Last-Modified', (t) => {
