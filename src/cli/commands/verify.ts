@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 
 import { buildAgent } from '../../agent/build-agent.js';
 import { renderCoreKey } from '../../core/core-key.js';
+import { coerceError } from '../../core/errors.js';
 import { forEachConcurrently } from '../../core/for-each-concurrently.js';
 import { decide } from '../../core/rules.js';
 import { countOf } from '../../core/units.js';
@@ -80,7 +81,15 @@ async function checkOne(
 ): Promise<VerifyProblem | undefined> {
   const at = { bucket: object.bucket, key: object.key };
   const row = journal.latest(object.bucket, object.key);
-  if (row === undefined) return { ...at, ...(await unjournaledProblem(object, coreKeyOf(object), lake, signal)) };
+  if (row === undefined) {
+    let coreKey: string;
+    try {
+      coreKey = coreKeyOf(object);
+    } catch (error) {
+      return { ...at, problem: 'missing', detail: `not in the journal, and no core key can be built for it: ${coerceError(error).message}` };
+    }
+    return { ...at, ...(await unjournaledProblem(object, coreKey, lake, signal)) };
+  }
   if (row.etag !== object.etag || row.size !== object.size || row.mtimeMs !== object.mtime.getTime()) {
     return { ...at, problem: 'pending', detail: `changed at the edge since it was journaled (ETag ${object.etag}, journal ${row.etag})` };
   }
