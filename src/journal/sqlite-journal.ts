@@ -47,6 +47,7 @@ interface ObjectRow {
   detected_by: string;
   first_seen_at: number;
   landed_at: number | null;
+  suspect_core_key: string | null;
   edge_retention?: string | null;
 }
 
@@ -74,6 +75,7 @@ function toObject(row: ObjectRow): JournalObject {
     detectedBy: row.detected_by,
     firstSeenAt: row.first_seen_at,
     landedAt: row.landed_at,
+    suspectCoreKey: row.suspect_core_key,
   };
 }
 
@@ -152,9 +154,10 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
     landed: db.prepare<[string, string, string | null, number, number, number, number]>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
-         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL
+         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL, suspect_core_key = NULL
        WHERE id = ?`,
     ),
+    suspectCoreCopy: db.prepare<[string | null, number, number]>('UPDATE objects SET suspect_core_key = ?, updated_at = ? WHERE id = ?'),
     failed: db.prepare<[{ state: string; consume: number; code: string; message: string; next: number; now: number; id: number }]>(
       `UPDATE objects SET state = @state, attempts = attempts + @consume, deferrals = deferrals + (1 - @consume),
          last_error_code = @code, last_error = @message, next_attempt_at = @next, updated_at = @now
@@ -449,6 +452,10 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           sql.setExactMtime.run(mtimeMs, clock.now(), id);
           return true;
         })();
+      }),
+    markCoreCopySuspect: (id, coreKey) =>
+      guarded('record a suspect core copy', () => {
+        sql.suspectCoreCopy.run(coreKey, clock.now(), id);
       }),
     markSuperseded: (id, reason) =>
       guarded('record a superseded version', () => {

@@ -27,6 +27,11 @@ export interface JournalObject {
   readonly detectedBy: string;
   readonly firstSeenAt: number;
   readonly landedAt: number | null;
+  /**
+   * The core key where an attempt left, or may have left, a copy with wrong bytes (it carries our
+   * lineage): while set, no core copy there is taken for ours. Cleared when this version lands.
+   */
+  readonly suspectCoreKey: string | null;
 }
 
 export type SeenOutcome = 'new' | 'changed' | 'unchanged';
@@ -139,6 +144,8 @@ export interface Journal {
    * written, when a newer row holds this very version: this row is history then.
    */
   setExactMtime(id: number, mtimeMs: number): boolean;
+  /** Records (a core key) or clears (null) the core copy an attempt found wrong; written at once. */
+  markCoreCopySuspect(id: number, coreKey: string | null): void;
   /** This version will never land because a newer one was seen; the reason is kept. */
   markSuperseded(id: number, reason: string): void;
   /** Back to queued without touching attempts (shutdown, throttling, unreachable endpoint). */

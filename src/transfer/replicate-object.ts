@@ -110,13 +110,15 @@ function isOurs(head: LakeHead | undefined, size: number, sha256Hex: string, md5
  * it whole, so a short object is re-read a few times before it counts as a mismatch.
  */
 async function confirmLanded(
-  lake: LakeStore,
+  context: ReplicateContext,
+  job: JournalObject,
   key: string,
-  size: number,
   sha256Hex: string,
   md5Hex: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ etag: string | undefined }> {
+  const { lake } = context;
+  const size = job.size;
   let last: LakeHead | undefined;
   for (let attempt = 0; attempt < 8; attempt += 1) {
     last = await lake.head(key, { signal });
@@ -131,26 +133,34 @@ async function confirmLanded(
       : `core ${key}: holds ${last.size} bytes with sha256 ${last.metadata[META.sha256] ?? 'none'} and ETag ${last.etag ?? 'none'}, expected ${size} bytes with sha256 ${sha256Hex}${md5Hex === undefined ? '' : ` and MD5 ${md5Hex}`}`,
   );
   // Our SHA-256 on other bytes: our own write went wrong, and its lineage vouches for it.
-  if (last?.metadata[META.sha256] === sha256Hex) await deleteWrongCopy(lake, key, signal);
+  if (last?.metadata[META.sha256] === sha256Hex) await deleteWrongCopy(context, job, key, signal);
   throw mismatch;
 }
 
 /**
  * Deletes a core copy this attempt wrote with wrong bytes: its lineage metadata names the version
- * and its SHA-256, so it must not stay in the lake, even if the object ends dead. Best effort:
- * should the DELETE fail, the next attempt still uploads again (see trustsCoreCopy).
+ * and its SHA-256, so it must not stay in the lake, even if the object ends dead. The journal
+ * marks the key suspect first, in a commit of its own, and clears the mark only once the DELETE
+ * succeeded: after a failed DELETE or a crash, no later attempt takes that copy for ours (see
+ * trustsCoreCopy), whatever else fails in between.
  */
-async function deleteWrongCopy(lake: LakeStore, key: string, signal: AbortSignal | undefined): Promise<void> {
-  await lake.delete(key, { signal }).catch(() => undefined);
+async function deleteWrongCopy(context: ReplicateContext, job: JournalObject, key: string, signal: AbortSignal | undefined): Promise<void> {
+  context.journal.markCoreCopySuspect(job.id, key);
+  try {
+    await context.lake.delete(key, { signal });
+  } catch {
+    return;
+  }
+  context.journal.markCoreCopySuspect(job.id, null);
 }
 
 /**
- * Whether a core copy with our SHA-256 and size may stand for this version. Not after an attempt
- * that found wrong bytes on the way (the metadata travels before the bytes are checked, so a
- * wrong copy carries it too, and the DELETE of it may have failed): then the object is sent again.
+ * Whether a core copy at `coreKey` with our SHA-256 and size may stand for this version: not while
+ * an earlier attempt's wrong copy may be there (the metadata travels before the bytes are
+ * checked, so a wrong copy carries it too). Then the object is sent again.
  */
-function trustsCoreCopy(job: JournalObject): boolean {
-  return job.lastErrorCode !== 'TRIB_ERR_SOURCE_CORRUPT' && job.lastErrorCode !== 'TRIB_ERR_LAND_MISMATCH';
+function trustsCoreCopy(job: JournalObject, coreKey: string): boolean {
+  return job.suspectCoreKey !== coreKey;
 }
 
 async function hashPass(context: ReplicateContext, job: JournalObject, options: { md5: Md5Wanted; partSize?: number }, signal: AbortSignal | undefined) {
@@ -190,17 +200,17 @@ async function putAndConfirm(
   const etag = put.etag?.toLowerCase();
   const wrongSent = checkSent?.(etag);
   if (wrongSent !== undefined) {
-    await deleteWrongCopy(context.lake, coreKey, signal);
+    await deleteWrongCopy(context, job, coreKey, signal);
     throw wrongSent;
   }
   if (etag === md5Hex) return { coreKey, sha256: sha256Hex, coreEtag: put.etag ?? null, coreSize: job.size, alreadyPresent: false };
   // A plain-MD5 ETag that differs means the core got other bytes (a server that ignores Content-MD5).
   // That wrong copy is our own write, with a lineage that vouches for it: it must not stay.
   if (etag !== undefined && etagContradicts(put, md5Hex)) {
-    await deleteWrongCopy(context.lake, coreKey, signal);
+    await deleteWrongCopy(context, job, coreKey, signal);
     throw landedMismatch(coreKey, etag, md5Hex);
   }
-  const confirmed = await confirmLanded(context.lake, coreKey, job.size, sha256Hex, md5Hex, signal);
+  const confirmed = await confirmLanded(context, job, coreKey, sha256Hex, md5Hex, signal);
   return { coreKey, sha256: sha256Hex, coreEtag: confirmed.etag ?? null, coreSize: job.size, alreadyPresent: false };
 }
 
@@ -212,7 +222,7 @@ async function alreadyInCore(
   md5Hex: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ReplicateResult | undefined> {
-  if (!shouldHead(context, job) || !trustsCoreCopy(job)) return undefined;
+  if (!shouldHead(context, job) || !trustsCoreCopy(job, coreKey)) return undefined;
   const head = await context.lake.head(coreKey, { signal });
   if (!isOurs(head, job.size, sha256Hex, md5Hex)) return undefined;
   return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
@@ -381,7 +391,7 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
     await lake.completeMultipart(coreKey, uploadId, parts, { signal });
   } catch (error) {
     // The answer may have been lost after the core assembled the object: look before failing.
-    const head = await lake.head(coreKey, { signal }).catch(() => undefined);
+    const head = trustsCoreCopy(job, coreKey) ? await lake.head(coreKey, { signal }).catch(() => undefined) : undefined;
     if (!isOurs(head, job.size, sha256Hex, undefined)) {
       // A mismatch, or an upload the core no longer knows (aborted by a lifecycle rule, say):
       // the next attempt starts a new upload instead of completing this one again and again.
@@ -392,7 +402,7 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
   }
   let confirmed;
   try {
-    confirmed = await confirmLanded(lake, coreKey, job.size, sha256Hex, undefined, signal);
+    confirmed = await confirmLanded(context, job, coreKey, sha256Hex, undefined, signal);
   } catch (error) {
     journal.forgetMultipart(job.id);
     throw error;

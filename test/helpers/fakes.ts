@@ -101,7 +101,7 @@ export class FakeLake implements LakeStore {
   readonly calls: string[] = [];
   private uploadCounter = 0;
 
-  failNext(operation: 'put' | 'head' | 'uploadPart' | 'complete' | 'create' | 'probe', error: () => unknown, times = 1): void {
+  failNext(operation: 'put' | 'head' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete', error: () => unknown, times = 1): void {
     this.failures.set(operation, { error, times });
   }
 
@@ -163,7 +163,7 @@ export class FakeLake implements LakeStore {
   }
 
   async delete(key: string) {
-    this.calls.push('delete');
+    this.maybeFail('delete');
     this.objects.delete(key);
   }
 

@@ -119,18 +119,26 @@ test('streamed: a second read that differs from the hashing pass leaves no copy 
   assert.equal(job().sha256, sha256(data));
 });
 
-test('after a failure that found wrong bytes, a core copy with our SHA-256 is replaced, not taken as ours', async (t) => {
+test('a wrong copy whose DELETE failed is never taken for ours, whatever fails in between', async (t) => {
   const lake = new KmsLake();
-  const { context, journal, data, job } = setUp(t, new FakeSource(), lake, 300 << 10);
-  const wrong = Buffer.from(data);
-  wrong[5]! ^= 1;
-  const metadata = { 'tributary-sha256': sha256(data) };
-  await lake.put('site-a/edge/site/x.bin', wrong, { metadata });
-  journal.claim(1);
-  journal.markFailed(job().id, { code: 'TRIB_ERR_SOURCE_CORRUPT', message: 'two reads differ', outcome: 'retry', consumeAttempt: true, nextAttemptAt: 0 });
+  const source = new FlippingSource(2);
+  const { context, journal, data, job } = setUp(t, source, lake, 300 << 10);
+  lake.failNext('delete', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  const first = await attempt(context, journal, job());
+  assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  assert.equal(lake.objects.size, 1, 'the DELETE failed: the wrong copy, with our SHA-256, is still there');
+  assert.equal(job().suspectCoreKey, 'site-a/edge/site/x.bin');
+  // The next attempt fails before its PUT (the edge unreachable) and replaces the last error...
+  source.failNext('read', () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+  const second = await attempt(context, journal, job());
+  assert.equal(second?.errorClass, 'unreachable', String(second?.code));
+  assert.equal(lake.calls.filter((c) => c === 'put').length, 1);
+  // ...and still the copy is not trusted: the object is uploaded again, and lands right.
+  const puts = lake.calls.filter((c) => c === 'put').length;
   assert.equal(await attempt(context, journal, job()), undefined);
+  assert.equal(lake.calls.filter((c) => c === 'put').length, puts + 1, 'uploaded again');
   assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
-  assert.equal(lake.calls.filter((c) => c === 'put').length, 2, 'uploaded again');
+  assert.equal(job().suspectCoreKey, null, 'cleared once it landed');
 });
 
 test('buffered: a read that contradicts the source ETag is caught before it counts, on a KMS core that ignores Content-MD5', async (t) => {
