@@ -3,7 +3,7 @@
  * atomic (a page of listing results, a landing, a failure with its backoff) is one transaction.
  * Nothing is cached in the heap: millions of rows stay on disk.
  */
-import { sortKey } from '../core/object-state.js';
+import { sortKey, type ObjectState } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
 import type { ErrorCode } from '../core/errors.js';
 import type {
@@ -287,6 +287,13 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
        WHERE o.edge_retention = 'deleted' AND o.id > ?
          AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.bucket = o.bucket AND n.key = o.key AND n.id > o.id)
        ORDER BY o.id LIMIT ?`,
+    ),
+    suspectCoreCopies: db.prepare<[number], { bucket: string; key: string; state: string; core_key: string }>(
+      `SELECT bucket, key, state, suspect_core_key AS core_key FROM objects INDEXED BY objects_suspect_core_copy
+       WHERE suspect_core_key IS NOT NULL ORDER BY updated_at DESC LIMIT ?`,
+    ),
+    suspectCoreCopyCount: db.prepare<[], { n: number }>(
+      'SELECT count(*) AS n FROM objects INDEXED BY objects_suspect_core_copy WHERE suspect_core_key IS NOT NULL',
     ),
     heldOnEdge: db.prepare<[number], { bucket: string; key: string; note: string | null }>(
       `SELECT bucket, key, edge_retention_note AS note FROM objects INDEXED BY objects_edge_retention
@@ -639,6 +646,10 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
       };
     },
     removedFromEdge: (afterId, limit) => sql.removedFromEdge.all(afterId, limit).map(toObject),
+    suspectCoreCopies: (limit) => ({
+      objects: sql.suspectCoreCopyCount.get()!.n,
+      latest: sql.suspectCoreCopies.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, state: r.state as ObjectState, coreKey: r.core_key })),
+    }),
     heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),
     backlog: (): BacklogRow[] => sql.backlog.all(),
     oldestPendingSince: () => sql.oldestPending.get()?.since ?? undefined,

@@ -214,6 +214,8 @@ export interface Journal {
   removedFromEdge(afterId: number, limit: number): JournalObject[];
   /** Objects kept at the edge because their core copy differs, latest first. */
   heldOnEdge(limit: number): { readonly bucket: string; readonly key: string; readonly note: string }[];
+  /** How many rows mark a suspect core copy (a wrong copy whose DELETE failed), and the latest. */
+  suspectCoreCopies(limit: number): { readonly objects: number; readonly latest: readonly { bucket: string; key: string; state: ObjectState; coreKey: string }[] };
 
   backlog(): BacklogRow[];
   oldestPendingSince(): number | undefined;

@@ -65,6 +65,11 @@ export interface StatusReport {
   readonly recentErrors: readonly { bucket: string; key: string; state: string; attempts: number; code: string | null; error: string | null }[];
   /** With edge retention configured: what it deleted, holds and keeps, and the held objects. */
   readonly edgeRetention?: RetentionCounts & { readonly heldObjects: readonly { bucket: string; key: string; note: string }[] };
+  /**
+   * Core keys where an attempt found a wrong copy of ours and could not delete it: the next upload
+   * of that version replaces it, but a dead or superseded one leaves it in the lake.
+   */
+  readonly suspectCoreCopies: ReturnType<Journal['suspectCoreCopies']>;
 }
 
 export function buildStatus(site: string, journal: Journal, now: number, options: { readonly edgeRetention?: boolean } = {}): StatusReport {
@@ -84,6 +89,7 @@ export function buildStatus(site: string, journal: Journal, now: number, options
       code: o.lastErrorCode,
       error: o.lastError,
     })),
+    suspectCoreCopies: journal.suspectCoreCopies(10),
     ...(options.edgeRetention === true ? { edgeRetention: { ...journal.edgeRetentionCounts(), heldObjects: journal.heldOnEdge(10) } } : {}),
   };
 }

@@ -50,6 +50,15 @@ export function status(file: string, json: boolean, output: Output): number {
         output.out(`  ${e.state.padEnd(7)} ${e.bucket}/${e.key} (attempts ${e.attempts}) ${e.code ?? ''}: ${e.error ?? ''}`);
       }
     }
+    const suspect = report.suspectCoreCopies;
+    if (suspect.objects > 0) {
+      output.out('');
+      output.out(
+        `core copies with wrong bytes whose DELETE failed: ${suspect.objects} (a later upload of the version replaces one; ` +
+          `for dead ones run tributary retry, superseded ones may stay: delete them by hand)`,
+      );
+      for (const c of suspect.latest) output.out(`  ${c.state.padEnd(10)} ${c.bucket}/${c.key} -> ${c.coreKey}`);
+    }
     const r = report.edgeRetention;
     if (r !== undefined) {
       output.out('');

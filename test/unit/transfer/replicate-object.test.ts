@@ -128,6 +128,7 @@ test('a wrong copy whose DELETE failed is never taken for ours, whatever fails i
   assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
   assert.equal(lake.objects.size, 1, 'the DELETE failed: the wrong copy, with our SHA-256, is still there');
   assert.equal(job().suspectCoreKey, 'site-a/edge/site/x.bin');
+  assert.deepEqual(journal.suspectCoreCopies(10), { objects: 1, latest: [{ bucket: 'edge', key: 'site/x.bin', state: 'failed', coreKey: 'site-a/edge/site/x.bin' }] });
   // The next attempt fails before its PUT (the edge unreachable) and replaces the last error...
   source.failNext('read', () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
   const second = await attempt(context, journal, job());
@@ -139,6 +140,7 @@ test('a wrong copy whose DELETE failed is never taken for ours, whatever fails i
   assert.equal(lake.calls.filter((c) => c === 'put').length, puts + 1, 'uploaded again');
   assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
   assert.equal(job().suspectCoreKey, null, 'cleared once it landed');
+  assert.equal(journal.suspectCoreCopies(10).objects, 0);
 });
 
 test('buffered: a read that contradicts the source ETag is caught before it counts, on a KMS core that ignores Content-MD5', async (t) => {
