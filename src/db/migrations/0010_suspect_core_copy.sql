@@ -3,5 +3,3 @@
 -- While it is set, no attempt takes a core copy for ours: the object is uploaded again. Cleared
 -- when an upload of ours is confirmed, or when the DELETE of the wrong copy succeeds.
 ALTER TABLE objects ADD COLUMN suspect_core_key TEXT;
--- For `status`: the few rows that hold one.
-CREATE INDEX objects_suspect_core_copy ON objects (updated_at) WHERE suspect_core_key IS NOT NULL;
