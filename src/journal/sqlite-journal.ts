@@ -47,7 +47,6 @@ interface ObjectRow {
   detected_by: string;
   first_seen_at: number;
   landed_at: number | null;
-  suspect_core_key: string | null;
   edge_retention?: string | null;
 }
 
@@ -75,7 +74,6 @@ function toObject(row: ObjectRow): JournalObject {
     detectedBy: row.detected_by,
     firstSeenAt: row.first_seen_at,
     landedAt: row.landed_at,
-    suspectCoreKey: row.suspect_core_key,
   };
 }
 
@@ -154,10 +152,17 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
     landed: db.prepare<[string, string, string | null, number, number, number, number]>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
-         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL, suspect_core_key = NULL
+         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL
        WHERE id = ?`,
     ),
-    suspectCoreCopy: db.prepare<[string | null, number, number]>('UPDATE objects SET suspect_core_key = ?, updated_at = ? WHERE id = ?'),
+    markSuspect: db.prepare<[string, string, string, number, number]>(
+      `INSERT INTO suspect_core_copies (core_key, bucket, key, object_id, marked_at, delete_failed) VALUES (?, ?, ?, ?, ?, 1)
+       ON CONFLICT (core_key) DO UPDATE SET bucket = excluded.bucket, key = excluded.key, object_id = excluded.object_id,
+         marked_at = excluded.marked_at, delete_failed = 1`,
+    ),
+    suspectDeleted: db.prepare<[string]>('UPDATE suspect_core_copies SET delete_failed = 0 WHERE core_key = ?'),
+    isSuspect: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM suspect_core_copies WHERE core_key = ?'),
+    clearSuspect: db.prepare<[string]>('DELETE FROM suspect_core_copies WHERE core_key = ?'),
     failed: db.prepare<[{ state: string; consume: number; code: string; message: string; next: number; now: number; id: number }]>(
       `UPDATE objects SET state = @state, attempts = attempts + @consume, deferrals = deferrals + (1 - @consume),
          last_error_code = @code, last_error = @message, next_attempt_at = @next, updated_at = @now
@@ -288,13 +293,11 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
          AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.bucket = o.bucket AND n.key = o.key AND n.id > o.id)
        ORDER BY o.id LIMIT ?`,
     ),
-    suspectCoreCopies: db.prepare<[number], { bucket: string; key: string; state: string; core_key: string }>(
-      `SELECT bucket, key, state, suspect_core_key AS core_key FROM objects INDEXED BY objects_suspect_core_copy
-       WHERE suspect_core_key IS NOT NULL ORDER BY updated_at DESC LIMIT ?`,
+    suspectCoreCopies: db.prepare<[number], { bucket: string; key: string; state: string | null; core_key: string }>(
+      `SELECT s.bucket, s.key, o.state, s.core_key FROM suspect_core_copies s LEFT JOIN objects o ON o.id = s.object_id
+       WHERE s.delete_failed = 1 ORDER BY s.marked_at DESC LIMIT ?`,
     ),
-    suspectCoreCopyCount: db.prepare<[], { n: number }>(
-      'SELECT count(*) AS n FROM objects INDEXED BY objects_suspect_core_copy WHERE suspect_core_key IS NOT NULL',
-    ),
+    suspectCoreCopyCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM suspect_core_copies WHERE delete_failed = 1'),
     heldOnEdge: db.prepare<[number], { bucket: string; key: string; note: string | null }>(
       `SELECT bucket, key, edge_retention_note AS note FROM objects INDEXED BY objects_edge_retention
        WHERE edge_retention = 'held' ORDER BY updated_at DESC LIMIT ?`,
@@ -331,6 +334,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
   const landTx = db.transaction((landings: readonly { id: number; facts: LandedFacts; at: number }[]) => {
     for (const { id, facts, at } of landings) {
       sql.landed.run(facts.coreKey, facts.sha256, facts.coreEtag, facts.coreSize, at, at, id);
+      sql.clearSuspect.run(facts.coreKey);
       sql.forgetMultipart.run(id);
     }
   });
@@ -460,10 +464,15 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           return true;
         })();
       }),
-    markCoreCopySuspect: (id, coreKey) =>
+    markCoreCopySuspect: (object, coreKey) =>
       guarded('record a suspect core copy', () => {
-        sql.suspectCoreCopy.run(coreKey, clock.now(), id);
+        sql.markSuspect.run(coreKey, object.bucket, object.key, object.id, clock.now());
       }),
+    markSuspectCopyDeleted: (coreKey) =>
+      guarded('record a deleted core copy', () => {
+        sql.suspectDeleted.run(coreKey);
+      }),
+    isCoreCopySuspect: (coreKey) => sql.isSuspect.get(coreKey) !== undefined,
     markSuperseded: (id, reason) =>
       guarded('record a superseded version', () => {
         sql.superseded.run(reason.slice(0, MAX_ERROR_TEXT), clock.now(), id);
@@ -648,7 +657,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     removedFromEdge: (afterId, limit) => sql.removedFromEdge.all(afterId, limit).map(toObject),
     suspectCoreCopies: (limit) => ({
       objects: sql.suspectCoreCopyCount.get()!.n,
-      latest: sql.suspectCoreCopies.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, state: r.state as ObjectState, coreKey: r.core_key })),
+      latest: sql.suspectCoreCopies.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, state: (r.state ?? 'unknown') as ObjectState | 'unknown', coreKey: r.core_key })),
     }),
     heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),
     backlog: (): BacklogRow[] => sql.backlog.all(),

@@ -27,11 +27,6 @@ export interface JournalObject {
   readonly detectedBy: string;
   readonly firstSeenAt: number;
   readonly landedAt: number | null;
-  /**
-   * The core key where an attempt left, or may have left, a copy with wrong bytes (it carries our
-   * lineage): while set, no core copy there is taken for ours. Cleared when this version lands.
-   */
-  readonly suspectCoreKey: string | null;
 }
 
 export type SeenOutcome = 'new' | 'changed' | 'unchanged';
@@ -144,8 +139,15 @@ export interface Journal {
    * written, when a newer row holds this very version: this row is history then.
    */
   setExactMtime(id: number, mtimeMs: number): boolean;
-  /** Records (a core key) or clears (null) the core copy an attempt found wrong; written at once. */
-  markCoreCopySuspect(id: number, coreKey: string | null): void;
+  /**
+   * Marks a core key where an attempt of `object` found a wrong copy of ours (our lineage on other
+   * bytes), written at once: until a version lands at that key, no core copy there is taken for
+   * ours (isCoreCopySuspect).
+   */
+  markCoreCopySuspect(object: Pick<JournalObject, 'id' | 'bucket' | 'key'>, coreKey: string): void;
+  /** The DELETE of that wrong copy succeeded: `status` no longer lists it (the mark stays). */
+  markSuspectCopyDeleted(coreKey: string): void;
+  isCoreCopySuspect(coreKey: string): boolean;
   /** This version will never land because a newer one was seen; the reason is kept. */
   markSuperseded(id: number, reason: string): void;
   /** Back to queued without touching attempts (shutdown, throttling, unreachable endpoint). */
@@ -214,8 +216,11 @@ export interface Journal {
   removedFromEdge(afterId: number, limit: number): JournalObject[];
   /** Objects kept at the edge because their core copy differs, latest first. */
   heldOnEdge(limit: number): { readonly bucket: string; readonly key: string; readonly note: string }[];
-  /** How many rows mark a suspect core copy (a wrong copy whose DELETE failed), and the latest. */
-  suspectCoreCopies(limit: number): { readonly objects: number; readonly latest: readonly { bucket: string; key: string; state: ObjectState; coreKey: string }[] };
+  /** Core keys that may still hold a wrong copy of ours (its DELETE failed), how many and the latest. */
+  suspectCoreCopies(limit: number): {
+    readonly objects: number;
+    readonly latest: readonly { bucket: string; key: string; state: ObjectState | 'unknown'; coreKey: string }[];
+  };
 
   backlog(): BacklogRow[];
   oldestPendingSince(): number | undefined;

@@ -140,18 +140,18 @@ async function confirmLanded(
 /**
  * Deletes a core copy this attempt wrote with wrong bytes: its lineage metadata names the version
  * and its SHA-256, so it must not stay in the lake, even if the object ends dead. The journal
- * marks the key suspect first, in a commit of its own, and clears the mark only once the DELETE
- * succeeded: after a failed DELETE or a crash, no later attempt takes that copy for ours (see
- * trustsCoreCopy), whatever else fails in between.
+ * marks the core key suspect first, in a commit of its own, and the mark stays until a version
+ * lands at that key: after a failed DELETE, a crash, or a core whose reads lag its writes, no
+ * attempt of any version takes a copy there for ours (see trustsCoreCopy).
  */
 async function deleteWrongCopy(context: ReplicateContext, job: JournalObject, key: string, signal: AbortSignal | undefined): Promise<void> {
-  context.journal.markCoreCopySuspect(job.id, key);
+  context.journal.markCoreCopySuspect(job, key);
   try {
     await context.lake.delete(key, { signal });
   } catch {
     return;
   }
-  context.journal.markCoreCopySuspect(job.id, null);
+  context.journal.markSuspectCopyDeleted(key);
 }
 
 /**
@@ -159,8 +159,8 @@ async function deleteWrongCopy(context: ReplicateContext, job: JournalObject, ke
  * an earlier attempt's wrong copy may be there (the metadata travels before the bytes are
  * checked, so a wrong copy carries it too). Then the object is sent again.
  */
-function trustsCoreCopy(job: JournalObject, coreKey: string): boolean {
-  return job.suspectCoreKey !== coreKey;
+function trustsCoreCopy(context: ReplicateContext, coreKey: string): boolean {
+  return !context.journal.isCoreCopySuspect(coreKey);
 }
 
 async function hashPass(context: ReplicateContext, job: JournalObject, options: { md5: Md5Wanted; partSize?: number }, signal: AbortSignal | undefined) {
@@ -222,7 +222,7 @@ async function alreadyInCore(
   md5Hex: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ReplicateResult | undefined> {
-  if (!shouldHead(context, job) || !trustsCoreCopy(job, coreKey)) return undefined;
+  if (!shouldHead(context, job) || !trustsCoreCopy(context, coreKey)) return undefined;
   const head = await context.lake.head(coreKey, { signal });
   if (!isOurs(head, job.size, sha256Hex, md5Hex)) return undefined;
   return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
@@ -302,9 +302,13 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
         cause: readError,
       });
     }
-    // The core refused the body (its MD5): the edge's fault when the bytes sent are not the ones hashed.
-    if (coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH' && sentBytes === job.size && sentDigest() !== sha256Hex) {
-      throw readsDiffer('the core refused them');
+    // The whole body went out, and it is not what the hashing pass read: the edge's fault. Unless
+    // the core refused it (its Content-MD5), it may hold it under our SHA-256 (the answer lost,
+    // say): that copy goes, and its key stays suspect.
+    if (sentBytes === job.size && !(error instanceof TributaryError && error.code === 'TRIB_ERR_SOURCE_CORRUPT') && sentDigest() !== sha256Hex) {
+      if (coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH') throw readsDiffer('the core refused them');
+      await deleteWrongCopy(context, job, coreKey, signal);
+      throw readsDiffer('a copy the core may hold was deleted');
     }
     throw error;
   } finally {
@@ -391,7 +395,7 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
     await lake.completeMultipart(coreKey, uploadId, parts, { signal });
   } catch (error) {
     // The answer may have been lost after the core assembled the object: look before failing.
-    const head = trustsCoreCopy(job, coreKey) ? await lake.head(coreKey, { signal }).catch(() => undefined) : undefined;
+    const head = trustsCoreCopy(context, coreKey) ? await lake.head(coreKey, { signal }).catch(() => undefined) : undefined;
     if (!isOurs(head, job.size, sha256Hex, undefined)) {
       // A mismatch, or an upload the core no longer knows (aborted by a lifecycle rule, say):
       // the next attempt starts a new upload instead of completing this one again and again.

@@ -182,14 +182,17 @@ test('retry re-queues dead objects (all, or by error code) and the next pass lan
   const db = new Database(join(journal, 'journal.db'));
   db.prepare(`UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_ACCESS_DENIED', last_error = 'denied' WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`).run();
   // a.txt also left a wrong copy in the core that its DELETE could not remove.
-  db.prepare(`UPDATE objects SET suspect_core_key = 'site-a/edge/a.txt' WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`).run();
+  db.prepare(
+    `INSERT INTO suspect_core_copies (core_key, bucket, key, object_id, marked_at, delete_failed)
+     SELECT 'site-a/edge/a.txt', bucket, key, id, 0, 1 FROM objects WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`,
+  ).run();
   db.prepare(`UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_SERVER', last_error = 'boom' WHERE key = 'b.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'b.txt')`).run();
   db.close();
   const blocked = await runCli(['sync', '--once', '-c', config]);
   assert.equal(blocked.code, 1, 'dead objects make the pass incomplete');
   assert.match(blocked.stdout, /dead 2/);
   const status = await runCli(['status', '-c', config]);
-  assert.match(status.stdout, /core copies with wrong bytes whose DELETE failed: 1 .*\n {2}dead {7}edge\/a\.txt -> site-a\/edge\/a\.txt/);
+  assert.match(status.stdout, /core keys that may hold a wrong copy of ours \(its DELETE failed\): 1 .*\n {2}dead {7}edge\/a\.txt -> site-a\/edge\/a\.txt/);
 
   const unknown = await runCli(['retry', '--code', 'TRIB_ERR_NOPE', '-c', config]);
   assert.equal(unknown.code, 2);
@@ -204,7 +207,7 @@ test('retry re-queues dead objects (all, or by error code) and the next pass lan
   const pass = await runCli(['sync', '--once', '-c', config]);
   assert.equal(pass.code, 0, pass.stderr);
   assert.equal((await getObject(core, 'lake', 'site-a/edge/a.txt')).toString(), 'alpha v2');
-  assert.doesNotMatch((await runCli(['status', '-c', config])).stdout, /wrong bytes/, 'landing clears the mark');
+  assert.doesNotMatch((await runCli(['status', '-c', config])).stdout, /wrong copy/, 'landing clears the mark');
 });
 
 test('status, retry and verify on a journal folder that holds no journal say so (exit 2) instead of reporting an empty backlog', async (t) => {

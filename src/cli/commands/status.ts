@@ -54,8 +54,8 @@ export function status(file: string, json: boolean, output: Output): number {
     if (suspect.objects > 0) {
       output.out('');
       output.out(
-        `core copies with wrong bytes whose DELETE failed: ${suspect.objects} (a later upload of the version replaces one; ` +
-          `for dead ones run tributary retry, superseded ones may stay: delete them by hand)`,
+        `core keys that may hold a wrong copy of ours (its DELETE failed): ${suspect.objects} ` +
+          `(replaced when a version lands there; for a dead object run tributary retry)`,
       );
       for (const c of suspect.latest) output.out(`  ${c.state.padEnd(10)} ${c.bucket}/${c.key} -> ${c.coreKey}`);
     }

@@ -41,7 +41,7 @@ test('migrations are applied once and the schema is versioned', (t) => {
   const again = openJournal(dir, new FakeClock());
   again.close();
   const names = readJournal(dir, (db) => db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]);
-  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql', '0002_event_mtime.sql', '0003_manifests.sql', '0004_deletions.sql', '0005_edge_retention.sql', '0006_edge_retention_states.sql', '0007_edge_retention_by_id.sql', '0008_multipart_part_md5s.sql', '0009_landed_index.sql', '0010_suspect_core_copy.sql', '0011_suspect_core_copy_index.sql']);
+  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql', '0002_event_mtime.sql', '0003_manifests.sql', '0004_deletions.sql', '0005_edge_retention.sql', '0006_edge_retention_states.sql', '0007_edge_retention_by_id.sql', '0008_multipart_part_md5s.sql', '0009_landed_index.sql', '0010_suspect_core_copy.sql', '0011_suspect_core_copy_index.sql', '0012_suspect_core_copies.sql']);
 });
 
 test('only one version of a key is in flight: a newer version waits for the older transfer to finish', (t) => {

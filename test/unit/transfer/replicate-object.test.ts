@@ -127,7 +127,7 @@ test('a wrong copy whose DELETE failed is never taken for ours, whatever fails i
   const first = await attempt(context, journal, job());
   assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
   assert.equal(lake.objects.size, 1, 'the DELETE failed: the wrong copy, with our SHA-256, is still there');
-  assert.equal(job().suspectCoreKey, 'site-a/edge/site/x.bin');
+  assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), true);
   assert.deepEqual(journal.suspectCoreCopies(10), { objects: 1, latest: [{ bucket: 'edge', key: 'site/x.bin', state: 'failed', coreKey: 'site-a/edge/site/x.bin' }] });
   // The next attempt fails before its PUT (the edge unreachable) and replaces the last error...
   source.failNext('read', () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
@@ -139,8 +139,53 @@ test('a wrong copy whose DELETE failed is never taken for ours, whatever fails i
   assert.equal(await attempt(context, journal, job()), undefined);
   assert.equal(lake.calls.filter((c) => c === 'put').length, puts + 1, 'uploaded again');
   assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
-  assert.equal(job().suspectCoreKey, null, 'cleared once it landed');
+  assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), false, 'cleared once a version landed there');
   assert.equal(journal.suspectCoreCopies(10).objects, 0);
+});
+
+test('the mark is the core key\'s: the same version journaled again (a rollback, or A, B, A) does not trust the wrong copy either', async (t) => {
+  const lake = new KmsLake();
+  const source = new FlippingSource(2);
+  const { context, journal, data, job } = setUp(t, source, lake, 300 << 10);
+  const a = job();
+  lake.failNext('delete', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  assert.equal((await attempt(context, journal, a))?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  // B is written, then B's version is deleted: A is current again, as a new row.
+  const seenA = { bucket: a.bucket, key: a.key, etag: a.etag, size: a.size, mtime: new Date(a.mtimeMs) };
+  journal.recordSeen([{ ...seenA, etag: 'b'.repeat(32) }], () => ({ priority: 2, excluded: false }), 'scan');
+  journal.recordSeen([seenA], () => ({ priority: 2, excluded: false }), 'scan');
+  const again = job();
+  assert.notEqual(again.id, a.id);
+  // One transient failure, so that the next attempt looks at the core first.
+  journal.claim(5);
+  journal.markFailed(again.id, { code: 'TRIB_ERR_CORE_SERVER', message: '500', outcome: 'retry', consumeAttempt: true, nextAttemptAt: 0 });
+  const puts = lake.calls.filter((c) => c === 'put').length;
+  assert.equal(await attempt(context, journal, job()), undefined);
+  assert.equal(lake.calls.filter((c) => c === 'put').length, puts + 1, 'uploaded again, not taken from the wrong copy');
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
+});
+
+test('streamed: a differing body whose PUT answer is lost is deleted, and its key stays suspect', async (t) => {
+  class LosingLake extends KmsLake {
+    lose = true;
+    override async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+      const answer = await super.put(key, body, options);
+      if (this.lose) {
+        this.lose = false;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
+      return answer;
+    }
+  }
+  const lake = new LosingLake();
+  const { context, journal, data, job } = setUp(t, new FlippingSource(2), lake, 300 << 10);
+  const first = await attempt(context, journal, job());
+  assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  assert.match(first.message, /a copy the core may hold was deleted/);
+  assert.equal(lake.objects.size, 0);
+  assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), true);
+  assert.equal(await attempt(context, journal, job()), undefined);
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
 });
 
 test('buffered: a read that contradicts the source ETag is caught before it counts, on a KMS core that ignores Content-MD5', async (t) => {
