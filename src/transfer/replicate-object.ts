@@ -155,6 +155,26 @@ async function deleteWrongCopy(context: ReplicateContext, job: JournalObject, ke
 }
 
 /**
+ * After a PUT of wrong bytes that failed, so that the core may or may not have stored them: the
+ * key is marked suspect all the same, but the copy there is deleted only if it carries this
+ * version's lineage. Anything else (the previous version's landed copy, say) is not ours to touch.
+ */
+async function deleteWrongCopyIfThere(context: ReplicateContext, job: JournalObject, key: string, sha256Hex: string, signal: AbortSignal | undefined): Promise<void> {
+  context.journal.markCoreCopySuspect(job, key);
+  let head: LakeHead | undefined;
+  try {
+    head = await context.lake.head(key, { signal });
+  } catch {
+    return; // unknown: stays listed as a key that may hold a wrong copy
+  }
+  if (head === undefined || head.metadata[META.sha256] !== sha256Hex || head.metadata[META.sourceEtag] !== job.etag) {
+    context.journal.markSuspectCopyDeleted(key); // no copy of this version there (reads may lag: the mark stays)
+    return;
+  }
+  await deleteWrongCopy(context, job, key, signal);
+}
+
+/**
  * Whether a core copy at `coreKey` with our SHA-256 and size may stand for this version: not while
  * an earlier attempt's wrong copy may be there (the metadata travels before the bytes are
  * checked, so a wrong copy carries it too). Then the object is sent again.
@@ -307,8 +327,8 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
     // say): that copy goes, and its key stays suspect.
     if (sentBytes === job.size && !(error instanceof TributaryError && error.code === 'TRIB_ERR_SOURCE_CORRUPT') && sentDigest() !== sha256Hex) {
       if (coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH') throw readsDiffer('the core refused them');
-      await deleteWrongCopy(context, job, coreKey, signal);
-      throw readsDiffer('a copy the core may hold was deleted');
+      await deleteWrongCopyIfThere(context, job, coreKey, sha256Hex, signal);
+      throw readsDiffer('a copy of them the core holds is deleted, and its key marked suspect');
     }
     throw error;
   } finally {

@@ -25,8 +25,12 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 /** An edge whose n-th whole-object read (1-based) returns the object with one byte flipped. */
 class FlippingSource extends FakeSource {
   wholeReads = 0;
-  constructor(private readonly flipRead: number) {
+  constructor(private flipRead: number) {
     super();
+  }
+  /** Flips the n-th whole-object read from the start (0: none). */
+  flipAt(n: number): void {
+    this.flipRead = n;
   }
   override async read(object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>, range: { start: number; end: number } | undefined) {
     const read = await super.read(object, range);
@@ -181,11 +185,45 @@ test('streamed: a differing body whose PUT answer is lost is deleted, and its ke
   const { context, journal, data, job } = setUp(t, new FlippingSource(2), lake, 300 << 10);
   const first = await attempt(context, journal, job());
   assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
-  assert.match(first.message, /a copy the core may hold was deleted/);
+  assert.match(first.message, /a copy of them the core holds is deleted/);
   assert.equal(lake.objects.size, 0);
   assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), true);
   assert.equal(await attempt(context, journal, job()), undefined);
   assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
+});
+
+test('streamed: a differing body the core turned down leaves the previous version\'s landed copy alone', async (t) => {
+  /** Reads the whole body, then answers 503 SlowDown without storing anything. */
+  class ThrottlingLake extends FakeLake {
+    throttle = false;
+    override async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+      if (this.throttle && !Buffer.isBuffer(body)) {
+        this.throttle = false;
+        await body.stream.toArray();
+        throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+      }
+      return super.put(key, body, options);
+    }
+  }
+  const lake = new ThrottlingLake();
+  const source = new FlippingSource(0);
+  const { context, journal, data, job } = setUp(t, source, lake, 300 << 10);
+  assert.equal(await attempt(context, journal, job()), undefined, 'B lands');
+  // C replaces B at the edge; C's second read differs, and the core turns the PUT down.
+  source.put('edge', 'site/x.bin', randomBytes(300 << 10), new Date('2026-11-28T08:00:00Z'));
+  journal.recordSeen(
+    [{ bucket: 'edge', key: 'site/x.bin', etag: source.objects.get('edge/site/x.bin')!.etag, size: 300 << 10, mtime: new Date('2026-11-28T08:00:00Z') }],
+    () => ({ priority: 2, excluded: false }),
+    'scan',
+  );
+  source.flipAt(source.wholeReads + 2);
+  lake.throttle = true;
+  const failed = await attempt(context, journal, job());
+  assert.equal(failed?.code, 'TRIB_ERR_SOURCE_CORRUPT');
+  assert.equal(lake.calls.includes('delete'), false);
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true, 'B\'s copy is still there');
+  assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), true, 'marked all the same');
+  assert.equal(journal.suspectCoreCopies(10).objects, 0, 'but not listed: nothing of C is there');
 });
 
 test('buffered: a read that contradicts the source ETag is caught before it counts, on a KMS core that ignores Content-MD5', async (t) => {
