@@ -120,7 +120,7 @@ const endpointFields = {
   requestTimeout: timerDuration(100, '100ms').default(60_000).describe('Abort a request that makes no progress for this long.'),
   caBundle: str()
     .optional()
-    .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones (a relative path is relative to the config file\'s folder). Certificates are always verified.'),
+    .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones (a relative path is relative to the config file\'s folder). Certificates are always verified. On an http:// endpoint it is ignored, with a warning.'),
   maxAttempts: positiveInt.default(3).describe('Attempts the SDK makes for one request before the object is retried later.'),
 };
 
@@ -309,7 +309,7 @@ const configShape = {
     .describe('Bandwidth limits by time of day; the first window that matches the local time applies. Accepted but not enforced yet.'),
   scan: obj({
     interval: timerDuration(1000, '1s').default(60_000).describe('Time between two reconcile scans of the edge buckets.'),
-    pageSize: positiveInt.default(1000).describe('Keys asked for per list request (S3 returns at most 1000).'),
+    pageSize: positiveInt.default(1000).describe('Keys asked for per list request (S3 returns at most 1000: more is warned about).'),
   })
     .prefault({})
     .describe('The reconcile scan: a full listing of the edge buckets that finds what to replicate.'),

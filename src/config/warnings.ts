@@ -34,6 +34,15 @@ export function configWarnings(config: Config): string[] {
   if (config.core.encryption.kmsKeyId !== undefined && config.core.encryption.mode !== 'aws:kms') {
     warnings.push(`core.encryption.kmsKeyId: ignored unless core.encryption.mode is aws:kms (it is ${config.core.encryption.mode})`);
   }
+  for (const side of ['edge', 'core'] as const) {
+    const { endpoint, caBundle } = config[side];
+    if (caBundle !== undefined && endpoint !== undefined && new URL(endpoint).protocol === 'http:') {
+      warnings.push(`${side}.caBundle: ignored: ${side}.endpoint is http:// (no TLS), so no certificate is checked`);
+    }
+  }
+  if (config.scan.pageSize > 1000) {
+    warnings.push(`scan.pageSize: ${config.scan.pageSize} asks for more keys than S3 sends in one list request (1000): pages hold at most 1000`);
+  }
   if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
     warnings.push('rules[].compress: accepted but not applied yet: objects land uncompressed');
   }

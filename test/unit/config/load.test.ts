@@ -817,6 +817,15 @@ it('warnings for rules that swallow the rules after them, an open listener witho
   ]);
 });
 
+it('warnings for a CA bundle on a plain http endpoint and a page size no server gives', () => {
+  const onHttp = parse({ ...withField('edge', { endpoint: 'http://minio.local:9000', caBundle: 'ca.pem' }), scan: { pageSize: 5000 } });
+  assert.deepEqual(configWarnings(onHttp), [
+    'edge.caBundle: ignored: edge.endpoint is http:// (no TLS), so no certificate is checked',
+    'scan.pageSize: 5000 asks for more keys than S3 sends in one list request (1000): pages hold at most 1000',
+  ]);
+  assert.deepEqual(configWarnings(parse({ ...withField('edge', { endpoint: 'https://minio.local:9000', caBundle: 'ca.pem' }), scan: { pageSize: 1000 } })), []);
+});
+
 it('${VAR} only: a shell default such as ${VAR:-x} is refused by name, not taken literally', () => {
   assert.deepEqual(problems(withField('http', { token: '${TOKEN:-abc}' }), { env: {} }), [
     'http.token: ${TOKEN:-abc} is not supported: write ${NAME} (no defaults or other shell forms)',
