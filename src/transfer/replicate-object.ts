@@ -146,6 +146,11 @@ async function confirmLanded(
  */
 async function deleteWrongCopy(context: ReplicateContext, job: JournalObject, key: string, signal: AbortSignal | undefined): Promise<void> {
   context.journal.markCoreCopySuspect(job, key);
+  await deleteMarkedCopy(context, key, signal);
+}
+
+/** The DELETE of a copy at a key already marked suspect; a failure leaves it listed in `status`. */
+async function deleteMarkedCopy(context: ReplicateContext, key: string, signal: AbortSignal | undefined): Promise<void> {
   try {
     await context.lake.delete(key, { signal });
   } catch {
@@ -171,7 +176,7 @@ async function deleteWrongCopyIfThere(context: ReplicateContext, job: JournalObj
     context.journal.markSuspectCopyDeleted(key); // no copy of this version there (reads may lag: the mark stays)
     return;
   }
-  await deleteWrongCopy(context, job, key, signal);
+  await deleteMarkedCopy(context, key, signal);
 }
 
 /**
@@ -262,21 +267,23 @@ async function replicateBuffered(context: ReplicateContext, job: JournalObject, 
     const sha256Hex = read.sha256!.toString('hex');
     const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
     if (present) return present;
+    // With the source's ETag as Content-MD5, the MD5 of what was read is computed only when an
+    // answer leaves it open whether those bytes were right, and then once.
+    let readMd5: string | undefined;
+    const md5OfRead = () => (readMd5 ??= createHash('md5').update(read.data).digest('hex'));
     // The core's ETag did not show the bytes matching the source's (opaque under SSE-KMS or
     // SSE-C, or none): check what was read against it here, before the copy counts.
     const checkRead = (answerEtag: string | undefined): TributaryError | undefined => {
       if (read.md5 !== undefined || answerEtag === md5Hex) return undefined;
-      const readMd5 = createHash('md5').update(read.data).digest('hex');
-      return readMd5 === md5Hex ? undefined : sourceCorrupt(job, readMd5);
+      return md5OfRead() === md5Hex ? undefined : sourceCorrupt(job, md5OfRead());
     };
     try {
       return await putAndConfirm(context, job, coreKey, read.data, md5Hex, sha256Hex, signal, checkRead);
     } catch (error) {
       // The core refused bytes checked against the source's ETag: were they wrong as read from the
-      // edge, or on the way to the core? Only now is the MD5 of what was read worth computing.
-      if (read.md5 === undefined && coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH') {
-        const readMd5 = createHash('md5').update(read.data).digest('hex');
-        if (readMd5 !== md5Hex) throw sourceCorrupt(job, readMd5);
+      // edge, or on the way to the core?
+      if (read.md5 === undefined && coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH' && md5OfRead() !== md5Hex) {
+        throw sourceCorrupt(job, md5OfRead());
       }
       throw error;
     }
