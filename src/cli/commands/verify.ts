@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 
 import { buildAgent } from '../../agent/build-agent.js';
-import { renderCoreKey } from '../../core/core-key.js';
 import { coerceError } from '../../core/errors.js';
 import { forEachConcurrently } from '../../core/for-each-concurrently.js';
 import { decide } from '../../core/rules.js';
@@ -19,6 +18,7 @@ import type { LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
 import type { Journal, JournalObject } from '../../ports/journal.js';
 import { META } from '../../transfer/lineage.js';
+import { coreKeyFor } from '../../transfer/replicate-object.js';
 import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export interface VerifyProblem {
@@ -86,7 +86,7 @@ async function checkOne(
     try {
       coreKey = coreKeyOf(object);
     } catch (error) {
-      return { ...at, problem: 'missing', detail: `not in the journal, and no core key can be built for it: ${coerceError(error).message}` };
+      return { ...at, problem: 'missing', detail: `not in the journal; ${coerceError(error).message}` };
     }
     return { ...at, ...(await unjournaledProblem(object, coreKey, lake, signal)) };
   }
@@ -144,7 +144,8 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
   try {
     await agent.preflight(signal);
     const concurrency = Math.max(4, config.transfer.concurrency * 2);
-    const coreKeyOf = (object: SourceObject) => renderCoreKey(config.core.keyTemplate, { site: config.site, bucket: object.bucket, key: object.key, mtime: object.mtime });
+    const coreKeyOf = (object: SourceObject) =>
+      coreKeyFor({ site: config.site, keyTemplate: config.core.keyTemplate }, { bucket: object.bucket, key: object.key, mtimeMs: object.mtime.getTime() });
     for (const target of agent.targets) {
       let startAfter: string | undefined;
       do {
