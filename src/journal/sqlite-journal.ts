@@ -356,11 +356,14 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
    * older twin is moved aside by a millisecond of its mtime, the only trace of the change: that
    * row is history (superseded, or landed and listed already), never the current version.
    */
-  function moveTwinAside(version: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>, mtimeMs: number, now: number): void {
-    const twin = sql.twin.get(version.bucket, version.key, version.etag, version.size, mtimeMs);
+  function twinOf(version: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>, mtimeMs: number): { id: number } | undefined {
+    return sql.twin.get(version.bucket, version.key, version.etag, version.size, mtimeMs);
+  }
+
+  function moveTwinAside(twin: { id: number } | undefined, version: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>, mtimeMs: number, now: number): void {
     if (twin === undefined) return;
     let free = mtimeMs - 1;
-    while (sql.twin.get(version.bucket, version.key, version.etag, version.size, free) !== undefined) free -= 1;
+    while (twinOf(version, free) !== undefined) free -= 1;
     sql.shiftMtime.run(free, now, twin.id);
   }
 
@@ -376,7 +379,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           // An event and a listing of the same version: the event's time is not Last-Modified.
           if (!exact) return 'unchanged';
           if (latest.mtime_exact === 0) {
-            moveTwinAside(object, mtimeMs, now);
+            moveTwinAside(twinOf(object, mtimeMs), object, mtimeMs, now);
             sql.setExactMtime.run(mtimeMs, now, latest.id);
             return 'unchanged';
           }
@@ -404,7 +407,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         // from that here; it costs a wasted attempt, not a wrong copy: A's GET is conditional on
         // A's ETag, the edge answers with B, and B is journaled again as the newest row.
         if (result.changes === 0) {
-          moveTwinAside(object, mtimeMs, now);
+          moveTwinAside(twinOf(object, mtimeMs), object, mtimeMs, now);
           result = insert();
         }
         if (result.changes === 0) return 'unchanged';
@@ -457,9 +460,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         return db.transaction(() => {
           // A newer row of this very version (A, B, A listed while A's event row was in flight)
           // is the current one: this row is history, and the newer one is not moved.
-          const twin = sql.twin.get(row.bucket, row.key, row.etag, row.size, mtimeMs);
+          const twin = twinOf(row, mtimeMs);
           if (twin !== undefined && twin.id > id) return false;
-          moveTwinAside(row, mtimeMs, clock.now());
+          moveTwinAside(twin, row, mtimeMs, clock.now());
           sql.setExactMtime.run(mtimeMs, clock.now(), id);
           return true;
         })();
