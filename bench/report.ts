@@ -104,6 +104,11 @@ export function toolResult(
   };
 }
 
+/** Every copier's result for a data set, Tributary first, in the order they ran. */
+function toolsOf(result: Omit<DatasetResult, 'targets'>): ToolResult[] {
+  return [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])].filter((t): t is ToolResult => t !== undefined);
+}
+
 export function evaluateTargets(result: Omit<DatasetResult, 'targets'>): TargetCheck[] {
   const { tributary: t, rclone: r } = result;
   const checks: TargetCheck[] = [];
@@ -133,8 +138,8 @@ export function evaluateTargets(result: Omit<DatasetResult, 'targets'>): TargetC
   }
   checks.push({ target: `peak RSS under ${RSS_TARGET_MB} MB`, pass: t.peakRssMB < RSS_TARGET_MB, detail: `${fmt(t.peakRssMB, 1)} MB` });
   if (!t.ok) checks.push({ target: 'Tributary copy complete', pass: false, detail: `exit ${String(t.exitCode)}, ${t.landed.count} objects / ${t.landed.bytes} bytes in the core` });
-  for (const other of [r, result.rcloneMultipart, ...(result.floors ?? [])]) {
-    if (other !== undefined && !other.ok) {
+  for (const other of toolsOf(result).slice(1)) {
+    if (!other.ok) {
       checks.push({ target: `${other.tool} copy complete`, pass: false, detail: `exit ${String(other.exitCode)}, ${other.landed.count} objects / ${other.landed.bytes} bytes in the core` });
     }
   }
@@ -170,7 +175,7 @@ export function formatDataset(result: DatasetResult): string {
   const lines = [
     `(${result.id}) ${result.title}: ${result.objects.toLocaleString('en-US')} objects, ${fmt(result.bytes / 1e6, 1)} MB` +
       ` (seeded in ${fmt(result.seedSeconds, 1)} s; Tributary path: ${result.tributaryPath}, transfer ${JSON.stringify(result.tributaryTransfer)})`,
-    table(header, [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])].flatMap((t) => (t ? [row(t)] : []))),
+    table(header, toolsOf(result).map(row)),
   ];
   if (result.ratios) {
     lines.push(`tributary/rclone: wall ${fmt(result.ratios.wall, 2)}×, CPU ${fmt(result.ratios.cpu, 2)}×, peak RSS ${fmt(result.ratios.rss, 2)}×`);
@@ -202,8 +207,8 @@ export function formatDataset(result: DatasetResult): string {
     lines.push(`  ${verdict.padEnd(6)} ${check.target}: ${check.detail}`);
   }
   if (result.tributary.summary) lines.push(`tributary said: ${result.tributary.summary}`);
-  for (const t of [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])]) {
-    if (t?.errorTail) lines.push(`${t.tool} stderr (tail):\n${t.errorTail}`);
+  for (const t of toolsOf(result)) {
+    if (t.errorTail) lines.push(`${t.tool} stderr (tail):\n${t.errorTail}`);
   }
   return lines.join('\n');
 }
