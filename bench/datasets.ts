@@ -36,7 +36,6 @@ export interface Dataset {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 
 /** Incompressible, deterministic bytes: AES-128-CTR keystream for (stream, index). */
@@ -129,17 +128,19 @@ export function buildDataset(id: DatasetId, quick: boolean): Dataset {
   }
 }
 
-function dataset(id: DatasetId, title: string, bucket: string, path: Dataset['path'], objects: SeedObject[], seedConcurrency: number): Dataset {
+function dataset(
+  id: DatasetId,
+  title: string,
+  bucket: string,
+  path: Dataset['path'],
+  objects: SeedObject[],
+  seedConcurrency: number,
+): Dataset {
   return { id, title, bucket, path, objects, totalBytes: objects.reduce((sum, o) => sum + o.size, 0), seedConcurrency };
 }
 
 /** PUTs every object of the data set with `concurrency` requests in flight. */
-export async function seedBucket(
-  client: S3Client,
-  data: Dataset,
-  onProgress: (done: number) => void,
-  signal: AbortSignal,
-): Promise<void> {
+export async function seedBucket(client: S3Client, data: Dataset, onProgress: (done: number) => void, signal: AbortSignal): Promise<void> {
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
@@ -168,7 +169,12 @@ export async function listBucket(client: S3Client, bucket: string, prefix: strin
   let token: string | undefined;
   do {
     const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ...(prefix ? { Prefix: prefix } : {}), ...(token ? { ContinuationToken: token } : {}) }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        MaxKeys: 1000,
+        ...(prefix ? { Prefix: prefix } : {}),
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
     );
     for (const item of page.Contents ?? []) {
       count += 1;
@@ -183,7 +189,13 @@ export async function listBucket(client: S3Client, bucket: string, prefix: strin
  * Lists until the bucket shows the expected count and bytes, or `timeoutMs` passes: s3rver
  * answers a PUT before the data is fully on disk, so a listing right after can be short.
  */
-export async function waitForListing(client: S3Client, bucket: string, prefix: string, expected: Listing, timeoutMs: number): Promise<Listing> {
+export async function waitForListing(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  expected: Listing,
+  timeoutMs: number,
+): Promise<Listing> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const listing = await listBucket(client, bucket, prefix);

@@ -89,8 +89,20 @@ function writeConfig(dir: string, name: string, edge: { endpoint: string }, core
     stringify({
       site: SITE,
       journal: join(dir, `journal-${name}`),
-      edge: { endpoint: edge.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, buckets: [BUCKET], requestTimeout: '5s', maxAttempts: 1 },
-      core: { endpoint: core.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, bucket: 'lake' },
+      edge: {
+        endpoint: edge.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        buckets: [BUCKET],
+        requestTimeout: '5s',
+        maxAttempts: 1,
+      },
+      core: {
+        endpoint: core.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        bucket: 'lake',
+      },
       transfer: { concurrency: 16 },
       scan: { interval: scanInterval },
       http: { listen: '127.0.0.1:0' },
@@ -134,7 +146,10 @@ async function latencyRun(
             eventSource: 'minio:s3',
             eventName: 's3:ObjectCreated:Put',
             eventTime: new Date().toISOString(),
-            s3: { bucket: { name: BUCKET }, object: { key: encodeURIComponent(key), size: body.length, eTag: createHash('md5').update(body).digest('hex') } },
+            s3: {
+              bucket: { name: BUCKET },
+              object: { key: encodeURIComponent(key), size: body.length, eTag: createHash('md5').update(body).digest('hex') },
+            },
           };
           const response = await fetch(`http://${agent.address}/events`, { method: 'POST', body: JSON.stringify({ Records: [record] }) });
           await response.text();
@@ -146,12 +161,15 @@ async function latencyRun(
     const deadline = Date.now() + (mode === 'scans' ? 150_000 : 60_000);
     let landedCount = 0;
     while (Date.now() < deadline) {
-      landedCount = requestLog(coreLog).filter((r) => r.method === 'PUT' && r.url.includes(`/${SITE}/${BUCKET}/arrivals/`) && r.status === 200).length;
+      landedCount = requestLog(coreLog).filter(
+        (r) => r.method === 'PUT' && r.url.includes(`/${SITE}/${BUCKET}/arrivals/`) && r.status === 200,
+      ).length;
       if (landedCount >= count) break;
       await sleep(500);
     }
     const putAt = new Map<string, number>();
-    for (const r of requestLog(edgeLog)) if (r.method === 'PUT' && r.status === 200) putAt.set(decodeURIComponent(r.url.split('?')[0]!.replace(`/${BUCKET}/`, '')), r.t);
+    for (const r of requestLog(edgeLog))
+      if (r.method === 'PUT' && r.status === 200) putAt.set(decodeURIComponent(r.url.split('?')[0]!.replace(`/${BUCKET}/`, '')), r.t);
     const lags: number[] = [];
     for (const r of requestLog(coreLog)) {
       if (r.method !== 'PUT' || r.status !== 200 || !r.url.includes(`/${SITE}/${BUCKET}/`)) continue;
@@ -160,7 +178,14 @@ async function latencyRun(
       if (at !== undefined) lags.push((r.t - at) / 1000);
     }
     lags.sort((a, b) => a - b);
-    return { mode, objects: count, landed: lags.length, p50Seconds: percentile(lags, 50), p99Seconds: percentile(lags, 99), maxSeconds: lags.at(-1) ?? NaN };
+    return {
+      mode,
+      objects: count,
+      landed: lags.length,
+      p50Seconds: percentile(lags, 50),
+      p99Seconds: percentile(lags, 99),
+      maxSeconds: lags.at(-1) ?? NaN,
+    };
   } finally {
     await stopAgent(agent.child);
     client.destroy();
@@ -190,7 +215,10 @@ async function intakeRun(dir: string, cli: string, signal: AbortSignal): Promise
               eventSource: 'aws:s3',
               eventName: 'ObjectCreated:Put',
               eventTime: new Date().toISOString(),
-              s3: { bucket: { name: BUCKET }, object: { key: `burst/${serial}.json`, size: 100, eTag: createHash('md5').update(String(serial)).digest('hex') } },
+              s3: {
+                bucket: { name: BUCKET },
+                object: { key: `burst/${serial}.json`, size: 100, eTag: createHash('md5').update(String(serial)).digest('hex') },
+              },
             };
           }),
         }),
@@ -220,10 +248,18 @@ async function intakeRun(dir: string, cli: string, signal: AbortSignal): Promise
   return results;
 }
 
-export async function runEventsBench(dir: string, cli: string, quick: boolean, log: (line: string) => void, signal: AbortSignal): Promise<EventsBenchResult> {
+export async function runEventsBench(
+  dir: string,
+  cli: string,
+  quick: boolean,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<EventsBenchResult> {
   const rate = 50;
   const seconds = quick ? 6 : 30;
-  log(`\n== (events) ${rate} objects/s for ${seconds} s announced by events, then the same with scans only (60 s interval), then the event intake rate`);
+  log(
+    `\n== (events) ${rate} objects/s for ${seconds} s announced by events, then the same with scans only (60 s interval), then the event intake rate`,
+  );
   const events = await latencyRun('events', dir, cli, rate, seconds, log, signal);
   const scans = await latencyRun('scans', dir, cli, rate, seconds, log, signal);
   const intake = await intakeRun(dir, cli, signal);
@@ -235,10 +271,16 @@ export function formatEvents(result: EventsBenchResult): string {
   const lines = [
     `(events) ${result.ratePerSecond} objects/s for ${result.durationSeconds} s, 4 KiB each; time from the edge PUT to the core PUT (server request logs):`,
     'mode     objects  landed  p50 s   p99 s   max s',
-    ...result.latency.map((l) => `${l.mode.padEnd(8)} ${String(l.objects).padStart(7)} ${String(l.landed).padStart(7)}  ${f(l.p50Seconds).padStart(6)}  ${f(l.p99Seconds).padStart(6)}  ${f(l.maxSeconds).padStart(6)}`),
+    ...result.latency.map(
+      (l) =>
+        `${l.mode.padEnd(8)} ${String(l.objects).padStart(7)} ${String(l.landed).padStart(7)}  ${f(l.p50Seconds).padStart(6)}  ${f(l.p99Seconds).padStart(6)}  ${f(l.maxSeconds).padStart(6)}`,
+    ),
     'event intake (records journaled and acknowledged; transfers held back):',
     'records/request  requests  records  seconds  records/s',
-    ...result.intake.map((r) => `${String(r.recordsPerRequest).padStart(15)}  ${String(r.requests).padStart(8)}  ${String(r.records).padStart(7)}  ${f(r.seconds).padStart(7)}  ${f(r.recordsPerSecond, 0).padStart(9)}`),
+    ...result.intake.map(
+      (r) =>
+        `${String(r.recordsPerRequest).padStart(15)}  ${String(r.requests).padStart(8)}  ${String(r.records).padStart(7)}  ${f(r.seconds).padStart(7)}  ${f(r.recordsPerSecond, 0).padStart(9)}`,
+    ),
   ];
   const events = result.latency.find((l) => l.mode === 'events');
   if (events) lines.push(`  ${events.p99Seconds <= 1 ? 'PASS' : 'FAIL'}   p99 with events at most 1 s: ${f(events.p99Seconds)} s`);

@@ -27,7 +27,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 2 * CONCURRENCY });
 
 const get = (url) =>
   new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => (res.statusCode === 200 ? resolve(res) : reject(new Error(`GET ${url}: ${res.statusCode}`)))).on('error', reject);
+    http
+      .get(url, { agent }, (res) => (res.statusCode === 200 ? resolve(res) : reject(new Error(`GET ${url}: ${res.statusCode}`))))
+      .on('error', reject);
   });
 
 const put = (key, length, body, sha256) =>
@@ -79,7 +81,7 @@ async function copy(key, size) {
 }
 
 const objects = [];
-for (let token = ''; ; ) {
+for (let token = ''; ;) {
   const page = await get(`${edge}/${bucket}?list-type=2&max-keys=1000${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`);
   const xml = Buffer.concat(await page.toArray()).toString();
   for (const [, entry] of xml.matchAll(/<Contents>(.*?)<\/Contents>/gs)) {

@@ -43,7 +43,10 @@ function aptGet(args: readonly string[]): { ok: boolean; output: string } {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  return { ok: result.error === undefined && result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}` };
+  return {
+    ok: result.error === undefined && result.status === 0,
+    output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}`,
+  };
 }
 
 /** `apt-get install -y <pkg>`; on failure `apt-get update` once and try again. */
@@ -151,7 +154,9 @@ export async function runTimed(options: {
   });
   const timeLines = existsSync(options.timeFile) ? readFileSync(options.timeFile, 'utf8').trim().split('\n') : [];
   const match = TIME_LINE.exec((timeLines.at(-1) ?? '').trim());
-  const [wallS, userS, sysS, maxRssKiB] = match ? [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4])] : [NaN, NaN, NaN, NaN];
+  const [wallS, userS, sysS, maxRssKiB] = match
+    ? [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4])]
+    : [NaN, NaN, NaN, NaN];
   return {
     command: [options.command, ...options.args].map(shellQuote).join(' '),
     exitCode,

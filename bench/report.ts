@@ -106,7 +106,9 @@ export function toolResult(
 
 /** Every copier's result for a data set, Tributary first, in the order they ran. */
 function toolsOf(result: Omit<DatasetResult, 'targets'>): ToolResult[] {
-  return [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])].filter((t): t is ToolResult => t !== undefined);
+  return [result.tributary, result.rclone, result.rcloneMultipart, ...(result.floors ?? [])].filter(
+    (t): t is ToolResult => t !== undefined,
+  );
 }
 
 export function evaluateTargets(result: Omit<DatasetResult, 'targets'>): TargetCheck[] {
@@ -137,10 +139,19 @@ export function evaluateTargets(result: Omit<DatasetResult, 'targets'>): TargetC
     }
   }
   checks.push({ target: `peak RSS under ${RSS_TARGET_MB} MB`, pass: t.peakRssMB < RSS_TARGET_MB, detail: `${fmt(t.peakRssMB, 1)} MB` });
-  if (!t.ok) checks.push({ target: 'Tributary copy complete', pass: false, detail: `exit ${String(t.exitCode)}, ${t.landed.count} objects / ${t.landed.bytes} bytes in the core` });
+  if (!t.ok)
+    checks.push({
+      target: 'Tributary copy complete',
+      pass: false,
+      detail: `exit ${String(t.exitCode)}, ${t.landed.count} objects / ${t.landed.bytes} bytes in the core`,
+    });
   for (const other of toolsOf(result).slice(1)) {
     if (!other.ok) {
-      checks.push({ target: `${other.tool} copy complete`, pass: false, detail: `exit ${String(other.exitCode)}, ${other.landed.count} objects / ${other.landed.bytes} bytes in the core` });
+      checks.push({
+        target: `${other.tool} copy complete`,
+        pass: false,
+        detail: `exit ${String(other.exitCode)}, ${other.landed.count} objects / ${other.landed.bytes} bytes in the core`,
+      });
     }
   }
   return checks;
@@ -159,7 +170,18 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 export function formatDataset(result: DatasetResult): string {
-  const header = ['tool', 'wall s', 'objects/s', 'MB/s', 'CPU s', 'CPU ms/object', 'CPU s/GB', 'peak RSS MB', 'server CPU s (edge+core)', 'complete'];
+  const header = [
+    'tool',
+    'wall s',
+    'objects/s',
+    'MB/s',
+    'CPU s',
+    'CPU ms/object',
+    'CPU s/GB',
+    'peak RSS MB',
+    'server CPU s (edge+core)',
+    'complete',
+  ];
   const row = (t: ToolResult) => [
     t.tool,
     fmt(t.wallS, 2),
@@ -178,7 +200,9 @@ export function formatDataset(result: DatasetResult): string {
     table(header, toolsOf(result).map(row)),
   ];
   if (result.ratios) {
-    lines.push(`tributary/rclone: wall ${fmt(result.ratios.wall, 2)}×, CPU ${fmt(result.ratios.cpu, 2)}×, peak RSS ${fmt(result.ratios.rss, 2)}×`);
+    lines.push(
+      `tributary/rclone: wall ${fmt(result.ratios.wall, 2)}×, CPU ${fmt(result.ratios.cpu, 2)}×, peak RSS ${fmt(result.ratios.rss, 2)}×`,
+    );
   }
   if (result.rcloneMultipart) {
     const m = result.rcloneMultipart;

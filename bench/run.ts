@@ -28,7 +28,16 @@ import { buildDataset, DATASET_IDS, seedBucket, waitForListing, type Dataset, ty
 import { formatEvents, runEventsBench } from './events.js';
 import { hashShare, measureHashCost, type HashCost } from './hashing.js';
 import { ensureTools, killAllChildren, processCpuSeconds, runTimed, shellQuote, withoutCaBundle, type TimedRun } from './processes.js';
-import { evaluateTargets, fmt, formatDataset, formatHashCost, toolResult, type BenchReport, type DatasetResult, type ToolResult } from './report.js';
+import {
+  evaluateTargets,
+  fmt,
+  formatDataset,
+  formatHashCost,
+  toolResult,
+  type BenchReport,
+  type DatasetResult,
+  type ToolResult,
+} from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
@@ -40,7 +49,8 @@ const RCLONE_FLAGS = ['--transfers', '16', '--checkers', '16', '--fast-list', '-
 /** Same part size as Tributary's default partSize (rclone's M is MiB). */
 const RCLONE_MULTIPART_FLAGS = ['--s3-upload-cutoff', '16M', '--s3-chunk-size', '16M'];
 const TRIBUTARY_TRANSFER = { concurrency: 16 };
-const USAGE = 'usage: npm run bench -- [--quick] [--only a|b|c|rss|events[,...]] [--rss-100k] [--skip-rss] [--skip-events] [--json out.json] [--profile DIR] [--node-options OPTS]';
+const USAGE =
+  'usage: npm run bench -- [--quick] [--only a|b|c|rss|events[,...]] [--rss-100k] [--skip-rss] [--skip-events] [--json out.json] [--profile DIR] [--node-options OPTS]';
 
 interface Options {
   readonly quick: boolean;
@@ -88,10 +98,14 @@ function parseOptions(argv: readonly string[]): Options {
   let events = !values['skip-events'];
   if (values.only !== undefined) {
     datasets = [];
-    const names = values.only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const names = values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     events = names.includes('events');
     for (const name of names.filter((n) => n !== 'events')) {
-      if (!(DATASET_IDS as readonly string[]).includes(name)) throw new Error(`--only: unknown data set "${name}" (expected a, b, c or rss)\n${USAGE}`);
+      if (!(DATASET_IDS as readonly string[]).includes(name))
+        throw new Error(`--only: unknown data set "${name}" (expected a, b, c or rss)\n${USAGE}`);
       if (!datasets.includes(name as DatasetId)) datasets.push(name as DatasetId);
     }
     if (values['rss-100k'] && !datasets.includes('rss')) datasets.push('rss');
@@ -259,7 +273,9 @@ async function measure(options: {
   const failed = run.exitCode !== 0 || landed.count !== expected.count || landed.bytes !== expected.bytes;
   const summary = run.stdout.trim().split('\n').at(-1);
   const errorTail = failed
-    ? [run.timedOut ? `timed out after ${options.timeoutMs / 1000} s` : '', run.stderr.trim().split('\n').slice(-20).join('\n')].filter((s) => s !== '').join('\n')
+    ? [run.timedOut ? `timed out after ${options.timeoutMs / 1000} s` : '', run.stderr.trim().split('\n').slice(-20).join('\n')]
+        .filter((s) => s !== '')
+        .join('\n')
     : undefined;
   const result = toolResult(options.tool, { ...run, command: options.display }, expected.count, expected.bytes, landed, serverCpuS, {
     ...(options.tool === 'tributary' && summary ? { summary } : {}),
@@ -305,7 +321,9 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       );
       const listed = await waitForListing(seedClient, data.bucket, '', { count: data.objects.length, bytes: data.totalBytes }, 60_000);
       if (listed.count !== data.objects.length || listed.bytes !== data.totalBytes) {
-        throw new Error(`edge bucket holds ${listed.count} objects / ${listed.bytes} bytes after seeding, expected ${data.objects.length} / ${data.totalBytes}`);
+        throw new Error(
+          `edge bucket holds ${listed.count} objects / ${listed.bytes} bytes after seeding, expected ${data.objects.length} / ${data.totalBytes}`,
+        );
       }
     } finally {
       releaseClient(seedClient);
@@ -345,7 +363,10 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
         transfer: TRIBUTARY_TRANSFER,
       }),
     );
-    const profileArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=tributary-${data.id}.cpuprofile`];
+    const profileArgs =
+      options.profileDir === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=tributary-${data.id}.cpuprofile`];
     const tributaryArgs = [...profileArgs, CLI, 'sync', '--once', '-c', configFile, '--no-progress'];
     const tributary = await measure({
       tool: 'tributary',
@@ -356,7 +377,15 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       command: process.execPath,
       args: tributaryArgs,
       env: options.nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: options.nodeOptions },
-      display: [...(options.nodeOptions === undefined ? [] : [`NODE_OPTIONS=${options.nodeOptions}`]), 'node', ...profileArgs, relative(ROOT, CLI), ...tributaryArgs.slice(profileArgs.length + 1)].map(shellQuote).join(' '),
+      display: [
+        ...(options.nodeOptions === undefined ? [] : [`NODE_OPTIONS=${options.nodeOptions}`]),
+        'node',
+        ...profileArgs,
+        relative(ROOT, CLI),
+        ...tributaryArgs.slice(profileArgs.length + 1),
+      ]
+        .map(shellQuote)
+        .join(' '),
       corePrefix: `${SITE}/${data.bucket}/`,
       timeoutMs,
       journal: journalDir,
@@ -379,7 +408,9 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
         command: 'rclone',
         args,
         env: { ...withoutCaBundle(process.env), ...vars },
-        display: ['env', '-u', 'AWS_CA_BUNDLE', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'rclone', ...args].map(shellQuote).join(' '),
+        display: ['env', '-u', 'AWS_CA_BUNDLE', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'rclone', ...args]
+          .map(shellQuote)
+          .join(' '),
         corePrefix: '',
         timeoutMs,
       });
@@ -398,7 +429,14 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
     const runFloor = async (tool: 'node-floor' | 'node-floor-stream'): Promise<ToolResult> => {
       const edgeFloor = await freshEdge(tool);
       const coreFloor = await start(`core-${tool}`, [CORE_BUCKET]);
-      const args = [NODE_FLOOR, edgeFloor.endpoint, data.bucket, coreFloor.endpoint, CORE_BUCKET, tool === 'node-floor' ? 'hash-first' : 'stream'];
+      const args = [
+        NODE_FLOOR,
+        edgeFloor.endpoint,
+        data.bucket,
+        coreFloor.endpoint,
+        CORE_BUCKET,
+        tool === 'node-floor' ? 'hash-first' : 'stream',
+      ];
       const result = await measure({
         tool,
         data,
@@ -429,7 +467,14 @@ async function runDataset(data: Dataset, root: string, options: Options, hashCos
       tributary,
       ...(rclone === undefined
         ? {}
-        : { rclone, ratios: { wall: tributary.wallS / rclone.wallS, cpu: tributary.cpuS / rclone.cpuS, rss: tributary.peakRssMB / rclone.peakRssMB } }),
+        : {
+            rclone,
+            ratios: {
+              wall: tributary.wallS / rclone.wallS,
+              cpu: tributary.cpuS / rclone.cpuS,
+              rss: tributary.peakRssMB / rclone.peakRssMB,
+            },
+          }),
       ...(rcloneMultipart === undefined ? {} : { rcloneMultipart }),
       ...(floors.length === 0 ? {} : { floors }),
       ...(hashCost === undefined || data.id === 'rss' ? {} : { hashing: hashShare(hashCost, data.path, data.totalBytes, tributary.cpuS) }),
@@ -475,9 +520,13 @@ function gitCommit(): string {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const nodeCommand = ['node', ...process.execArgv, relative(process.cwd(), process.argv[1] ?? 'bench/run.ts'), ...argv].map(shellQuote).join(' ');
+  const nodeCommand = ['node', ...process.execArgv, relative(process.cwd(), process.argv[1] ?? 'bench/run.ts'), ...argv]
+    .map(shellQuote)
+    .join(' ');
   const invokedAs =
-    process.env['npm_lifecycle_event'] === 'bench' ? `npm run bench${argv.length > 0 ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}` : nodeCommand;
+    process.env['npm_lifecycle_event'] === 'bench'
+      ? `npm run bench${argv.length > 0 ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}`
+      : nodeCommand;
   console.log(`command: ${invokedAs}`);
   if (invokedAs !== nodeCommand) console.log(`         (${nodeCommand})`);
 
@@ -500,13 +549,22 @@ async function main(): Promise<number> {
   console.log(
     `started ${new Date().toISOString()} on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGB} GB; node ${machine.node}; ${machine.rclone}; git ${machine.gitCommit}`,
   );
-  if (options.profileDir !== undefined) console.log(`PROFILING Tributary into ${options.profileDir}: its figures include the profiler's overhead`);
+  if (options.profileDir !== undefined)
+    console.log(`PROFILING Tributary into ${options.profileDir}: its figures include the profiler's overhead`);
   if (options.nodeOptions !== undefined) console.log(`Tributary runs with NODE_OPTIONS=${options.nodeOptions}`);
   console.log(
     `data sets: ${options.datasets.join(', ')}${options.quick ? ' (--quick: SMOKE RUN, scaled down ×10)' : ''}; MB = 10^6 bytes, GB = 10^9 bytes, CPU = user + sys`,
   );
 
-  const report: BenchReport = { command: nodeCommand, invokedAs, startedAt: new Date().toISOString(), quick: options.quick, machine, datasets: [], errors: [] };
+  const report: BenchReport = {
+    command: nodeCommand,
+    invokedAs,
+    startedAt: new Date().toISOString(),
+    quick: options.quick,
+    machine,
+    datasets: [],
+    errors: [],
+  };
   tempRoot = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
 
   // Measured first, while no server runs: the per-byte cost of the hashes Tributary computes.

@@ -13,5 +13,9 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 console.log(`soak: ${env.CHAOS_OBJECTS} objects, ${env.CHAOS_KILLS} SIGKILLs, faults on both links; report: ${env.CHAOS_REPORT}`);
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', join(root, 'test/e2e/chaos.test.ts')], { stdio: 'inherit', cwd: root, env });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', join(root, 'test/e2e/chaos.test.ts')], {
+  stdio: 'inherit',
+  cwd: root,
+  env,
+});
 process.exit(result.status ?? 1);

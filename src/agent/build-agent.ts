@@ -168,7 +168,11 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
       journal.forgetMultipart(job.id);
       journal.markSuperseded(job.id, reason);
     },
-    hooks: composeHooks(metrics.hooks, { onLanded: (job) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), job.size) }, deps.hooks),
+    hooks: composeHooks(
+      metrics.hooks,
+      { onLanded: (job) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), job.size) },
+      deps.hooks,
+    ),
   });
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
@@ -247,12 +251,25 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
       retentionRound ??= oneAtATime(() => runRetentionRound(retentionDeps, signal))
         .then((round) => {
           const { stoppedBy, ...counts } = round;
-          if (stoppedBy !== undefined) log.warn({ code: stoppedBy.code, err: stoppedBy.message, ...counts }, 'edge retention stopped early; next round at the next interval');
-          else if (counts.deleted + counts.held + counts.kept + counts.requeued + counts.postponed > 0) log.info(counts, 'edge retention round');
-          if (counts.held > 0) log.warn({ held: counts.held }, 'edge retention: core copies differ from the replicated versions; their edge objects are kept (see tributary status)');
-          if (counts.requeued > 0) log.warn({ requeued: counts.requeued }, 'edge retention: core copies are missing; their objects are replicated again');
+          if (stoppedBy !== undefined)
+            log.warn(
+              { code: stoppedBy.code, err: stoppedBy.message, ...counts },
+              'edge retention stopped early; next round at the next interval',
+            );
+          else if (counts.deleted + counts.held + counts.kept + counts.requeued + counts.postponed > 0)
+            log.info(counts, 'edge retention round');
+          if (counts.held > 0)
+            log.warn(
+              { held: counts.held },
+              'edge retention: core copies differ from the replicated versions; their edge objects are kept (see tributary status)',
+            );
+          if (counts.requeued > 0)
+            log.warn({ requeued: counts.requeued }, 'edge retention: core copies are missing; their objects are replicated again');
           if (counts.refusals > 0) {
-            log.warn({ refused: counts.refusals }, 'edge retention: the edge refused deletions; do the edge credentials allow s3:DeleteObject? (see tributary status)');
+            log.warn(
+              { refused: counts.refusals },
+              'edge retention: the edge refused deletions; do the edge credentials allow s3:DeleteObject? (see tributary status)',
+            );
           }
           return round;
         })

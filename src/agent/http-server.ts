@@ -181,8 +181,9 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
     const body = 'method not allowed\n';
     // Destroyed once written: a client that never closes its side must not hold the socket (and
     // the agent's shutdown) open; the server no longer tracks a socket it handed over.
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, () =>
-      socket.destroy(),
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
   server.listen(options.listen.port, options.listen.host);

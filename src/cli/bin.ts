@@ -47,7 +47,8 @@ function durationOption(value: string): number {
 }
 
 const configOption = () => new Option('-c, --config <file>', 'config file').default('tributary.yaml');
-const logLevelOption = () => new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const logLevelOption = () =>
+  new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 // Each verb's module is loaded when that verb runs: start-up is paid on every `sync --once`, and
 // the modules of the other verbs (the fleet view, the metrics of the agent) are not its business.
@@ -77,8 +78,14 @@ async function main(argv: string[]): Promise<number> {
     .addOption(configOption())
     .addOption(logLevelOption().default('warn'))
     // The default is shown as a config writes it: a bare 60000 would read as 60000 seconds.
-    .addOption(new Option('--retry-window <duration>', 'wait for retries due within this window').argParser(durationOption).default(60_000, '60s'))
-    .addOption(new Option('--max-outage <duration>', 'give up when an endpoint stays unreachable this long').argParser(durationOption).default(60_000, '60s'))
+    .addOption(
+      new Option('--retry-window <duration>', 'wait for retries due within this window').argParser(durationOption).default(60_000, '60s'),
+    )
+    .addOption(
+      new Option('--max-outage <duration>', 'give up when an endpoint stays unreachable this long')
+        .argParser(durationOption)
+        .default(60_000, '60s'),
+    )
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(async (opts: { config: string; logLevel: string; retryWindow: number; maxOutage: number; progress: boolean }) => {
       const { stop, force } = shutdownSignals();

@@ -27,19 +27,19 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
   let doneObjects = 0;
   let sentBytes = 0;
   // Loaded only for a terminal: a sync pass in a script or under cron never draws a bar.
-  const SingleBar = interactive ? (createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof SingleBarClass }).SingleBar : undefined;
+  const SingleBar = interactive
+    ? (createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof SingleBarClass }).SingleBar
+    : undefined;
   const bar = SingleBar
-    ? new SingleBar(
-        {
-          format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {remaining}',
-          barCompleteChar: '█',
-          barIncompleteChar: '░',
-          hideCursor: true,
-          stream: process.stderr,
-          fps: 5,
-          etaBuffer: 50,
-        },
-      )
+    ? new SingleBar({
+        format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {remaining}',
+        barCompleteChar: '█',
+        barIncompleteChar: '░',
+        hideCursor: true,
+        stream: process.stderr,
+        fps: 5,
+        etaBuffer: 50,
+      })
     : undefined;
   const payload = () => {
     const elapsed = (Date.now() - started) / 1000;

@@ -57,7 +57,9 @@ function render(outer: z.core.$ZodType, value: unknown): unknown {
   const def = defOf(schema);
   if (def.type === 'object' && def.shape !== undefined && isRecord(value)) {
     const shape = def.shape;
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shape[key] === undefined ? item : render(shape[key], item)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, shape[key] === undefined ? item : render(shape[key], item)]),
+    );
   }
   if (def.type === 'array' && def.element !== undefined && Array.isArray(value)) return value.map((item) => render(def.element!, item));
   if (def.type === 'union' && isRecord(value)) {

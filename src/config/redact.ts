@@ -17,10 +17,7 @@ export function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [
-        key,
-        SECRET_FIELD.test(key) && item !== undefined ? REDACTED : redactSecrets(item),
-      ]),
+      Object.entries(value).map(([key, item]) => [key, SECRET_FIELD.test(key) && item !== undefined ? REDACTED : redactSecrets(item)]),
     );
   }
   return value;

@@ -78,10 +78,7 @@ const timerDuration = (minMs: number, minText: string) =>
 const retentionPeriod = parsed('duration', 'a duration such as 7d, or never', (v): number | null | undefined =>
   v === 'never' ? null : typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined,
 );
-const bool = z.preprocess(
-  (v) => (v === 'true' ? true : v === 'false' ? false : v),
-  z.boolean({ error: required('true or false') }),
-);
+const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: required('true or false') }));
 
 /** A refinement's message with the offending value: `expected ..., got "Store_1"`. */
 const got = (what: string) => ({ error: (issue: { input?: unknown }) => `expected ${what}, got ${describeValue(issue.input)}` });
@@ -120,7 +117,9 @@ const endpointFields = {
   requestTimeout: timerDuration(100, '100ms').default(60_000).describe('Abort a request that makes no progress for this long.'),
   caBundle: str()
     .optional()
-    .describe('A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones (a relative path is relative to the config file\'s folder). Certificates are always verified. On an http:// endpoint it is ignored, with a warning.'),
+    .describe(
+      "A PEM file of certificate authorities to trust for this https endpoint, on top of the system ones (a relative path is relative to the config file's folder). Certificates are always verified. On an http:// endpoint it is ignored, with a warning.",
+    ),
   maxAttempts: positiveInt.default(3).describe('Attempts the SDK makes for one request before the object is retried later.'),
 };
 
@@ -185,7 +184,9 @@ const bandwidthWindow = obj({
       ),
     )
     .optional()
-    .describe('Days and hours of local time, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00" (across midnight); absent means at all times.'),
+    .describe(
+      'Days and hours of local time, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00" (across midnight); absent means at all times.',
+    ),
   limit: rate.describe('Most bytes per second sent to the core, such as 2MiB/s, or unlimited.'),
 });
 
@@ -218,7 +219,9 @@ const configShape = {
     ...endpointFields,
     forcePathStyle: bool
       .default(true)
-      .describe('Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; MinIO, Ceph and most S3-compatible servers need true.'),
+      .describe(
+        'Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; MinIO, Ceph and most S3-compatible servers need true.',
+      ),
     buckets: z
       .array(edgeBucket, { error: required('a list of buckets') })
       .min(1, { message: 'expected at least one bucket' })
@@ -231,13 +234,15 @@ const configShape = {
         .enum(['none', 'AES256', 'aws:kms'], { error: required('none, AES256 or aws:kms') })
         .default('none')
         .describe('Server-side encryption asked for on every core write: none, AES256 (SSE-S3) or aws:kms (SSE-KMS).'),
-      kmsKeyId: str().optional().describe('With aws:kms: the KMS key id or ARN; omit for the bucket\'s default key.'),
+      kmsKeyId: str().optional().describe("With aws:kms: the KMS key id or ARN; omit for the bucket's default key."),
     })
       .prefault({})
       .describe('Server-side encryption of everything written to the core (objects, multipart uploads, manifests, heartbeats).'),
     forcePathStyle: bool
       .default(false)
-      .describe('Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; AWS S3 wants false, MinIO and Ceph usually true.'),
+      .describe(
+        'Address buckets as endpoint/bucket (path style) rather than bucket.endpoint; AWS S3 wants false, MinIO and Ceph usually true.',
+      ),
     bucket: bucketName.describe('The core bucket every object of every site lands in.'),
     keyTemplate: str()
       .default('{site}/{bucket}/{key}')
@@ -248,7 +253,9 @@ const configShape = {
   rules: z
     .array(rule, { error: required('a list of rules') })
     .default([])
-    .describe('Priority, exclusion and compression per object. The first rule that matches an object decides; unmatched objects replicate as normal.'),
+    .describe(
+      'Priority, exclusion and compression per object. The first rule that matches an object decides; unmatched objects replicate as normal.',
+    ),
   transfer: obj({
     concurrency: positiveInt.default(8).describe('Objects transferred at once.'),
     partSize: size()
@@ -273,7 +280,9 @@ const configShape = {
     retryBase: timerDuration(1, '1ms')
       .default(2000)
       .describe('Delay before the first retry of an object; it doubles with every further attempt (with jitter) up to retryCap.'),
-    retryCap: timerDuration(1, '1ms').default(15 * 60_000).describe('Longest delay between two attempts of an object.'),
+    retryCap: timerDuration(1, '1ms')
+      .default(15 * 60_000)
+      .describe('Longest delay between two attempts of an object.'),
     headBeforePut: z
       .enum(['auto', 'always', 'never'], { error: required('auto, always or never') })
       .default('auto')
@@ -293,7 +302,11 @@ const configShape = {
           ctx.addIssue({ code: 'custom', path: ['bufferThreshold'], message: 'must be at most transfer.memoryLimit' });
         }
         if (numbers(multipartThreshold) && (multipartThreshold as number) > MAX_PART_SIZE) {
-          ctx.addIssue({ code: 'custom', path: ['multipartThreshold'], message: 'must be at most 5GiB (the largest object S3 takes in one PUT)' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['multipartThreshold'],
+            message: 'must be at most 5GiB (the largest object S3 takes in one PUT)',
+          });
         }
         if (numbers(retryBase, retryCap) && (retryBase as number) > (retryCap as number)) {
           ctx.addIssue({ code: 'custom', path: ['retryBase'], message: 'must be at most transfer.retryCap' });
@@ -337,7 +350,9 @@ const configShape = {
       .default('127.0.0.1:9464')
       .describe('host:port the agent serves /metrics /healthz /readyz /status /events on; a bare :port binds 127.0.0.1.'),
     token: str()
-      .refine((v) => v.trim() !== '', { message: 'must not be empty: an empty token would let any request in (leave http.token out to run without one)' })
+      .refine((v) => v.trim() !== '', {
+        message: 'must not be empty: an empty token would let any request in (leave http.token out to run without one)',
+      })
       .optional()
       .describe('Bearer token the event endpoint and the web pages require. Redacted wherever the config is printed.'),
   })
@@ -396,10 +411,17 @@ export const configSchema = obj(configShape).superRefine(
       if (typeof target?.['name'] !== 'string' || typeof target['prefix'] !== 'string') return;
       const { name, prefix } = target as { name: string; prefix: string };
       const earlier = targets.findIndex(
-        (other, at) => at < index && other?.['name'] === name && typeof other['prefix'] === 'string' && (prefix.startsWith(other['prefix']) || other['prefix'].startsWith(prefix)),
+        (other, at) =>
+          at < index &&
+          other?.['name'] === name &&
+          typeof other['prefix'] === 'string' &&
+          (prefix.startsWith(other['prefix']) || other['prefix'].startsWith(prefix)),
       );
       if (earlier >= 0) {
-        const what = prefix === '' && targets[earlier]!['prefix'] === '' ? `${name} is listed twice` : `overlaps edge.buckets[${earlier}] (the same bucket, and one prefix contains the other)`;
+        const what =
+          prefix === '' && targets[earlier]!['prefix'] === ''
+            ? `${name} is listed twice`
+            : `overlaps edge.buckets[${earlier}] (the same bucket, and one prefix contains the other)`;
         ctx.addIssue({ code: 'custom', path: ['edge', 'buckets', index], message: what });
       }
     });

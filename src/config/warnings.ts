@@ -15,21 +15,28 @@ export function configWarnings(config: Config): string[] {
   config.rules.forEach((rule, index) => {
     const bucket = rule.match.bucket;
     if (bucket !== undefined && !buckets.has(bucket)) {
-      warnings.push(`rules[${index}].match.bucket: ${JSON.stringify(bucket)} is not one of this site's edge buckets (${[...buckets].join(', ')}): the rule never matches here`);
+      warnings.push(
+        `rules[${index}].match.bucket: ${JSON.stringify(bucket)} is not one of this site's edge buckets (${[...buckets].join(', ')}): the rule never matches here`,
+      );
     }
   });
   // The first rule that matches decides: one without conditions ends the list for every object.
-  const catchAll = config.rules.findIndex((rule) => Object.values(rule.match).every((condition) => condition === undefined || condition === ''));
+  const catchAll = config.rules.findIndex((rule) =>
+    Object.values(rule.match).every((condition) => condition === undefined || condition === ''),
+  );
   if (catchAll >= 0 && config.rules[catchAll]!.exclude === true) {
     warnings.push(`rules[${catchAll}]: has no match conditions and excludes every object: nothing is replicated`);
   }
   if (catchAll >= 0 && catchAll < config.rules.length - 1) {
-    const later = catchAll + 1 === config.rules.length - 1 ? `rules[${catchAll + 1}]` : `rules[${catchAll + 1}] to rules[${config.rules.length - 1}]`;
+    const later =
+      catchAll + 1 === config.rules.length - 1 ? `rules[${catchAll + 1}]` : `rules[${catchAll + 1}] to rules[${config.rules.length - 1}]`;
     warnings.push(`rules[${catchAll}]: has no match conditions, so it decides for every object and ${later} never apply`);
   }
   const listen = parseListen(config.http.listen);
   if (listen !== undefined && !isLoopback(listen.host) && config.http.token === undefined) {
-    warnings.push(`http.listen: ${config.http.listen} is reachable from other hosts and http.token is not set: anyone who reaches it can post events and read /status`);
+    warnings.push(
+      `http.listen: ${config.http.listen} is reachable from other hosts and http.token is not set: anyone who reaches it can post events and read /status`,
+    );
   }
   if (config.core.encryption.kmsKeyId !== undefined && config.core.encryption.mode !== 'aws:kms') {
     warnings.push(`core.encryption.kmsKeyId: ignored unless core.encryption.mode is aws:kms (it is ${config.core.encryption.mode})`);
@@ -41,7 +48,9 @@ export function configWarnings(config: Config): string[] {
     }
   }
   if (config.scan.pageSize > 1000) {
-    warnings.push(`scan.pageSize: ${config.scan.pageSize} asks for more keys than S3 sends in one list request (1000): pages hold at most 1000`);
+    warnings.push(
+      `scan.pageSize: ${config.scan.pageSize} asks for more keys than S3 sends in one list request (1000): pages hold at most 1000`,
+    );
   }
   if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
     warnings.push('rules[].compress: accepted but not applied yet: objects land uncompressed');

@@ -169,8 +169,7 @@ export function renderCoreKey(template: string, input: CoreKeyInput): string {
   const prefixBytes = utf8Length(prefix);
   if (prefixBytes + utf8Length(keyPart) <= MAX_CORE_KEY_BYTES) return prefix + keyPart;
 
-  const budget =
-    MAX_CORE_KEY_BYTES - prefixBytes - OVERLONG_MARKER.length - HASH_SEPARATOR.length - HASH_HEX_LENGTH;
+  const budget = MAX_CORE_KEY_BYTES - prefixBytes - OVERLONG_MARKER.length - HASH_SEPARATOR.length - HASH_HEX_LENGTH;
   if (budget < 0) {
     throw new TributaryError(
       'TRIB_ERR_KEY_UNMAPPABLE',

@@ -15,14 +15,7 @@
  * - `fatal`       nothing useful can continue (bad credentials, journal corrupt or full): stop.
  */
 
-export type ErrorClass =
-  | 'transient'
-  | 'throttled'
-  | 'unreachable'
-  | 'permanent'
-  | 'superseded'
-  | 'cancelled'
-  | 'fatal';
+export type ErrorClass = 'transient' | 'throttled' | 'unreachable' | 'permanent' | 'superseded' | 'cancelled' | 'fatal';
 
 export const ERROR_CODES = {
   TRIB_ERR_CONFIG_INVALID: 'fatal',

@@ -3,7 +3,11 @@
  * failure no further item starts; the ones already started settle, then that failure is thrown,
  * so nothing keeps running behind the caller.
  */
-export async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   let failure: unknown;

@@ -13,16 +13,7 @@
  * has finished, so an older version can never land on top of a newer one.
  */
 
-export const OBJECT_STATES = [
-  'discovered',
-  'queued',
-  'transferring',
-  'done',
-  'failed',
-  'dead',
-  'superseded',
-  'skipped',
-] as const;
+export const OBJECT_STATES = ['discovered', 'queued', 'transferring', 'done', 'failed', 'dead', 'superseded', 'skipped'] as const;
 export type ObjectState = (typeof OBJECT_STATES)[number];
 
 /** States in which an object still has to reach the core. */

@@ -73,7 +73,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 }
 
 /** An SDK client for a local server (seeding, listing what landed, tests). */
-export function localS3Client(server: Pick<LocalS3, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>, sockets = 16, requestTimeout = 30_000): S3Client {
+export function localS3Client(
+  server: Pick<LocalS3, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>,
+  sockets = 16,
+  requestTimeout = 30_000,
+): S3Client {
   return createS3Client(
     {
       endpoint: server.endpoint,

@@ -92,7 +92,11 @@ export async function seedSiteData(
     }
   }
   for (let index = 0; index < plan.receipts; index += 1) {
-    objects.push({ bucket: buckets.pos, key: `receipts/2026/11/27/R-${String(index).padStart(6, '0')}.json`, body: receipt(index, random) });
+    objects.push({
+      bucket: buckets.pos,
+      key: `receipts/2026/11/27/R-${String(index).padStart(6, '0')}.json`,
+      body: receipt(index, random),
+    });
   }
   for (let index = 0; index < plan.largeFiles; index += 1) {
     objects.push({ bucket: buckets.media, key: `cameras/dock-${index + 1}/2026-11-27T08-00.mp4`, body: randomBytes(plan.largeFileSize) });

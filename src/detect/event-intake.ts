@@ -41,10 +41,17 @@ export function createEventIntake(options: EventIntakeOptions): (body: unknown) 
       throw error;
     }
     const kept = parsed.created.filter((o) => inScope(o.bucket, o.key));
-    const outcomes = kept.length === 0 ? [] : options.journal.recordSeen(kept, (o) => {
-      const decision = decide(options.rules, o.bucket, o.key);
-      return { priority: decision.priority, excluded: decision.excluded };
-    }, 'event');
+    const outcomes =
+      kept.length === 0
+        ? []
+        : options.journal.recordSeen(
+            kept,
+            (o) => {
+              const decision = decide(options.rules, o.bucket, o.key);
+              return { priority: decision.priority, excluded: decision.excluded };
+            },
+            'event',
+          );
     const accepted = outcomes.filter((o) => o !== 'unchanged').length;
     const removals = parsed.removed.filter((r) => inScope(r.bucket, r.key));
     let propagated = 0;

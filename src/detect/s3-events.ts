@@ -70,7 +70,8 @@ export function parseS3Events(body: unknown, encoding: KeyEncoding, now: Date): 
     if (etag === undefined || etag === '') throw new EventBodyError(`${at}.s3.object.eTag: expected the object's ETag`);
     // Ceph sends the size as a string of digits ('' or '0x10' is not a size, whatever Number() says).
     const size = typeof object['size'] === 'string' ? (/^\d+$/.test(object['size']) ? Number(object['size']) : NaN) : object['size'];
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new EventBodyError(`${at}.s3.object.size: expected a size in bytes`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+      throw new EventBodyError(`${at}.s3.object.size: expected a size in bytes`);
     const time = typeof record['eventTime'] === 'string' ? new Date(record['eventTime']) : now;
     const versionId = typeof object['versionId'] === 'string' && object['versionId'] !== '' ? object['versionId'] : undefined;
     created.push({

@@ -44,7 +44,12 @@ export async function listSites(endpoint: S3Endpoint, bucket: string, signal?: A
       const response = await endpoint.http.send({
         method: 'GET',
         bucket,
-        query: { 'list-type': '2', prefix: SITES_PREFIX, 'encoding-type': 'url', ...(startAfter === undefined ? {} : { 'start-after': startAfter }) },
+        query: {
+          'list-type': '2',
+          prefix: SITES_PREFIX,
+          'encoding-type': 'url',
+          ...(startAfter === undefined ? {} : { 'start-after': startAfter }),
+        },
         signal,
       });
       listing = parseListing(await response.body.text(), bucket, 'core');
@@ -61,14 +66,21 @@ export async function listSites(endpoint: S3Endpoint, bucket: string, signal?: A
   }
 }
 
-export async function readHeartbeats(endpoint: S3Endpoint, bucket: string, concurrency: number, signal?: AbortSignal): Promise<SiteHeartbeat[]> {
+export async function readHeartbeats(
+  endpoint: S3Endpoint,
+  bucket: string,
+  concurrency: number,
+  signal?: AbortSignal,
+): Promise<SiteHeartbeat[]> {
   const sites = await listSites(endpoint, bucket, signal);
   const results: SiteHeartbeat[] = new Array(sites.length);
   await forEachConcurrently(sites, concurrency, async (site, index) => {
     try {
       const response = await endpoint.http.send({ method: 'GET', bucket, key: `${SITES_PREFIX}${site}/heartbeat.json`, signal });
       const parsed: unknown = JSON.parse(await response.body.text());
-      results[index] = isHeartbeat(parsed) ? { site, heartbeat: parsed } : { site, heartbeat: undefined, problem: 'heartbeat of an unknown shape' };
+      results[index] = isHeartbeat(parsed)
+        ? { site, heartbeat: parsed }
+        : { site, heartbeat: undefined, problem: 'heartbeat of an unknown shape' };
     } catch (error) {
       const err = error instanceof SyntaxError ? error : coerceError(mapS3Error(error, 'core', `GET heartbeat of ${site}`));
       results[index] = { site, heartbeat: undefined, problem: `heartbeat unreadable: ${err.message}` };

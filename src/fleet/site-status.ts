@@ -28,7 +28,13 @@ export interface SiteRow {
   readonly agentVersion: string | null;
 }
 
-export function classifySite(site: string, heartbeat: HeartbeatV1 | undefined, now: number, lagThresholdMs: number, problem?: string): SiteRow {
+export function classifySite(
+  site: string,
+  heartbeat: HeartbeatV1 | undefined,
+  now: number,
+  lagThresholdMs: number,
+  problem?: string,
+): SiteRow {
   if (heartbeat === undefined) {
     return {
       site,
@@ -82,7 +88,11 @@ export function classifySite(site: string, heartbeat: HeartbeatV1 | undefined, n
   }
   if (backlog.deadObjects > 0) return { ...base, status: 'failing', reason: `${backlog.deadObjects} dead objects` };
   if (heartbeat.oldestPendingAgeSeconds !== null && heartbeat.oldestPendingAgeSeconds * 1000 > lagThresholdMs) {
-    return { ...base, status: 'lagging', reason: `oldest pending ${Math.round(heartbeat.oldestPendingAgeSeconds)}s > ${lagThresholdMs / 1000}s` };
+    return {
+      ...base,
+      status: 'lagging',
+      reason: `oldest pending ${Math.round(heartbeat.oldestPendingAgeSeconds)}s > ${lagThresholdMs / 1000}s`,
+    };
   }
   return { ...base, status: 'healthy', reason: '' };
 }

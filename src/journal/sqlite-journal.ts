@@ -93,9 +93,7 @@ export function openJournal(folder: string, clock: Clock, options: { readonly re
 
 export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journal {
   const sql = {
-    latest: db.prepare<[string, string], ObjectRow>(
-      'SELECT * FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1',
-    ),
+    latest: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1'),
     get: db.prepare<[number], ObjectRow>('SELECT * FROM objects WHERE id = ?'),
     insert: db.prepare<[string, string, string, number, number, number, string | null, string, number, number, string, number, number]>(
       `INSERT INTO objects (bucket, key, etag, size, mtime_ms, mtime_exact, version_id, state, priority, sort_key, detected_by, first_seen_at, updated_at)
@@ -125,7 +123,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
        WHERE id IN (SELECT id FROM objects INDEXED BY objects_unlisted WHERE state = 'done' AND manifest_batch IS NULL ORDER BY id LIMIT ?)`,
     ),
     deleteBatch: db.prepare<[number]>('DELETE FROM manifest_batches WHERE id = ?'),
-    unwrittenBatches: db.prepare<[], { id: number; created_at: number }>('SELECT id, created_at FROM manifest_batches WHERE written_at IS NULL ORDER BY id'),
+    unwrittenBatches: db.prepare<[], { id: number; created_at: number }>(
+      'SELECT id, created_at FROM manifest_batches WHERE written_at IS NULL ORDER BY id',
+    ),
     batchObjects: db.prepare<[number], ObjectRow>('SELECT * FROM objects WHERE manifest_batch = ? ORDER BY id'),
     batchWritten: db.prepare<[number, number]>('UPDATE manifest_batches SET written_at = ? WHERE id = ?'),
     requestDeletion: db.prepare<[string, number, string, string]>(
@@ -144,10 +144,13 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
          AND o.first_seen_at < @pass AND (o.seen_pass IS NULL OR o.seen_pass < @pass) AND ${NOT_REMOVED_BY_RETENTION}
          AND o.id = (SELECT max(i.id) FROM objects i WHERE i.bucket = o.bucket AND i.key = o.key)`,
     ),
-    pendingDeletions: db.prepare<[number], { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number }>(
-      'SELECT id, bucket, key, core_key, sha256, attempts FROM deletions WHERE done_at IS NULL ORDER BY id LIMIT ?',
+    pendingDeletions: db.prepare<
+      [number],
+      { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number }
+    >('SELECT id, bucket, key, core_key, sha256, attempts FROM deletions WHERE done_at IS NULL ORDER BY id LIMIT ?'),
+    finishDeletion: db.prepare<[number, string, string, number]>(
+      'UPDATE deletions SET done_at = ?, outcome = ?, last_error = ? WHERE id = ?',
     ),
-    finishDeletion: db.prepare<[number, string, string, number]>('UPDATE deletions SET done_at = ?, outcome = ?, last_error = ? WHERE id = ?'),
     failDeletion: db.prepare<[string, number]>('UPDATE deletions SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
     startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
     landed: db.prepare<[string, string, string | null, number, number, number, number]>(
@@ -258,12 +261,16 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
        WHERE id = ? AND state = 'done'
          AND NOT EXISTS (SELECT 1 FROM objects n WHERE n.bucket = objects.bucket AND n.key = objects.key AND n.id > objects.id)`,
     ),
-    clearEdgeDeleting: db.prepare<[number, number]>(`UPDATE objects SET edge_retention = NULL, updated_at = ? WHERE id = ? AND edge_retention = 'deleting'`),
+    clearEdgeDeleting: db.prepare<[number, number]>(
+      `UPDATE objects SET edge_retention = NULL, updated_at = ? WHERE id = ? AND edge_retention = 'deleting'`,
+    ),
     removedByRetention: db.prepare<[number], { retained: number }>(
       `SELECT coalesce(o.edge_retention IN ('deleting', 'deleted'), 0) AS retained
        FROM deletions d JOIN objects o ON o.id = d.object_id WHERE d.id = ?`,
     ),
-    recordEdgeRetention: db.prepare<[{ retention: string | null; note: string; expires: number; deletedAt: number | null; now: number; id: number }]>(
+    recordEdgeRetention: db.prepare<
+      [{ retention: string | null; note: string; expires: number; deletedAt: number | null; now: number; id: number }]
+    >(
       `UPDATE objects SET edge_retention = @retention, edge_retention_note = @note, edge_expires_at = @expires,
          edge_deleted_at = coalesce(@deletedAt, edge_deleted_at), updated_at = @now
        WHERE id = @id`,
@@ -360,7 +367,12 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     return sql.twin.get(version.bucket, version.key, version.etag, version.size, mtimeMs);
   }
 
-  function moveTwinAside(twin: { id: number } | undefined, version: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>, mtimeMs: number, now: number): void {
+  function moveTwinAside(
+    twin: { id: number } | undefined,
+    version: Pick<SourceObject, 'bucket' | 'key' | 'etag' | 'size'>,
+    mtimeMs: number,
+    now: number,
+  ): void {
     if (twin === undefined) return;
     let free = mtimeMs - 1;
     while (twinOf(version, free) !== undefined) free -= 1;
@@ -385,21 +397,22 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
           }
         }
         const decision = decide(object);
-        const insert = () => sql.insert.run(
-          object.bucket,
-          object.key,
-          object.etag,
-          object.size,
-          mtimeMs,
-          exact ? 1 : 0,
-          object.versionId ?? null,
-          decision.excluded ? 'skipped' : 'queued',
-          decision.priority,
-          sortKey(decision.priority, now),
-          detectedBy,
-          now,
-          now,
-        );
+        const insert = () =>
+          sql.insert.run(
+            object.bucket,
+            object.key,
+            object.etag,
+            object.size,
+            mtimeMs,
+            exact ? 1 : 0,
+            object.versionId ?? null,
+            decision.excluded ? 'skipped' : 'queued',
+            decision.priority,
+            sortKey(decision.priority, now),
+            detectedBy,
+            now,
+            now,
+          );
         let result = insert();
         // Not the newest row, yet this very version is journaled: an older row of it, history now.
         // It is current again: A, B, A within one second, or B's version deleted on a versioned
@@ -491,7 +504,8 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
         });
       }),
     recoverInFlight: () => guarded('recover in-flight objects', () => sql.recoverInFlight.run(clock.now()).changes),
-    retryDead: (filter = {}) => guarded('re-queue dead objects', () => sql.retryDead.run({ now: clock.now(), code: filter.code ?? null }).changes),
+    retryDead: (filter = {}) =>
+      guarded('re-queue dead objects', () => sql.retryDead.run({ now: clock.now(), code: filter.code ?? null }).changes),
 
     multipart: (id): MultipartProgress | undefined => {
       const upload = sql.multipart.get(id);
@@ -560,7 +574,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     requestDeletionsNotSeen: (bucket, prefix, pass) =>
       guarded('request deletions', () => sql.requestNotSeen.run({ detectedBy: 'scan', now: clock.now(), bucket, prefix, pass }).changes),
     pendingDeletions: (limit) =>
-      sql.pendingDeletions.all(limit).map((r) => ({ id: r.id, bucket: r.bucket, key: r.key, coreKey: r.core_key, sha256: r.sha256, attempts: r.attempts })),
+      sql.pendingDeletions
+        .all(limit)
+        .map((r) => ({ id: r.id, bucket: r.bucket, key: r.key, coreKey: r.core_key, sha256: r.sha256, attempts: r.attempts })),
     finishDeletion: (id, outcome, reason) =>
       guarded('record a deletion', () => {
         sql.finishDeletion.run(clock.now(), outcome, reason, id);
@@ -660,7 +676,9 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     removedFromEdge: (afterId, limit) => sql.removedFromEdge.all(afterId, limit).map(toObject),
     suspectCoreCopies: (limit) => ({
       objects: sql.suspectCoreCopyCount.get()!.n,
-      latest: sql.suspectCoreCopies.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, state: (r.state ?? 'unknown') as ObjectState | 'unknown', coreKey: r.core_key })),
+      latest: sql.suspectCoreCopies
+        .all(limit)
+        .map((r) => ({ bucket: r.bucket, key: r.key, state: (r.state ?? 'unknown') as ObjectState | 'unknown', coreKey: r.core_key })),
     }),
     heldOnEdge: (limit) => sql.heldOnEdge.all(limit).map((r) => ({ bucket: r.bucket, key: r.key, note: r.note ?? '' })),
     backlog: (): BacklogRow[] => sql.backlog.all(),

@@ -97,8 +97,16 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     registers: [registry],
   });
   const reachable = {
-    core: new Gauge({ name: 'tributary_core_reachable', help: '1 when the core answers, 0 while it is unreachable.', registers: [registry] }),
-    edge: new Gauge({ name: 'tributary_edge_reachable', help: '1 when the edge answers, 0 while it is unreachable.', registers: [registry] }),
+    core: new Gauge({
+      name: 'tributary_core_reachable',
+      help: '1 when the core answers, 0 while it is unreachable.',
+      registers: [registry],
+    }),
+    edge: new Gauge({
+      name: 'tributary_edge_reachable',
+      help: '1 when the edge answers, 0 while it is unreachable.',
+      registers: [registry],
+    }),
   };
   if (outages !== undefined) {
     new Gauge({

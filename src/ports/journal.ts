@@ -88,7 +88,10 @@ export interface PendingDeletion {
 }
 
 /** A landed object version whose edge copy may be deleted now (edge retention). */
-export interface RetentionCandidate extends Pick<JournalObject, 'id' | 'bucket' | 'key' | 'etag' | 'size' | 'mtimeMs' | 'sha256' | 'coreEtag'> {
+export interface RetentionCandidate extends Pick<
+  JournalObject,
+  'id' | 'bucket' | 'key' | 'etag' | 'size' | 'mtimeMs' | 'sha256' | 'coreEtag'
+> {
   readonly coreKey: string;
   readonly coreSize: number;
   /** False when a newer version of the key has been journaled since. */

@@ -26,7 +26,12 @@ export interface HeartbeatV1 {
   readonly intervalSeconds: number;
   readonly backlog: BacklogSummary;
   readonly oldestPendingAgeSeconds: number | null;
-  readonly lag: { readonly windowSeconds: number; readonly samples: number; readonly p50Seconds: number | null; readonly p99Seconds: number | null };
+  readonly lag: {
+    readonly windowSeconds: number;
+    readonly samples: number;
+    readonly p50Seconds: number | null;
+    readonly p99Seconds: number | null;
+  };
   readonly throughput: { readonly windowSeconds: number; readonly objectsPerSecond: number; readonly bytesPerSecond: number };
   readonly reachable: { readonly edge: boolean; readonly core: boolean };
   /** The outage in progress (an endpoint unreachable), or null. */
@@ -69,13 +74,22 @@ export function buildHeartbeat(input: HeartbeatInput): HeartbeatV1 {
     intervalSeconds: input.intervalMs / 1000,
     backlog: input.backlog,
     oldestPendingAgeSeconds: input.oldestPendingSince === undefined ? null : Math.max(0, (input.now - input.oldestPendingSince) / 1000),
-    lag: { windowSeconds: window, samples: input.recent.objects, p50Seconds: input.recent.lagP50Seconds, p99Seconds: input.recent.lagP99Seconds },
+    lag: {
+      windowSeconds: window,
+      samples: input.recent.objects,
+      p50Seconds: input.recent.lagP50Seconds,
+      p99Seconds: input.recent.lagP99Seconds,
+    },
     throughput: { windowSeconds: window, objectsPerSecond: input.recent.objects / seconds, bytesPerSecond: input.recent.bytes / seconds },
     reachable: input.reachable,
     outage:
       input.outage === undefined
         ? null
-        : { side: input.outage.side, since: new Date(input.outage.startedAt).toISOString(), seconds: (input.now - input.outage.startedAt) / 1000 },
+        : {
+            side: input.outage.side,
+            since: new Date(input.outage.startedAt).toISOString(),
+            seconds: (input.now - input.outage.startedAt) / 1000,
+          },
     lastOutage:
       input.lastOutage?.endedAt === undefined
         ? null

@@ -62,7 +62,14 @@ export interface StatusReport {
   readonly oldestPendingAgeSeconds: number | null;
   /** Landings of the last 5 minutes and of the last hour. */
   readonly landed: readonly RecentLandings[];
-  readonly recentErrors: readonly { bucket: string; key: string; state: string; attempts: number; code: string | null; error: string | null }[];
+  readonly recentErrors: readonly {
+    bucket: string;
+    key: string;
+    state: string;
+    attempts: number;
+    code: string | null;
+    error: string | null;
+  }[];
   /** With edge retention configured: what it deleted, holds and keeps, and the held objects. */
   readonly edgeRetention?: RetentionCounts & { readonly heldObjects: readonly { bucket: string; key: string; note: string }[] };
   /**

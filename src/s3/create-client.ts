@@ -39,4 +39,3 @@ export function createS3Client(settings: EndpointSettings, maxSockets: number, c
     }),
   });
 }
-

@@ -10,7 +10,8 @@ export interface EndpointSettings {
   readonly endpoint?: string | undefined;
   readonly region: string;
   readonly forcePathStyle: boolean;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined } | undefined;
+  readonly credentials?:
+    { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined } | undefined;
   readonly checksums: 'when_required' | 'when_supported';
   readonly requestTimeout: number;
   readonly maxAttempts: number;
@@ -24,6 +25,9 @@ export function readCaBundle(settings: Pick<EndpointSettings, 'caBundle'>, field
   try {
     return readFileSync(settings.caBundle, 'utf8');
   } catch (error) {
-    throw new TributaryError('TRIB_ERR_CONFIG_INVALID', `${field}: cannot read ${settings.caBundle}: ${(error as Error).message}`, { cause: error, field });
+    throw new TributaryError('TRIB_ERR_CONFIG_INVALID', `${field}: cannot read ${settings.caBundle}: ${(error as Error).message}`, {
+      cause: error,
+      field,
+    });
   }
 }

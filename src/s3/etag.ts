@@ -14,5 +14,8 @@ export function etagFromMd5(sse: string | undefined, customerAlgorithm: string |
 
 /** etagFromMd5 from an HTTP answer's headers. */
 export function etagFromMd5Headers(headers: Headers): boolean {
-  return etagFromMd5(headerValue(headers['x-amz-server-side-encryption']), headerValue(headers['x-amz-server-side-encryption-customer-algorithm']));
+  return etagFromMd5(
+    headerValue(headers['x-amz-server-side-encryption']),
+    headerValue(headers['x-amz-server-side-encryption-customer-algorithm']),
+  );
 }

@@ -27,7 +27,14 @@ const AUTH = new Set([
   'AuthorizationHeaderMalformed',
   'InvalidClientTokenId',
 ]);
-const THROTTLE = new Set(['SlowDown', 'TooManyRequests', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const THROTTLE = new Set([
+  'SlowDown',
+  'TooManyRequests',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
 const NETWORK = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -46,7 +53,14 @@ const NETWORK = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 const DIGEST = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody']);
-const REJECTED = new Set(['KeyTooLongError', 'EntityTooLarge', 'InvalidArgument', 'InvalidRequest', 'MetadataTooLarge', 'InvalidObjectState']);
+const REJECTED = new Set([
+  'KeyTooLongError',
+  'EntityTooLarge',
+  'InvalidArgument',
+  'InvalidRequest',
+  'MetadataTooLarge',
+  'InvalidObjectState',
+]);
 
 const TLS = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -85,7 +99,10 @@ function retryAfterSeconds(error: SdkLikeError): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
 }
 
-function code(side: Side, what: 'UNREACHABLE' | 'AUTH' | 'BUCKET_MISSING' | 'THROTTLED' | 'SERVER' | 'BAD_RESPONSE' | 'ACCESS_DENIED'): ErrorCode {
+function code(
+  side: Side,
+  what: 'UNREACHABLE' | 'AUTH' | 'BUCKET_MISSING' | 'THROTTLED' | 'SERVER' | 'BAD_RESPONSE' | 'ACCESS_DENIED',
+): ErrorCode {
   return `TRIB_ERR_${side === 'edge' ? 'EDGE' : 'CORE'}_${what}`;
 }
 
@@ -115,7 +132,9 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
   }
   const net = networkCode(error);
   if (net !== undefined && status === undefined) {
-    return new TributaryError(code(side, 'UNREACHABLE'), `${where}: ${side} endpoint unreachable (${net}): ${e.message ?? ''}`, { cause: error });
+    return new TributaryError(code(side, 'UNREACHABLE'), `${where}: ${side} endpoint unreachable (${net}): ${e.message ?? ''}`, {
+      cause: error,
+    });
   }
   // S3 sends 301 PermanentRedirect (with x-amz-bucket-region) when the bucket is in another
   // region than the endpoint, 307 while a new bucket's DNS settles. Every request would get it.
@@ -136,10 +155,14 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
     });
   }
   if (name === 'NoSuchBucket') {
-    return new TributaryError(code(side, 'BUCKET_MISSING'), `${where}: bucket does not exist (NoSuchBucket); check ${side === 'edge' ? 'edge.buckets' : 'core.bucket'}`, {
-      cause: error,
-      field: side === 'edge' ? 'edge.buckets' : 'core.bucket',
-    });
+    return new TributaryError(
+      code(side, 'BUCKET_MISSING'),
+      `${where}: bucket does not exist (NoSuchBucket); check ${side === 'edge' ? 'edge.buckets' : 'core.bucket'}`,
+      {
+        cause: error,
+        field: side === 'edge' ? 'edge.buckets' : 'core.bucket',
+      },
+    );
   }
   // A 503 is S3's "slow down" unless it says it is an internal error (what the SDK makes of an
   // <Error>InternalError</Error> in the 200 answer to CompleteMultipartUpload): that one is a
@@ -161,15 +184,23 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
     return new TributaryError('TRIB_ERR_SOURCE_CHANGED', `${where}: the object changed since it was listed`, { cause: error });
   }
   if (side === 'core' && name === 'NoSuchUpload') {
-    return new TributaryError('TRIB_ERR_CORE_UPLOAD_LOST', `${where}: the core no longer knows the multipart upload (NoSuchUpload)`, { cause: error });
+    return new TributaryError('TRIB_ERR_CORE_UPLOAD_LOST', `${where}: the core no longer knows the multipart upload (NoSuchUpload)`, {
+      cause: error,
+    });
   }
   if (DIGEST.has(name)) {
-    return new TributaryError('TRIB_ERR_LAND_MISMATCH', `${where}: the server received different bytes than were sent: ${detail}`, { cause: error });
+    return new TributaryError('TRIB_ERR_LAND_MISMATCH', `${where}: the server received different bytes than were sent: ${detail}`, {
+      cause: error,
+    });
   }
   if (side === 'core' && REJECTED.has(name)) {
     return new TributaryError('TRIB_ERR_CORE_REJECTED', `${where}: the core refused the object: ${detail}`, { cause: error });
   }
-  if (name.includes('Deserialization') || name === 'SyntaxError' || /xml|parse|deserializ/i.test(e.message ?? '') && status === undefined) {
+  if (
+    name.includes('Deserialization') ||
+    name === 'SyntaxError' ||
+    (/xml|parse|deserializ/i.test(e.message ?? '') && status === undefined)
+  ) {
     return new TributaryError(code(side, 'BAD_RESPONSE'), `${where}: malformed response: ${detail}`, { cause: error });
   }
   if (net !== undefined) {

@@ -67,7 +67,8 @@ function decodeXmlText(text: string): string | undefined {
     const point = decimal !== undefined ? Number(decimal) : Number.parseInt(hex!, 16);
     // Not a character XML 1.0 allows (controls but tab, LF and CR; surrogates; beyond Unicode):
     // the general parser decides what it makes of it.
-    if ((point < 0x20 && point !== 0x9 && point !== 0xa && point !== 0xd) || (point >= 0xd800 && point <= 0xdfff) || point > 0x10ffff) bad = true;
+    if ((point < 0x20 && point !== 0x9 && point !== 0xa && point !== 0xd) || (point >= 0xd800 && point <= 0xdfff) || point > 0x10ffff)
+      bad = true;
     return bad ? '' : String.fromCodePoint(point);
   });
   return bad ? undefined : decoded;

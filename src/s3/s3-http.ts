@@ -72,7 +72,8 @@ export function headerValue(value: string | string[] | undefined): string | unde
 export function s3HttpError(statusCode: number, headers: S3HttpResponse['headers'], body: string): Error {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
-  const fallback = statusCode === 404 ? 'NotFound' : statusCode === 403 ? 'Forbidden' : statusCode === 412 ? 'PreconditionFailed' : `Http${statusCode}`;
+  const fallback =
+    statusCode === 404 ? 'NotFound' : statusCode === 403 ? 'Forbidden' : statusCode === 412 ? 'PreconditionFailed' : `Http${statusCode}`;
   const flat: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   return Object.assign(new Error(message ?? `HTTP ${statusCode}`), {
@@ -86,7 +87,9 @@ const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
 
 function isRetryableNetworkError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? '';
-  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CLOSED)$/.test(code);
+  return /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|UND_ERR_CLOSED)$/.test(
+    code,
+  );
 }
 
 export function createS3Http(settings: S3HttpSettings): S3Http {

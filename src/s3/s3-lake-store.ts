@@ -23,17 +23,27 @@ export function encryptionHeaders(encryption: CoreEncryption): Record<string, st
   if (encryption.mode === 'none') return {};
   return {
     'x-amz-server-side-encryption': encryption.mode,
-    ...(encryption.mode === 'aws:kms' && encryption.kmsKeyId !== undefined ? { 'x-amz-server-side-encryption-aws-kms-key-id': encryption.kmsKeyId } : {}),
+    ...(encryption.mode === 'aws:kms' && encryption.kmsKeyId !== undefined
+      ? { 'x-amz-server-side-encryption-aws-kms-key-id': encryption.kmsKeyId }
+      : {}),
   };
 }
 
-export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey: string, encryption: CoreEncryption = { mode: 'none' }): LakeStore {
+export function createS3LakeStore(
+  endpoint: S3Endpoint,
+  bucket: string,
+  probeKey: string,
+  encryption: CoreEncryption = { mode: 'none' },
+): LakeStore {
   const { http } = endpoint;
   const sse = encryptionHeaders(encryption);
   const sseParams =
     encryption.mode === 'none'
       ? {}
-      : { ServerSideEncryption: encryption.mode, ...(encryption.mode === 'aws:kms' && encryption.kmsKeyId !== undefined ? { SSEKMSKeyId: encryption.kmsKeyId } : {}) };
+      : {
+          ServerSideEncryption: encryption.mode,
+          ...(encryption.mode === 'aws:kms' && encryption.kmsKeyId !== undefined ? { SSEKMSKeyId: encryption.kmsKeyId } : {}),
+        };
   return {
     bucket,
 
@@ -180,7 +190,10 @@ export function createS3LakeStore(endpoint: S3Endpoint, bucket: string, probeKey
         const name = (error as { name?: string }).name;
         if (name === 'NoSuchKey' || name === 'AccessDenied' || name === 'InvalidRange') return;
         if (name === 'NoSuchBucket') {
-          throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist; check core.bucket`, { cause: error, field: 'core.bucket' });
+          throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist; check core.bucket`, {
+            cause: error,
+            field: 'core.bucket',
+          });
         }
         throw mapS3Error(error, 'core', `probe ${bucket}`);
       }

@@ -23,18 +23,30 @@ function keyAfter(key: string, previous: string): boolean {
  * bytes asked for. (A 200 carries the whole object; a length check alone would not notice a range
  * shifted by a few bytes.)
  */
-export function rangeProblem(status: number, contentRange: string | undefined, range: { readonly start: number; readonly end: number }): string | undefined {
+export function rangeProblem(
+  status: number,
+  contentRange: string | undefined,
+  range: { readonly start: number; readonly end: number },
+): string | undefined {
   if (status !== 206) return `answered HTTP ${status} instead of 206 Partial Content`;
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange?.trim() ?? '');
-  if (match === null) return `206 with Content-Range ${JSON.stringify(contentRange ?? null)}, not "bytes ${range.start}-${range.end}/<size>"`;
-  if (Number(match[1]) !== range.start || Number(match[2]) !== range.end) return `206 for bytes ${match[1]}-${match[2]}, not the bytes asked for`;
+  if (match === null)
+    return `206 with Content-Range ${JSON.stringify(contentRange ?? null)}, not "bytes ${range.start}-${range.end}/<size>"`;
+  if (Number(match[1]) !== range.start || Number(match[2]) !== range.end)
+    return `206 for bytes ${match[1]}-${match[2]}, not the bytes asked for`;
   return undefined;
 }
 
 export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
   const { http } = endpoint;
 
-  async function listPage(bucket: string, prefix: string, startAfter: string | undefined, maxKeys: number, signal: AbortSignal | undefined) {
+  async function listPage(
+    bucket: string,
+    prefix: string,
+    startAfter: string | undefined,
+    maxKeys: number,
+    signal: AbortSignal | undefined,
+  ) {
     const operation = `LIST ${bucket}/${prefix}`;
     try {
       const response = await http.send({
@@ -54,7 +66,10 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       return parseListing(await response.body.text(), bucket);
     } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchBucket') {
-        throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist; check edge.buckets`, { cause: error, field: 'edge.buckets' });
+        throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist; check edge.buckets`, {
+          cause: error,
+          field: 'edge.buckets',
+        });
       }
       throw mapS3Error(error, 'edge', operation);
     }
@@ -103,13 +118,21 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       };
       const etag = unquoteEtag(headerValue(response.headers['etag']));
       if (etag !== '' && etag !== object.etag) {
-        refuse(new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${operation}: the object changed (ETag ${etag}, expected ${object.etag})`));
+        refuse(
+          new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${operation}: the object changed (ETag ${etag}, expected ${object.etag})`),
+        );
       }
       if (range !== undefined) {
         const problem = rangeProblem(response.statusCode, headerValue(response.headers['content-range']), range);
-        if (problem !== undefined) refuse(new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge ${operation} bytes ${range.start}-${range.end}: ${problem}`));
+        if (problem !== undefined)
+          refuse(new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge ${operation} bytes ${range.start}-${range.end}: ${problem}`));
       }
-      return { body: response.body, etag, size: Number(headerValue(response.headers['content-length']) || 0), etagFromMd5: etagFromMd5Headers(response.headers) };
+      return {
+        body: response.body,
+        etag,
+        size: Number(headerValue(response.headers['content-length']) || 0),
+        etagFromMd5: etagFromMd5Headers(response.headers),
+      };
     },
 
     async head(object, options: IoOptions = {}) {

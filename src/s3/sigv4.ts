@@ -124,7 +124,15 @@ export function createSigV4Signer(options: {
         if (value === undefined) continue;
         const lower = name.toLowerCase();
         if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue;
-        byName.set(lower, NEEDS_TRIM.test(value) ? value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '') : value);
+        byName.set(
+          lower,
+          NEEDS_TRIM.test(value)
+            ? value
+                .replace(/[\r\n]/g, ' ')
+                .replace(/[ \t]+/g, ' ')
+                .replace(/^ | $/g, '')
+            : value,
+        );
       }
       const names = [...byName.keys()].sort();
       let canonicalHeaders = '';
@@ -135,7 +143,8 @@ export function createSigV4Signer(options: {
       const scope = `${day}/${region}/${service}/aws4_request`;
       const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
       const signature = createHmac('sha256', signingKey(identity.secretAccessKey, day)).update(stringToSign).digest('hex');
-      headers['authorization'] = `AWS4-HMAC-SHA256 Credential=${identity.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+      headers['authorization'] =
+        `AWS4-HMAC-SHA256 Credential=${identity.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
       return headers;
     },
   };

@@ -39,7 +39,8 @@ export interface RetentionSettings {
 
 /** The policy of a config, or undefined when nothing is ever deleted from the edge. */
 export function retentionPolicy(global: RetentionSettings, rules: readonly Rule[]): RetentionPolicy | undefined {
-  const anyPeriod = global.deleteFromEdgeAfter !== null || rules.some((r) => r.retention !== undefined && r.retention.deleteFromEdgeAfter !== null);
+  const anyPeriod =
+    global.deleteFromEdgeAfter !== null || rules.some((r) => r.retention !== undefined && r.retention.deleteFromEdgeAfter !== null);
   if (!anyPeriod) return undefined;
   return {
     id: JSON.stringify({

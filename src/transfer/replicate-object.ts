@@ -62,13 +62,20 @@ export interface ReplicateResult extends LandedFacts {
 
 const MAX_PARTS = 10_000;
 
-export function coreKeyFor(context: Pick<ReplicateContext, 'site' | 'keyTemplate'>, job: Pick<JournalObject, 'bucket' | 'key' | 'mtimeMs'>): string {
+export function coreKeyFor(
+  context: Pick<ReplicateContext, 'site' | 'keyTemplate'>,
+  job: Pick<JournalObject, 'bucket' | 'key' | 'mtimeMs'>,
+): string {
   try {
     return renderCoreKey(context.keyTemplate, { site: context.site, bucket: job.bucket, key: job.key, mtime: new Date(job.mtimeMs) });
   } catch (error) {
-    throw new TributaryError('TRIB_ERR_KEY_UNMAPPABLE', `cannot build a core key for ${job.bucket}/${job.key}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new TributaryError(
+      'TRIB_ERR_KEY_UNMAPPABLE',
+      `cannot build a core key for ${job.bucket}/${job.key}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -95,7 +102,10 @@ function sourceCorrupt(job: JournalObject, md5Hex: string): TributaryError {
  * True when the core's ETag shows other bytes than `md5Hex`: a plain ETag derived from the MD5
  * (not SSE-KMS or SSE-C) that differs. Multipart and opaque ETags say nothing here.
  */
-function etagContradicts(answer: { readonly etag: string | undefined; readonly etagFromMd5: boolean }, md5Hex: string | undefined): boolean {
+function etagContradicts(
+  answer: { readonly etag: string | undefined; readonly etagFromMd5: boolean },
+  md5Hex: string | undefined,
+): boolean {
   if (md5Hex === undefined || answer.etag === undefined || !answer.etagFromMd5) return false;
   return isPlainMd5Etag(answer.etag) && answer.etag.toLowerCase() !== md5Hex;
 }
@@ -164,7 +174,13 @@ async function deleteMarkedCopy(context: ReplicateContext, key: string, signal: 
  * key is marked suspect all the same, but the copy there is deleted only if it carries this
  * version's lineage. Anything else (the previous version's landed copy, say) is not ours to touch.
  */
-async function deleteWrongCopyIfThere(context: ReplicateContext, job: JournalObject, key: string, sha256Hex: string, signal: AbortSignal | undefined): Promise<void> {
+async function deleteWrongCopyIfThere(
+  context: ReplicateContext,
+  job: JournalObject,
+  key: string,
+  sha256Hex: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   context.journal.markCoreCopySuspect(job, key);
   let head: LakeHead | undefined;
   try {
@@ -188,7 +204,12 @@ function trustsCoreCopy(context: ReplicateContext, coreKey: string): boolean {
   return !context.journal.isCoreCopySuspect(coreKey);
 }
 
-async function hashPass(context: ReplicateContext, job: JournalObject, options: { md5: Md5Wanted; partSize?: number }, signal: AbortSignal | undefined) {
+async function hashPass(
+  context: ReplicateContext,
+  job: JournalObject,
+  options: { md5: Md5Wanted; partSize?: number },
+  signal: AbortSignal | undefined,
+) {
   const release = await context.hashPasses.acquire(1, signal);
   try {
     return await hashWholeObject(context.source, job, { ...options, signal });
@@ -219,7 +240,15 @@ async function putAndConfirm(
   signal: AbortSignal | undefined,
   checkSent?: (answerEtag: string | undefined) => TributaryError | undefined,
 ): Promise<ReplicateResult> {
-  const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
+  const metadata = lineageMetadata({
+    site: context.site,
+    bucket: job.bucket,
+    key: job.key,
+    etag: job.etag,
+    mtimeMs: job.mtimeMs,
+    sha256Hex,
+    size: job.size,
+  });
   const put = await context.lake.put(coreKey, body, { metadata, contentMd5: md5HexToBase64(md5Hex), signal });
   context.onBytesSent?.(job.size);
   const etag = put.etag?.toLowerCase();
@@ -259,7 +288,12 @@ function wantMd5(job: JournalObject): Md5Wanted {
   return (read) => !(plain && read.etagFromMd5);
 }
 
-async function replicateBuffered(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+async function replicateBuffered(
+  context: ReplicateContext,
+  job: JournalObject,
+  coreKey: string,
+  signal: AbortSignal | undefined,
+): Promise<ReplicateResult> {
   const release = await context.budget.acquire(job.size, signal);
   try {
     const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, md5: wantMd5(job), signal });
@@ -292,7 +326,12 @@ async function replicateBuffered(context: ReplicateContext, job: JournalObject, 
   }
 }
 
-async function replicateStreamed(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+async function replicateStreamed(
+  context: ReplicateContext,
+  job: JournalObject,
+  coreKey: string,
+  signal: AbortSignal | undefined,
+): Promise<ReplicateResult> {
   const hashes = await hashPass(context, job, { md5: wantMd5(job) }, signal);
   const md5Hex = hashes.md5 === undefined ? job.etag.toLowerCase() : hashes.md5.toString('hex');
   const sha256Hex = hashes.sha256.toString('hex');
@@ -305,7 +344,10 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
   let sentHex: string | undefined;
   const sentDigest = () => (sentHex ??= sent.digest('hex'));
   const readsDiffer = (what: string) =>
-    new TributaryError('TRIB_ERR_SOURCE_CORRUPT', `edge GET ${job.bucket}/${job.key}: two reads of one version differ (SHA-256 ${sha256Hex}, then ${sentDigest()}); ${what}`);
+    new TributaryError(
+      'TRIB_ERR_SOURCE_CORRUPT',
+      `edge GET ${job.bucket}/${job.key}: two reads of one version differ (SHA-256 ${sha256Hex}, then ${sentDigest()}); ${what}`,
+    );
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       sent.update(chunk);
@@ -325,14 +367,22 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
     return await putAndConfirm(context, job, coreKey, { stream: hashing, length: job.size }, md5Hex, sha256Hex, signal, checkSent);
   } catch (error) {
     if (readError !== undefined) {
-      throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge GET ${job.bucket}/${job.key}: the read broke off: ${String((readError as Error).message)}`, {
-        cause: readError,
-      });
+      throw new TributaryError(
+        'TRIB_ERR_EDGE_BAD_RESPONSE',
+        `edge GET ${job.bucket}/${job.key}: the read broke off: ${String((readError as Error).message)}`,
+        {
+          cause: readError,
+        },
+      );
     }
     // The whole body went out, and it is not what the hashing pass read: the edge's fault. Unless
     // the core refused it (its Content-MD5), it may hold it under our SHA-256 (the answer lost,
     // say): that copy goes, and its key stays suspect.
-    if (sentBytes === job.size && !(error instanceof TributaryError && error.code === 'TRIB_ERR_SOURCE_CORRUPT') && sentDigest() !== sha256Hex) {
+    if (
+      sentBytes === job.size &&
+      !(error instanceof TributaryError && error.code === 'TRIB_ERR_SOURCE_CORRUPT') &&
+      sentDigest() !== sha256Hex
+    ) {
       if (coerceError(error).code === 'TRIB_ERR_LAND_MISMATCH') throw readsDiffer('the core refused them');
       await deleteWrongCopyIfThere(context, job, coreKey, sha256Hex, signal);
       throw readsDiffer('a copy of them the core holds is deleted, and its key marked suspect');
@@ -344,7 +394,12 @@ async function replicateStreamed(context: ReplicateContext, job: JournalObject, 
   }
 }
 
-async function replicateMultipart(context: ReplicateContext, job: JournalObject, coreKey: string, signal: AbortSignal | undefined): Promise<ReplicateResult> {
+async function replicateMultipart(
+  context: ReplicateContext,
+  job: JournalObject,
+  coreKey: string,
+  signal: AbortSignal | undefined,
+): Promise<ReplicateResult> {
   const { journal, lake } = context;
   let progress = journal.multipart(job.id);
   if (progress !== undefined && progress.coreKey !== coreKey) {
@@ -362,7 +417,15 @@ async function replicateMultipart(context: ReplicateContext, job: JournalObject,
     if (md5Hex !== undefined && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
     const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
     if (present) return present;
-    const metadata = lineageMetadata({ site: context.site, bucket: job.bucket, key: job.key, etag: job.etag, mtimeMs: job.mtimeMs, sha256Hex, size: job.size });
+    const metadata = lineageMetadata({
+      site: context.site,
+      bucket: job.bucket,
+      key: job.key,
+      etag: job.etag,
+      mtimeMs: job.mtimeMs,
+      sha256Hex,
+      size: job.size,
+    });
     const uploadId = await lake.createMultipart(coreKey, { metadata, signal });
     journal.startMultipart(job.id, { uploadId, coreKey, partSize, sha256: sha256Hex, partMd5s: hashes.partMd5s });
     progress = journal.multipart(job.id)!;
@@ -450,10 +513,16 @@ async function withExactMtime(context: ReplicateContext, job: JournalObject, sig
   if (job.mtimeExact) return job;
   const current = await context.source.head(job, { signal });
   if (current.etag !== job.etag || current.size !== job.size) {
-    throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge HEAD ${job.bucket}/${job.key}: the object changed since its event (ETag ${current.etag})`);
+    throw new TributaryError(
+      'TRIB_ERR_SOURCE_CHANGED',
+      `edge HEAD ${job.bucket}/${job.key}: the object changed since its event (ETag ${current.etag})`,
+    );
   }
   if (!context.journal.setExactMtime(job.id, current.mtime.getTime())) {
-    throw new TributaryError('TRIB_ERR_SOURCE_CHANGED', `edge ${job.bucket}/${job.key}: a newer sighting of this version is journaled; this row is superseded by it`);
+    throw new TributaryError(
+      'TRIB_ERR_SOURCE_CHANGED',
+      `edge ${job.bucket}/${job.key}: a newer sighting of this version is journaled; this row is superseded by it`,
+    );
   }
   return { ...job, mtimeMs: current.mtime.getTime(), mtimeExact: true };
 }

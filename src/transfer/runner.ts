@@ -174,7 +174,13 @@ export function createRunner(options: RunnerOptions): Runner {
       return;
     }
     const delay = backoffDelayMs(attempts, options.backoff);
-    journal.markFailed(job.id, { code: err.code, message: err.message, outcome: 'retry', consumeAttempt: true, nextAttemptAt: now + delay });
+    journal.markFailed(job.id, {
+      code: err.code,
+      message: err.message,
+      outcome: 'retry',
+      consumeAttempt: true,
+      nextAttemptAt: now + delay,
+    });
     failed += 1;
     hooks?.onFailed?.(job, err, 'retry');
   }

@@ -24,7 +24,9 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const relay = await startTcpRelay(core.port);
   t.after(() => relay.close());
-  const doc = testConfigDocument(dir, edge, core, { extra: { scan: { interval: '1s' }, heartbeat: { interval: '1s' }, core: { requestTimeout: '2s', maxAttempts: 1 } } });
+  const doc = testConfigDocument(dir, edge, core, {
+    extra: { scan: { interval: '1s' }, heartbeat: { interval: '1s' }, core: { requestTimeout: '2s', maxAttempts: 1 } },
+  });
   (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));
@@ -55,7 +57,10 @@ test('agent: scans continuously, survives a core outage without using attempts, 
   relay.setDown(false);
   await waitFor('the backlog to drain after the outage', async () => (await listKeys(core, 'lake', 'site-a/')).length === 5, 90_000);
   const rows = journalRows(journal);
-  assert.ok(rows.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(rows.map((r) => [r.key, r.state, r.attempts])));
+  assert.ok(
+    rows.every((r) => r.state === 'done' && r.attempts === 0),
+    JSON.stringify(rows.map((r) => [r.key, r.state, r.attempts])),
+  );
 
   // The outage and its duration, on /metrics and in the heartbeat.
   const address = await listeningAddress(agent);

@@ -75,7 +75,10 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
     const body = await getObject(core, 'lake', `site-a/edge/${key}`);
     assert.equal(sha256(body), hashes.get(key), key);
   }
-  const states = readJournal(journal, (db) => db.prepare('SELECT state, count(*) AS n FROM objects GROUP BY state').all() as { state: string; n: number }[]);
+  const states = readJournal(
+    journal,
+    (db) => db.prepare('SELECT state, count(*) AS n FROM objects GROUP BY state').all() as { state: string; n: number }[],
+  );
   assert.deepEqual(states, [{ state: 'done', n: OBJECTS }]);
   const integrity = readJournal(journal, (db) => db.pragma('integrity_check', { simple: true }));
   assert.equal(integrity, 'ok');
@@ -84,12 +87,23 @@ test(`chaos: ${OBJECTS} objects through faulty links, the agent SIGKILLed ${KILL
   for (const proxy of [edgeProxy, coreProxy]) proxy.setRates({});
   const injected = { edge: edgeProxy.injected, core: coreProxy.injected };
   assert.ok(
-    injected.edge.reset + injected.core.reset > 0 && injected.core.error500 > 0 && injected.core.slowDown > 0 && injected.edge.truncate > 0 && injected.edge.slow + injected.core.slow > 0,
+    injected.edge.reset + injected.core.reset > 0 &&
+      injected.core.error500 > 0 &&
+      injected.core.slowDown > 0 &&
+      injected.edge.truncate > 0 &&
+      injected.edge.slow + injected.core.slow > 0,
     JSON.stringify(injected),
   );
   const verify = await runCli(['verify', '-c', config]);
   assert.equal(verify.code, 0, verify.stdout.slice(-2000));
-  const figures = { objects: OBJECTS, large: LARGE, kills: KILLS, doneAtEachKill: killedAt, seconds: Math.round((Date.now() - started) / 1000), injected };
+  const figures = {
+    objects: OBJECTS,
+    large: LARGE,
+    kills: KILLS,
+    doneAtEachKill: killedAt,
+    seconds: Math.round((Date.now() - started) / 1000),
+    injected,
+  };
   t.diagnostic(JSON.stringify(figures));
   if (process.env['CHAOS_REPORT']) writeFileSync(process.env['CHAOS_REPORT'], `${JSON.stringify(figures, null, 2)}\n`);
 });

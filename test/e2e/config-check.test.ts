@@ -182,15 +182,24 @@ describe('tributary config check', () => {
     assert.equal(found.code, 0, found.stderr);
   });
 
-  it('a file with only core and fleet is checked as the fleet view\'s config', async (t) => {
+  it("a file with only core and fleet is checked as the fleet view's config", async (t) => {
     const dir = tempDir(t);
-    const file = writeFile(dir, 'core.yaml', 'core: { bucket: lake, credentials: { accessKeyId: AK, secretAccessKey: SK } }\nfleet: { lagThreshold: 10m }\n');
+    const file = writeFile(
+      dir,
+      'core.yaml',
+      'core: { bucket: lake, credentials: { accessKeyId: AK, secretAccessKey: SK } }\nfleet: { lagThreshold: 10m }\n',
+    );
     const result = await runCli(['config', 'check', '-c', file]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /valid for tributary fleet/);
     assert.match(result.stdout, /lagThreshold: 10m/);
     assert.doesNotMatch(result.stdout, /SK/);
-    const broken = await runCli(['config', 'check', '-c', writeFile(dir, 'bad.yaml', 'core: { bucket: lake }\nfleet: { lagThreshold: soon }\n')]);
+    const broken = await runCli([
+      'config',
+      'check',
+      '-c',
+      writeFile(dir, 'bad.yaml', 'core: { bucket: lake }\nfleet: { lagThreshold: soon }\n'),
+    ]);
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /fleet\.lagThreshold: expected a duration/);
     assert.doesNotMatch(broken.stderr, /site: required/);

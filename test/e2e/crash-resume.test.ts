@@ -20,8 +20,10 @@ import { writeFileSync } from 'node:fs';
 
 function partsJournaled(journal: string): { part_number: number; etag: string }[] {
   try {
-    return readJournal(journal, (db) =>
-      db.prepare('SELECT part_number, etag FROM multipart_parts ORDER BY part_number').all() as { part_number: number; etag: string }[],
+    return readJournal(
+      journal,
+      (db) =>
+        db.prepare('SELECT part_number, etag FROM multipart_parts ORDER BY part_number').all() as { part_number: number; etag: string }[],
     );
   } catch {
     return [];
@@ -37,7 +39,9 @@ test('a SIGKILL mid-multipart resumes at the next part; finished parts are not s
 
   const body = randomBytes(8 * 5 * 1024 * 1024 + 1234); // 9 parts of 5 MiB
   await putObject(edge, 'edge', 'video/cam-1.mp4', body);
-  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB', concurrency: 1 } } });
+  const doc = testConfigDocument(dir, edge, core, {
+    extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB', concurrency: 1 } },
+  });
   (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));
@@ -58,7 +62,10 @@ test('a SIGKILL mid-multipart resumes at the next part; finished parts are not s
 
   const finished = partsJournaled(journal);
   assert.ok(finished.length >= 3 && finished.length < 9, `parts journaled at the kill: ${finished.length}`);
-  const uploadId = readJournal(journal, (db) => (db.prepare('SELECT upload_id FROM multipart_uploads').get() as { upload_id: string }).upload_id);
+  const uploadId = readJournal(
+    journal,
+    (db) => (db.prepare('SELECT upload_id FROM multipart_uploads').get() as { upload_id: string }).upload_id,
+  );
 
   relay.setUploadRate(undefined);
   const resumed = await runCli(['sync', '--once', '-c', config]);
@@ -70,12 +77,23 @@ test('a SIGKILL mid-multipart resumes at the next part; finished parts are not s
   const partNumber = (url: string) => Number(new URL(url, 'http://x').searchParams.get('partNumber'));
   const uploadOf = (url: string) => new URL(url, 'http://x').searchParams.get('uploadId');
   assert.ok(after.length > 0, 'the restart uploaded the remaining parts');
-  assert.ok(after.every((r) => uploadOf(r.url) === uploadId), 'the restart continued the same multipart upload');
+  assert.ok(
+    after.every((r) => uploadOf(r.url) === uploadId),
+    'the restart continued the same multipart upload',
+  );
   const resent = after.filter((r) => finished.some((f) => f.part_number === partNumber(r.url)));
-  assert.deepEqual(resent.map((r) => partNumber(r.url)), [], 'parts finished before the kill were sent again');
+  assert.deepEqual(
+    resent.map((r) => partNumber(r.url)),
+    [],
+    'parts finished before the kill were sent again',
+  );
   const sentAfter = new Set(after.map((r) => partNumber(r.url)));
   for (let n = 1; n <= 9; n += 1) {
     assert.ok(finished.some((f) => f.part_number === n) || sentAfter.has(n), `part ${n} was never uploaded`);
   }
-  assert.equal(core.requests().filter((r) => r.method === 'POST' && r.url.includes('uploads') && !r.url.includes('uploadId')).length, 1, 'one CreateMultipartUpload in all');
+  assert.equal(
+    core.requests().filter((r) => r.method === 'POST' && r.url.includes('uploads') && !r.url.includes('uploadId')).length,
+    1,
+    'one CreateMultipartUpload in all',
+  );
 });

@@ -71,7 +71,13 @@ test('without credentials in the config, the standard AWS chain (environment var
   delete (doc['edge'] as Record<string, unknown>)['credentials'];
   delete (doc['core'] as Record<string, unknown>)['credentials'];
   writeFileSync(file, stringify(doc));
-  const env = { AWS_ACCESS_KEY_ID: EDGE_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: EDGE_KEYS.secretAccessKey, AWS_PROFILE: '', AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none') };
+  const env = {
+    AWS_ACCESS_KEY_ID: EDGE_KEYS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EDGE_KEYS.secretAccessKey,
+    AWS_PROFILE: '',
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+  };
   const result = await runCli(['sync', '--once', '-c', file], { env });
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual((await listKeys(core, 'lake', 'site-a/')).sort(), ['site-a/edge/a.txt', 'site-a/edge/big.bin']);

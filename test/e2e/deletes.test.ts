@@ -22,7 +22,11 @@ test('deletes: scans notice deletions; propagate deletes the core copy, ignore k
   assert.equal((await runCli(['sync', '--once', '-c', ignore])).code, 0);
   await edge.client.send(new DeleteObjectCommand({ Bucket: 'edge', Key: 'gone.txt' }));
   assert.equal((await runCli(['sync', '--once', '-c', ignore])).code, 0);
-  assert.deepEqual((await listKeys(core, 'lake', 'site-a/')).sort(), ['site-a/edge/back.txt', 'site-a/edge/gone.txt', 'site-a/edge/keep.txt'], 'ignore: archive semantics');
+  assert.deepEqual(
+    (await listKeys(core, 'lake', 'site-a/')).sort(),
+    ['site-a/edge/back.txt', 'site-a/edge/gone.txt', 'site-a/edge/keep.txt'],
+    'ignore: archive semantics',
+  );
 
   const propagate = writeTestConfig(dir, edge, core, { extra: { deletes: 'propagate' } });
   // One complete pass with propagate records what is listed; the next one sees what vanished.
@@ -52,9 +56,23 @@ test('deletes: an ObjectRemoved event deletes the core copy, unless the key exis
   await edge.client.send(new DeleteObjectCommand({ Bucket: 'edge', Key: 'a.txt' }));
   await edge.client.send(new DeleteObjectCommand({ Bucket: 'edge', Key: 'b.txt' }));
   await putObject(edge, 'edge', 'b.txt', 'bravo again'); // deleted and written again before the event arrives
-  const removed = (key: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: 'edge' }, object: { key } } });
-  const answer = await fetch(`http://${address}/events`, { method: 'POST', body: JSON.stringify({ Records: [removed('a.txt'), removed('b.txt')] }) });
-  assert.deepEqual(await answer.json(), { accepted: 0, duplicate: 0, out_of_scope: 0, removed_ignored: 0, removed_propagated: 2, other_kind: 0 });
+  const removed = (key: string) => ({
+    eventSource: 'aws:s3',
+    eventName: 'ObjectRemoved:Delete',
+    s3: { bucket: { name: 'edge' }, object: { key } },
+  });
+  const answer = await fetch(`http://${address}/events`, {
+    method: 'POST',
+    body: JSON.stringify({ Records: [removed('a.txt'), removed('b.txt')] }),
+  });
+  assert.deepEqual(await answer.json(), {
+    accepted: 0,
+    duplicate: 0,
+    out_of_scope: 0,
+    removed_ignored: 0,
+    removed_propagated: 2,
+    other_kind: 0,
+  });
   while ((await listKeys(core, 'lake', 'site-a/')).includes('site-a/edge/a.txt')) {
     assert.ok(Date.now() < deadline + 30_000, 'a.txt was not deleted from the core');
     await sleep(100);

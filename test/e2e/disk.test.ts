@@ -60,7 +60,10 @@ async function exercise(t: Parameters<typeof tempDir>[0], dir: string, fs: strin
   assert.match(full.stderr, /journal .*: cannot .* \(the disk is full\)/);
 
   rmSync(filler);
-  assert.equal(readJournal(journal, (db) => db.pragma('integrity_check', { simple: true })), 'ok');
+  assert.equal(
+    readJournal(journal, (db) => db.pragma('integrity_check', { simple: true })),
+    'ok',
+  );
   const resumed = await runCli(['sync', '--once', '-c', config]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal((await listKeys(core, 'lake', 'site-a/')).length, count);
@@ -72,7 +75,10 @@ async function exercise(t: Parameters<typeof tempDir>[0], dir: string, fs: strin
   assert.notEqual(readOnly.code, 0);
   assert.match(readOnly.stderr, /journal .*: cannot .*(not writable|read-only|readonly)/i);
   execFileSync('mount', ['-o', 'remount,rw', fs]);
-  assert.equal(readJournal(journal, (db) => db.pragma('integrity_check', { simple: true })), 'ok');
+  assert.equal(
+    readJournal(journal, (db) => db.pragma('integrity_check', { simple: true })),
+    'ok',
+  );
   const after = await runCli(['sync', '--once', '-c', config]);
   assert.equal(after.code, 0, after.stderr);
   assert.equal((await listKeys(core, 'lake', 'site-a/')).length, count + 1);

@@ -34,8 +34,12 @@ interface RetentionRow {
 }
 
 function retentionRows(journal: string): Map<string, RetentionRow[]> {
-  const rows = readJournal(journal, (db) =>
-    db.prepare('SELECT key, state, last_error_code, edge_retention, edge_retention_note FROM objects ORDER BY id').all() as RetentionRow[],
+  const rows = readJournal(
+    journal,
+    (db) =>
+      db
+        .prepare('SELECT key, state, last_error_code, edge_retention, edge_retention_note FROM objects ORDER BY id')
+        .all() as RetentionRow[],
   );
   const byKey = new Map<string, RetentionRow[]>();
   for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
@@ -55,7 +59,17 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
       ],
     },
   });
-  const keys = ['ok/a.json', 'short/b.json', 'forever/c.json', 'pending/d.json', 'failed/e.json', 'dead/f.json', 'core-missing/g.json', 'core-different/h.json', 'edge-changed/i.json'];
+  const keys = [
+    'ok/a.json',
+    'short/b.json',
+    'forever/c.json',
+    'pending/d.json',
+    'failed/e.json',
+    'dead/f.json',
+    'core-missing/g.json',
+    'core-different/h.json',
+    'edge-changed/i.json',
+  ];
   for (const key of keys) await putObject(edge, 'edge', key, `{"v":1,"key":"${key}"}\n`);
   const first = await runCli(['sync', '--once', '-c', config]);
   assert.equal(first.code, 0, first.stderr);
@@ -75,13 +89,23 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
   agent.journal.markFailed(v2('dead/f.json').id, { ...failure, outcome: 'dead' });
   // Changes the journal has not seen: the core copy deleted or replaced, the edge object overwritten.
   await core.client.send(new DeleteObjectCommand({ Bucket: 'lake', Key: 'site-a/edge/core-missing/g.json' }));
-  await core.client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'site-a/edge/core-different/h.json', Body: 'tampered', Metadata: { 'tributary-sha256': '0'.repeat(64) } }));
+  await core.client.send(
+    new PutObjectCommand({
+      Bucket: 'lake',
+      Key: 'site-a/edge/core-different/h.json',
+      Body: 'tampered',
+      Metadata: { 'tributary-sha256': '0'.repeat(64) },
+    }),
+  );
   await putObject(edge, 'edge', 'edge-changed/i.json', '{"v":2,"written":"after the scan"}\n');
 
   // Two days on: only the 1-day rule's object is due.
   clock.advance(2 * DAY);
   const early = await agent.expireEdgeObjects();
-  assert.deepEqual({ deleted: early?.deleted, held: early?.held, kept: early?.kept, requeued: early?.requeued, postponed: early?.postponed }, { deleted: 1, held: 0, kept: 0, requeued: 0, postponed: 0 });
+  assert.deepEqual(
+    { deleted: early?.deleted, held: early?.held, kept: early?.kept, requeued: early?.requeued, postponed: early?.postponed },
+    { deleted: 1, held: 0, kept: 0, requeued: 0, postponed: 0 },
+  );
   assert.ok(!(await listKeys(edge, 'edge')).includes('short/b.json'));
 
   // Eight days on: everything under the 7-day global period is due.
@@ -107,7 +131,8 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
     'pending/d.json',
   ]);
   // The versions kept at the edge are untouched: the new ones are still the new ones.
-  for (const key of ['pending/d.json', 'failed/e.json', 'dead/f.json']) assert.match((await getObject(edge, 'edge', key)).toString(), /"v":2/);
+  for (const key of ['pending/d.json', 'failed/e.json', 'dead/f.json'])
+    assert.match((await getObject(edge, 'edge', key)).toString(), /"v":2/);
   assert.match((await getObject(edge, 'edge', 'edge-changed/i.json')).toString(), /after the scan/);
   // Nothing was deleted from the core.
   assert.ok((await listKeys(core, 'lake', 'site-a/')).includes('site-a/edge/ok/a.json'));
@@ -139,7 +164,10 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
 
   // Another round changes nothing: held objects wait for their recheck, kept ones are final.
   const again = await agent.expireEdgeObjects();
-  assert.deepEqual({ deleted: again?.deleted, held: again?.held, kept: again?.kept, requeued: again?.requeued }, { deleted: 0, held: 0, kept: 0, requeued: 0 });
+  assert.deepEqual(
+    { deleted: again?.deleted, held: again?.held, kept: again?.kept, requeued: again?.requeued },
+    { deleted: 0, held: 0, kept: 0, requeued: 0 },
+  );
 
   const status = await runCli(['status', '-c', config]);
   assert.equal(status.code, 0, status.stderr);
@@ -155,7 +183,8 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
   // Every landing is in the manifests: the object landed again is listed twice, the others once.
   const lines: { source_key: string; landed_at: string }[] = [];
   for (const key of await listKeys(core, 'lake', '_tributary/manifests/')) {
-    for (const line of (await getObject(core, 'lake', key)).toString().trim().split('\n')) lines.push(JSON.parse(line) as (typeof lines)[number]);
+    for (const line of (await getObject(core, 'lake', key)).toString().trim().split('\n'))
+      lines.push(JSON.parse(line) as (typeof lines)[number]);
   }
   const landings = (key: string) => lines.filter((l) => l.source_key === key).map((l) => l.landed_at);
   assert.equal(landings('core-missing/g.json').length, 2);
@@ -175,12 +204,30 @@ test('edge retention in the agent: edge copies go after the period, the core cop
 
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
-  await waitFor('retention to empty the edge', async () => (await listKeys(edge, 'edge')).length === 0, 60_000, () => agent.stderr().slice(-3000));
+  await waitFor(
+    'retention to empty the edge',
+    async () => (await listKeys(edge, 'edge')).length === 0,
+    60_000,
+    () => agent.stderr().slice(-3000),
+  );
   // The edge deletions are no user's deletions: an ObjectRemoved event and complete scan passes
   // with deletes: propagate leave the core copies alone.
   const address = await listeningAddress(agent);
-  const removed = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectRemoved:Delete', eventTime: new Date().toISOString(), s3: { bucket: { name: 'edge' }, object: { key: 'telemetry/0.jsonl' } } }] };
-  const answer = await fetch(`http://${address}/events`, { method: 'POST', body: JSON.stringify(removed), headers: { 'content-type': 'application/json' } });
+  const removed = {
+    Records: [
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectRemoved:Delete',
+        eventTime: new Date().toISOString(),
+        s3: { bucket: { name: 'edge' }, object: { key: 'telemetry/0.jsonl' } },
+      },
+    ],
+  };
+  const answer = await fetch(`http://${address}/events`, {
+    method: 'POST',
+    body: JSON.stringify(removed),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(answer.status, 200, await answer.text());
   await sleep(3500); // three scan passes of 1 s
   assert.deepEqual((await listKeys(core, 'lake', 'site-a/')).sort(), keys.map((k) => `site-a/edge/${k}`).sort());
@@ -208,7 +255,10 @@ test('edge retention in the agent: edge copies go after the period, the core cop
   await core.client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'site-a/edge/telemetry/4.jsonl', Body: 'tampered' }));
   const lost = await runCli(['verify', '--retained', '-c', config]);
   assert.equal(lost.code, 1, lost.stdout);
-  assert.match(lost.stdout, /^missing +edge\/telemetry\/3\.jsonl: deleted from the edge by retention; core object site-a\/edge\/telemetry\/3\.jsonl does not exist$/m);
+  assert.match(
+    lost.stdout,
+    /^missing +edge\/telemetry\/3\.jsonl: deleted from the edge by retention; core object site-a\/edge\/telemetry\/3\.jsonl does not exist$/m,
+  );
   assert.match(lost.stdout, /^different +edge\/telemetry\/4\.jsonl: deleted from the edge by retention; core size 8/m);
   assert.equal((await runCli(['verify', '-c', config])).code, 0, 'without --retained only edge objects are audited');
 });
@@ -218,7 +268,11 @@ test('edge retention in sync --once: each pass deletes what earlier passes lande
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   const config = writeTestConfig(dir, edge, core, {
-    extra: { retention: { deleteFromEdgeAfter: '1s' }, deletes: 'propagate', rules: [{ match: { prefix: 'keep/' }, retention: { deleteFromEdgeAfter: 'never' } }] },
+    extra: {
+      retention: { deleteFromEdgeAfter: '1s' },
+      deletes: 'propagate',
+      rules: [{ match: { prefix: 'keep/' }, retention: { deleteFromEdgeAfter: 'never' } }],
+    },
   });
   const keys = ['pos/receipt-1.json', 'pos/receipt-2.json', 'telemetry/a.jsonl', 'keep/config.json'];
   for (const key of keys) await putObject(edge, 'edge', key, `{"key":"${key}"}\n`);

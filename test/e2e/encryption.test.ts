@@ -24,7 +24,9 @@ test('SSE-KMS with a key id on every PUT and multipart create at the core', asyn
   });
   const result = await runCli(['sync', '--once', '-c', config]);
   assert.equal(result.code, 0, result.stderr);
-  const writes = core.requests().filter((r) => (r.method === 'PUT' && !r.url.includes('partNumber=')) || (r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url)));
+  const writes = core
+    .requests()
+    .filter((r) => (r.method === 'PUT' && !r.url.includes('partNumber=')) || (r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url)));
   assert.ok(writes.length >= 3, JSON.stringify(writes)); // small.txt, the multipart create, a manifest
   for (const write of writes) {
     assert.equal(write.sse, 'aws:kms', write.url);

@@ -129,7 +129,14 @@ function exchange(port: number, probe: Probe, keepAlive: Agent): Promise<Answer>
     if (probe.contentType !== undefined) headers['content-type'] = probe.contentType;
     if (probe.framing === 'length') headers['content-length'] = String(probe.body.length);
     else headers['transfer-encoding'] = 'chunked';
-    const req = request({ host: '127.0.0.1', port, method: probe.method, path: probe.path, headers, agent: probe.keepAlive ? keepAlive : false });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: probe.method,
+      path: probe.path,
+      headers,
+      agent: probe.keepAlive ? keepAlive : false,
+    });
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`));
@@ -228,7 +235,11 @@ interface RawResult {
  * Writes `bytes`, half-closes, and reads until the server closes; with `abort`, writes only the
  * first `after` bytes and kills the connection (FIN or RST) without waiting for an answer.
  */
-function rawExchange(port: number, bytes: Buffer, abort?: { readonly after: number; readonly how: 'destroy' | 'reset' }): Promise<RawResult> {
+function rawExchange(
+  port: number,
+  bytes: Buffer,
+  abort?: { readonly after: number; readonly how: 'destroy' | 'reset' },
+): Promise<RawResult> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const parts: Buffer[] = [];
@@ -277,7 +288,12 @@ function splitAnswers(data: string, methods: readonly string[]): { status: numbe
 
 function rawRequest(method: string, path: string, body: Buffer | string, headers: Record<string, string> = {}): Buffer {
   const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${data.length}`];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${data.length}`,
+  ];
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), data]);
 }
 
@@ -306,9 +322,23 @@ const BROKEN_FRAMING: readonly string[] = [
 // Event records
 
 type Source = 'aws:s3' | 'minio:s3' | 'ceph:s3';
-const CREATED = ['ObjectCreated:Put', 's3:ObjectCreated:Put', 'ObjectCreated:Copy', 'ObjectCreated:CompleteMultipartUpload', 's3:ObjectCreated:Post'];
+const CREATED = [
+  'ObjectCreated:Put',
+  's3:ObjectCreated:Put',
+  'ObjectCreated:Copy',
+  'ObjectCreated:CompleteMultipartUpload',
+  's3:ObjectCreated:Post',
+];
 const REMOVED = ['ObjectRemoved:Delete', 's3:ObjectRemoved:DeleteMarkerCreated'];
-const OTHER = ['ObjectRestore:Completed', 's3:ObjectRestore:Post', 's3:Replication:OperationFailedReplication', 'LifecycleTransition', 'ObjectCreated', 's3:ObjectTagging:Put', ''];
+const OTHER = [
+  'ObjectRestore:Completed',
+  's3:ObjectRestore:Post',
+  's3:Replication:OperationFailedReplication',
+  'LifecycleTransition',
+  'ObjectCreated',
+  's3:ObjectTagging:Put',
+  '',
+];
 
 interface RecordSpec {
   readonly source: Source;
@@ -332,27 +362,53 @@ const encodeKey = (key: string, source: Source) => (source === 'ceph:s3' ? key :
 const keySuffixArb = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 24 }),
   fc.string({ unit: 'grapheme', maxLength: 12 }),
-  fc.constantFrom('a b+c.txt', '../../etc/passwd', 'a//b', '%', '%2F', '\u0000', 'x'.repeat(1100), 'dir/', '.', '..', '\\', '\u2028', '😀/ü'),
+  fc.constantFrom(
+    'a b+c.txt',
+    '../../etc/passwd',
+    'a//b',
+    '%',
+    '%2F',
+    '\u0000',
+    'x'.repeat(1100),
+    'dir/',
+    '.',
+    '..',
+    '\\',
+    '\u2028',
+    '😀/ü',
+  ),
 );
 
-const recordSpecArb: fc.Arbitrary<RecordSpec> = fc.record({
-  source: fc.constantFrom<Source>('aws:s3', 'minio:s3', 'ceph:s3'),
-  kindName: fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...CREATED).map((name) => ({ kind: 'created' as const, name })) },
-    { weight: 2, arbitrary: fc.constantFrom(...REMOVED).map((name) => ({ kind: 'removed' as const, name })) },
-    { weight: 2, arbitrary: fc.constantFrom(...OTHER).map((name) => ({ kind: 'other' as const, name })) },
-  ),
-  inScope: fc.boolean(),
-  keySuffix: keySuffixArb,
-  size: fc.oneof(fc.nat(), fc.constantFrom(0, 1, 5 * 1024 ** 3, Number.MAX_SAFE_INTEGER)),
-  sizeAsString: fc.boolean(),
-  etag: fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), fc.stringMatching(/^[0-9a-f]{32}-[1-9]\d{0,3}$/), fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s.replace(/^"+|"+$/g, '') !== '')),
-  etagField: fc.constantFrom<'eTag' | 'etag'>('eTag', 'eTag', 'etag'),
-  quoteEtag: fc.boolean(),
-  eventTime: fc.option(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constantFrom('yesterday', '', '2026-13-45T99:00:00Z')), { nil: undefined }),
-  versionId: fc.option(fc.oneof(fc.string({ maxLength: 12 }), fc.constant('null')), { nil: undefined }),
-  extra: fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }),
-}).map(({ kindName, ...rest }) => ({ ...rest, ...kindName }));
+const recordSpecArb: fc.Arbitrary<RecordSpec> = fc
+  .record({
+    source: fc.constantFrom<Source>('aws:s3', 'minio:s3', 'ceph:s3'),
+    kindName: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...CREATED).map((name) => ({ kind: 'created' as const, name })) },
+      { weight: 2, arbitrary: fc.constantFrom(...REMOVED).map((name) => ({ kind: 'removed' as const, name })) },
+      { weight: 2, arbitrary: fc.constantFrom(...OTHER).map((name) => ({ kind: 'other' as const, name })) },
+    ),
+    inScope: fc.boolean(),
+    keySuffix: keySuffixArb,
+    size: fc.oneof(fc.nat(), fc.constantFrom(0, 1, 5 * 1024 ** 3, Number.MAX_SAFE_INTEGER)),
+    sizeAsString: fc.boolean(),
+    etag: fc.oneof(
+      fc.stringMatching(/^[0-9a-f]{32}$/),
+      fc.stringMatching(/^[0-9a-f]{32}-[1-9]\d{0,3}$/),
+      fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s.replace(/^"+|"+$/g, '') !== ''),
+    ),
+    etagField: fc.constantFrom<'eTag' | 'etag'>('eTag', 'eTag', 'etag'),
+    quoteEtag: fc.boolean(),
+    eventTime: fc.option(
+      fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.constantFrom('yesterday', '', '2026-13-45T99:00:00Z'),
+      ),
+      { nil: undefined },
+    ),
+    versionId: fc.option(fc.oneof(fc.string({ maxLength: 12 }), fc.constant('null')), { nil: undefined }),
+    extra: fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }),
+  })
+  .map(({ kindName, ...rest }) => ({ ...rest, ...kindName }));
 
 /** The JSON of a record (keys under `prefix`), and what the agent must say it did with it. */
 function buildRecord(spec: RecordSpec, prefix: string): { record: Record<string, unknown>; outcome: Outcome } {
@@ -388,8 +444,24 @@ function buildBody(specs: readonly RecordSpec[], prefix: string): { records: Rec
 }
 
 // Wrong values for fields the parser must refuse, and the message naming the field.
-const notAString = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.constant([]), fc.array(fc.string(), { minLength: 1, maxLength: 2 }), fc.constant({}), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }));
-const notAnObject = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string(), fc.constant([]), fc.array(fc.integer(), { maxLength: 2 }));
+const notAString = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.constant([]),
+  fc.array(fc.string(), { minLength: 1, maxLength: 2 }),
+  fc.constant({}),
+  fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }),
+);
+const notAnObject = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.string(),
+  fc.constant([]),
+  fc.array(fc.integer(), { maxLength: 2 }),
+);
 const notASize = fc.oneof(
   fc.constant(null),
   fc.boolean(),
@@ -411,15 +483,21 @@ function mutationArb(spec: RecordSpec, at: string): fc.Arbitrary<Mutation> {
   const key = `${at}.s3.object.key: expected a key`;
   const options: fc.Arbitrary<Mutation>[] = [
     notAnObject.map((v) => ({ error: `${at}: expected an object`, apply: () => v })),
-    fc.oneof(notAString, fc.constant(undefined)).map((v) => ({ error: `${at}.eventName: expected a string`, apply: (r) => ({ ...r, eventName: v }) })),
+    fc
+      .oneof(notAString, fc.constant(undefined))
+      .map((v) => ({ error: `${at}.eventName: expected a string`, apply: (r) => ({ ...r, eventName: v }) })),
   ];
   if (spec.kind !== 'other') {
     options.push(
       fc.oneof(notAnObject, fc.constant(undefined)).map((v) => ({ error: bucketName, apply: (r) => ({ ...r, s3: v }) })),
       notAnObject.map((v) => ({ error: bucketName, apply: (r) => ({ ...r, s3: { ...s3Of(r), bucket: v } }) })),
-      fc.oneof(notAString, fc.constant('')).map((v) => ({ error: bucketName, apply: (r) => ({ ...r, s3: { ...s3Of(r), bucket: { name: v } } }) })),
+      fc
+        .oneof(notAString, fc.constant(''))
+        .map((v) => ({ error: bucketName, apply: (r) => ({ ...r, s3: { ...s3Of(r), bucket: { name: v } } }) })),
       notAnObject.map((v) => ({ error: key, apply: (r) => ({ ...r, s3: { ...s3Of(r), object: v } }) })),
-      fc.oneof(notAString, fc.constant('')).map((v) => ({ error: key, apply: (r) => ({ ...r, s3: { ...s3Of(r), object: { ...objectOf(r), key: v } } }) })),
+      fc
+        .oneof(notAString, fc.constant(''))
+        .map((v) => ({ error: key, apply: (r) => ({ ...r, s3: { ...s3Of(r), object: { ...objectOf(r), key: v } } }) })),
     );
     if (spec.source !== 'ceph:s3') {
       options.push(
@@ -447,8 +525,14 @@ function mutationArb(spec: RecordSpec, at: string): fc.Arbitrary<Mutation> {
         error: `${at}.s3.object.eTag: expected the object's ETag`,
         apply: (r) => ({ ...r, s3: { ...s3Of(r), object: { ...withoutEtag(r), [field]: v } } }),
       })),
-      fc.constant({ error: `${at}.s3.object.eTag: expected the object's ETag`, apply: (r: Record<string, unknown>) => ({ ...r, s3: { ...s3Of(r), object: withoutEtag(r) } }) }),
-      notASize.map((v) => ({ error: `${at}.s3.object.size: expected a size in bytes`, apply: (r) => ({ ...r, s3: { ...s3Of(r), object: { ...objectOf(r), size: v } } }) })),
+      fc.constant({
+        error: `${at}.s3.object.eTag: expected the object's ETag`,
+        apply: (r: Record<string, unknown>) => ({ ...r, s3: { ...s3Of(r), object: withoutEtag(r) } }),
+      }),
+      notASize.map((v) => ({
+        error: `${at}.s3.object.size: expected a size in bytes`,
+        apply: (r) => ({ ...r, s3: { ...s3Of(r), object: { ...objectOf(r), size: v } } }),
+      })),
     );
   }
   return fc.oneof(...options);
@@ -458,10 +542,13 @@ function mutationArb(spec: RecordSpec, at: string): fc.Arbitrary<Mutation> {
 const toleratedChangeArb: fc.Arbitrary<(r: Record<string, unknown>, spec: RecordSpec) => Record<string, unknown>> = fc.oneof(
   fc.oneof(notAString, fc.string()).map((v) => (r: Record<string, unknown>) => ({ ...r, eventTime: v })),
   notAString.map((v) => (r: Record<string, unknown>) => ({ ...r, s3: { ...s3Of(r), object: { ...objectOf(r), versionId: v } } })),
-  fc.oneof(notAString, fc.constantFrom('aws:s3', 'minio:s3', 'sqs', '')).map((v) => (r: Record<string, unknown>, spec: RecordSpec) => (spec.source === 'ceph:s3' ? r : { ...r, eventSource: v })),
+  fc
+    .oneof(notAString, fc.constantFrom('aws:s3', 'minio:s3', 'sqs', ''))
+    .map((v) => (r: Record<string, unknown>, spec: RecordSpec) => (spec.source === 'ceph:s3' ? r : { ...r, eventSource: v })),
   // A wrong eTag with a right etag: etag is read (an eTag string, even '', would be read instead).
-  notAString.map((v) => (r: Record<string, unknown>, spec: RecordSpec) =>
-    spec.kind === 'created' && spec.etagField === 'etag' ? { ...r, s3: { ...s3Of(r), object: { ...objectOf(r), eTag: v } } } : r,
+  notAString.map(
+    (v) => (r: Record<string, unknown>, spec: RecordSpec) =>
+      spec.kind === 'created' && spec.etagField === 'etag' ? { ...r, s3: { ...s3Of(r), object: { ...objectOf(r), eTag: v } } } : r,
   ),
   fc.jsonValue({ maxDepth: 4 }).map((v) => (r: Record<string, unknown>) => ({ ...r, responseElements: v, s3: { ...s3Of(r), extra: v } })),
 );
@@ -475,23 +562,81 @@ type ProbeShape = Pick<Probe, 'label' | 'body'> & { readonly expect?: Probe['exp
 // The agent does not look at Content-Type (senders differ): any or none gets the same answer.
 const contentTypeArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant('application/json') },
-  { weight: 3, arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/xml', '', 'x/y/z;;;') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      undefined,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=latin1',
+      'application/xml',
+      '',
+      'x/y/z;;;',
+    ),
+  },
 );
 const authArb = fc.oneof(
   { weight: 30, arbitrary: fc.constantFrom(`Bearer ${TOKEN}`, `Bearer ${TOKEN}`, ` Bearer ${TOKEN}`, `Bearer ${TOKEN}\t`) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom(undefined, '', 'Bearer', 'Bearer ', `bearer ${TOKEN}`, `BEARER ${TOKEN}`, `Bearer  ${TOKEN}`, TOKEN, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Bearer ${TOKEN} extra`, `Token ${TOKEN}`),
+    arbitrary: fc.constantFrom(
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      `bearer ${TOKEN}`,
+      `BEARER ${TOKEN}`,
+      `Bearer  ${TOKEN}`,
+      TOKEN,
+      `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`,
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Bearer ${TOKEN} extra`,
+      `Token ${TOKEN}`,
+    ),
   },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 40 }).filter((s) => /^[\x20-\x7e]*$/.test(s)).map((s) => `Bearer ${s}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .string({ unit: 'binary-ascii', maxLength: 40 })
+      .filter((s) => /^[\x20-\x7e]*$/.test(s))
+      .map((s) => `Bearer ${s}`),
+  },
 );
 const pathArb = fc.oneof(
   { weight: 30, arbitrary: fc.constantFrom('/events', '/events', '/events?x=1', '/events?', '/events?token=x&&') },
   {
     weight: 3,
-    arbitrary: fc.constantFrom('/events/', '/Events', '/EVENTS', '//events', '/events/../events', '/%65vents', '/events%00', '/events;a=b', '/events#f', '/', '/nope', '/healthz', '/healthz?x', '/readyz', '/metrics', '/status', '/status/', '*', 'http://127.0.0.1/events'),
+    arbitrary: fc.constantFrom(
+      '/events/',
+      '/Events',
+      '/EVENTS',
+      '//events',
+      '/events/../events',
+      '/%65vents',
+      '/events%00',
+      '/events;a=b',
+      '/events#f',
+      '/',
+      '/nope',
+      '/healthz',
+      '/healthz?x',
+      '/readyz',
+      '/metrics',
+      '/status',
+      '/status/',
+      '*',
+      'http://127.0.0.1/events',
+    ),
   },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 30 }).filter((s) => /^[\x21-\x7e]*$/.test(s)).map((s) => `/${s}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .string({ unit: 'binary-ascii', maxLength: 30 })
+      .filter((s) => /^[\x21-\x7e]*$/.test(s))
+      .map((s) => `/${s}`),
+  },
 );
 const methodArb = fc.oneof(
   { weight: 30, arbitrary: fc.constant('POST') },
@@ -500,10 +645,24 @@ const methodArb = fc.oneof(
 );
 
 const wellFormedArb: fc.Arbitrary<ProbeShape> = fc
-  .tuple(fc.array(recordSpecArb, { maxLength: 6 }), fc.option(fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== 'Records'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }), { nil: undefined }))
+  .tuple(
+    fc.array(recordSpecArb, { maxLength: 6 }),
+    fc.option(
+      fc.dictionary(
+        fc.string({ maxLength: 8 }).filter((k) => k !== 'Records'),
+        fc.jsonValue({ maxDepth: 2 }),
+        { maxKeys: 2 },
+      ),
+      { nil: undefined },
+    ),
+  )
   .map(([specs, top]) => {
     const { records, tally } = buildBody(specs, 'ok');
-    return { label: 'well-formed', body: Buffer.from(JSON.stringify({ ...(top ?? {}), Records: records })), expect: { status: 200 as const, tally } };
+    return {
+      label: 'well-formed',
+      body: Buffer.from(JSON.stringify({ ...(top ?? {}), Records: records })),
+      expect: { status: 200 as const, tally },
+    };
   });
 
 const wronglyTypedArb: fc.Arbitrary<ProbeShape> = fc
@@ -514,40 +673,72 @@ const wronglyTypedArb: fc.Arbitrary<ProbeShape> = fc
       // Refused bodies use keys under refused/: the journal must hold none of them afterwards.
       const { records } = buildBody(specs, 'refused');
       records[i] = mutation.apply(records[i]!) as Record<string, unknown>;
-      return { label: 'wrongly typed', body: Buffer.from(JSON.stringify({ Records: records })), expect: { status: 400 as const, error: mutation.error } };
+      return {
+        label: 'wrongly typed',
+        body: Buffer.from(JSON.stringify({ Records: records })),
+        expect: { status: 400 as const, error: mutation.error },
+      };
     });
   });
 
-const toleratedArb: fc.Arbitrary<ProbeShape> = fc.tuple(fc.array(recordSpecArb, { minLength: 1, maxLength: 4 }), fc.array(toleratedChangeArb, { minLength: 1, maxLength: 3 })).map(([specs, changes]) => {
-  const { records, tally } = buildBody(specs, 'tolerated');
-  const changed = records.map((r, i) => changes.reduce((acc, change) => change(acc, specs[i]!), r));
-  return { label: 'tolerated wrong types', body: Buffer.from(JSON.stringify({ Records: changed })), expect: { status: 200 as const, tally } };
-});
+const toleratedArb: fc.Arbitrary<ProbeShape> = fc
+  .tuple(fc.array(recordSpecArb, { minLength: 1, maxLength: 4 }), fc.array(toleratedChangeArb, { minLength: 1, maxLength: 3 }))
+  .map(([specs, changes]) => {
+    const { records, tally } = buildBody(specs, 'tolerated');
+    const changed = records.map((r, i) => changes.reduce((acc, change) => change(acc, specs[i]!), r));
+    return {
+      label: 'tolerated wrong types',
+      body: Buffer.from(JSON.stringify({ Records: changed })),
+      expect: { status: 200 as const, tally },
+    };
+  });
 
 const topLevelArb: fc.Arbitrary<ProbeShape> = fc
   .oneof(
-    fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v) || !Array.isArray((v as Record<string, unknown>)['Records'])),
-    fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string(), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 })).map((v) => ({ Records: v })),
+    fc
+      .jsonValue({ maxDepth: 3 })
+      .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v) || !Array.isArray((v as Record<string, unknown>)['Records'])),
+    fc
+      .oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string(), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }))
+      .map((v) => ({ Records: v })),
     fc.constant({ records: [] }),
   )
-  .map((value) => ({ label: 'no Records list', body: Buffer.from(JSON.stringify(value)), expect: { status: 400 as const, error: 'expected a JSON object with a "Records" list' } }));
+  .map((value) => ({
+    label: 'no Records list',
+    body: Buffer.from(JSON.stringify(value)),
+    expect: { status: 400 as const, error: 'expected a JSON object with a "Records" list' },
+  }));
 
 const anyJsonArb: fc.Arbitrary<ProbeShape> = fc
-  .oneof(fc.jsonValue(), fc.record({ Records: fc.array(fc.jsonValue({ maxDepth: 4 }), { maxLength: 4 }) }), fc.record({ Records: fc.array(fc.object({ maxDepth: 3 }), { maxLength: 3 }) }))
+  .oneof(
+    fc.jsonValue(),
+    fc.record({ Records: fc.array(fc.jsonValue({ maxDepth: 4 }), { maxLength: 4 }) }),
+    fc.record({ Records: fc.array(fc.object({ maxDepth: 3 }), { maxLength: 3 }) }),
+  )
   .map((value) => ({ label: 'any JSON', body: Buffer.from(JSON.stringify(value) ?? 'null') }));
 
 const malformedArb: fc.Arbitrary<ProbeShape> = fc.oneof(
   // A valid body cut short, or with one byte inserted, replaced or removed.
-  fc.tuple(fc.array(recordSpecArb, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('truncate', 'insert', 'replace', 'delete')).map(([specs, at, byte, how]) => {
-    const valid = Buffer.from(JSON.stringify({ Records: buildBody(specs, 'mangled').records }));
-    const i = at % valid.length;
-    const body =
-      how === 'truncate' ? valid.subarray(0, i)
-      : how === 'insert' ? Buffer.concat([valid.subarray(0, i), Buffer.from([byte]), valid.subarray(i)])
-      : how === 'replace' ? Buffer.concat([valid.subarray(0, i), Buffer.from([byte]), valid.subarray(i + 1)])
-      : Buffer.concat([valid.subarray(0, i), valid.subarray(i + 1)]);
-    return { label: `malformed JSON (${how})`, body };
-  }),
+  fc
+    .tuple(
+      fc.array(recordSpecArb, { minLength: 1, maxLength: 3 }),
+      fc.nat(),
+      fc.integer({ min: 0, max: 255 }),
+      fc.constantFrom('truncate', 'insert', 'replace', 'delete'),
+    )
+    .map(([specs, at, byte, how]) => {
+      const valid = Buffer.from(JSON.stringify({ Records: buildBody(specs, 'mangled').records }));
+      const i = at % valid.length;
+      const body =
+        how === 'truncate'
+          ? valid.subarray(0, i)
+          : how === 'insert'
+            ? Buffer.concat([valid.subarray(0, i), Buffer.from([byte]), valid.subarray(i)])
+            : how === 'replace'
+              ? Buffer.concat([valid.subarray(0, i), Buffer.from([byte]), valid.subarray(i + 1)])
+              : Buffer.concat([valid.subarray(0, i), valid.subarray(i + 1)]);
+      return { label: `malformed JSON (${how})`, body };
+    }),
   fc
     .constantFrom(
       "{'Records': []}",
@@ -569,39 +760,75 @@ const malformedArb: fc.Arbitrary<ProbeShape> = fc.oneof(
 
 // Bytes that are not UTF-8 (lone continuation bytes, overlong forms, encoded surrogates, 0xFF),
 // alone or inside a key string of an otherwise valid record (they decode to U+FFFD there).
-const invalidUtf8 = fc.constantFrom([0x80], [0xbf], [0xc0, 0xaf], [0xc3, 0x28], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xfe], [0xff], [0xf0, 0x9f, 0x98]);
+const invalidUtf8 = fc.constantFrom(
+  [0x80],
+  [0xbf],
+  [0xc0, 0xaf],
+  [0xc3, 0x28],
+  [0xe0, 0x80, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xfe],
+  [0xff],
+  [0xf0, 0x9f, 0x98],
+);
 const randomBytesArb: fc.Arbitrary<ProbeShape> = fc.oneof(
   fc.uint8Array({ maxLength: 4096 }).map((bytes) => ({ label: 'random bytes', body: Buffer.from(bytes) })),
-  fc.array(fc.oneof(invalidUtf8, fc.array(fc.integer({ min: 0x20, max: 0x7e }).filter((b) => b !== 0x22 && b !== 0x5c), { maxLength: 4 })), { minLength: 1, maxLength: 8 }).map((runs) => {
-    const head = `{"Records":[{"eventSource":"ceph:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"edge"},"object":{"size":3,"eTag":"e1","key":"utf8/${(serial += 1)}/`;
-    return { label: 'invalid UTF-8 in a key', body: Buffer.concat([Buffer.from(head), Buffer.from(runs.flat()), Buffer.from('"}}}]}')]) };
-  }),
+  fc
+    .array(
+      fc.oneof(
+        invalidUtf8,
+        fc.array(
+          fc.integer({ min: 0x20, max: 0x7e }).filter((b) => b !== 0x22 && b !== 0x5c),
+          { maxLength: 4 },
+        ),
+      ),
+      { minLength: 1, maxLength: 8 },
+    )
+    .map((runs) => {
+      const head = `{"Records":[{"eventSource":"ceph:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"edge"},"object":{"size":3,"eTag":"e1","key":"utf8/${(serial += 1)}/`;
+      return { label: 'invalid UTF-8 in a key', body: Buffer.concat([Buffer.from(head), Buffer.from(runs.flat()), Buffer.from('"}}}]}')]) };
+    }),
 );
 
 const deepArb: fc.Arbitrary<ProbeShape> = fc
-  .tuple(fc.constantFrom(1_000, 10_000, 30_000, 32_000, 60_000, 100_000, 200_000), fc.constantFrom('open', 'closed', 'in Records', 'objects', 'unknown field', 'as the key'))
+  .tuple(
+    fc.constantFrom(1_000, 10_000, 30_000, 32_000, 60_000, 100_000, 200_000),
+    fc.constantFrom('open', 'closed', 'in Records', 'objects', 'unknown field', 'as the key'),
+  )
   .map(([depth, shape]) => {
     const nest = (inner: string) => `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`;
-    const record = (field: string) => `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"other"},"object":{"key":"deep/${(serial += 1)}","size":1,"eTag":"e",${field}}}}]}`;
+    const record = (field: string) =>
+      `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"other"},"object":{"key":"deep/${(serial += 1)}","size":1,"eTag":"e",${field}}}}]}`;
     const text =
-      shape === 'open' ? '['.repeat(depth)
-      : shape === 'closed' ? nest('')
-      : shape === 'in Records' ? `{"Records":${nest('')}}`
-      : shape === 'objects' ? `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`
-      : shape === 'unknown field' ? record(`"deep":${nest('1')}`)
-      : record(`"key":${nest('"k"')}`);
+      shape === 'open'
+        ? '['.repeat(depth)
+        : shape === 'closed'
+          ? nest('')
+          : shape === 'in Records'
+            ? `{"Records":${nest('')}}`
+            : shape === 'objects'
+              ? `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`
+              : shape === 'unknown field'
+                ? record(`"deep":${nest('1')}`)
+                : record(`"key":${nest('"k"')}`);
     return { label: `nested ${depth} deep (${shape})`, body: Buffer.from(text) };
   });
 
 const randomBlock = Buffer.from(Array.from({ length: 4093 }, (_, i) => (i * 131 + 7) % 256));
 const oversizedArb: fc.Arbitrary<ProbeShape> = fc
-  .tuple(fc.oneof(fc.constantFrom(LIMIT + 1, LIMIT + 2), fc.integer({ min: LIMIT + 1, max: 4 * 1024 * 1024 })), fc.constantFrom('valid JSON padded', 'spaces', 'random'))
+  .tuple(
+    fc.oneof(fc.constantFrom(LIMIT + 1, LIMIT + 2), fc.integer({ min: LIMIT + 1, max: 4 * 1024 * 1024 })),
+    fc.constantFrom('valid JSON padded', 'spaces', 'random'),
+  )
   .map(([size, fill]) => {
     const head = Buffer.from('{"Records":[],"pad":"');
     const body =
-      fill === 'spaces' ? Buffer.alloc(size, 0x20)
-      : fill === 'random' ? Buffer.alloc(size, randomBlock)
-      : Buffer.concat([head, Buffer.alloc(size - head.length - 2, 0x78), Buffer.from('"}')]);
+      fill === 'spaces'
+        ? Buffer.alloc(size, 0x20)
+        : fill === 'random'
+          ? Buffer.alloc(size, randomBlock)
+          : Buffer.concat([head, Buffer.alloc(size - head.length - 2, 0x78), Buffer.from('"}')]);
     return { label: `oversized ${fill}`, body };
   });
 
@@ -640,7 +867,9 @@ const probeArb: fc.Arbitrary<Probe> = fc
     const body = KNOWN_METHODS.has(method) ? shape.body : Buffer.alloc(0);
     const probe: Probe = { label: shape.label, method, path, auth, contentType, body, framing, cuts, keepAlive };
     // The generator's own expectation holds only where the body reaches the parser.
-    return shape.expect !== undefined && method === 'POST' && path.split('?')[0] === '/events' && presentsToken(auth) ? { ...probe, expect: shape.expect } : probe;
+    return shape.expect !== undefined && method === 'POST' && path.split('?')[0] === '/events' && presentsToken(auth)
+      ? { ...probe, expect: shape.expect }
+      : probe;
   });
 
 // Raw-socket probes.
@@ -648,7 +877,14 @@ type RawProbe =
   | { readonly kind: 'abort'; readonly label: string; readonly bytes: Buffer; readonly after: number; readonly how: 'destroy' | 'reset' }
   | { readonly kind: 'framing'; readonly label: string; readonly bytes: Buffer; readonly status: RegExp }
   /** Answers in order; the agent closes the connection after the last one when `closes`. */
-  | { readonly kind: 'pipeline'; readonly label: string; readonly bytes: Buffer; readonly methods: readonly string[]; readonly statuses: readonly number[]; readonly closes: boolean };
+  | {
+      readonly kind: 'pipeline';
+      readonly label: string;
+      readonly bytes: Buffer;
+      readonly methods: readonly string[];
+      readonly statuses: readonly number[];
+      readonly closes: boolean;
+    };
 
 const pipelineStepArb = fc.constantFrom(
   { method: 'GET', bytes: rawRequest('GET', '/healthz', ''), status: 200 },
@@ -669,33 +905,47 @@ const rawProbeArb: fc.Arbitrary<RawProbe> = fc.oneof(
     .tuple(
       fc.oneof(
         fc.integer({ min: 1, max: 3 * LIMIT }).map((n) => rawRequest('POST', '/events', Buffer.alloc(n, 0x20), authed)),
-        fc.integer({ min: 1, max: 3 * LIMIT }).map((n) => rawRequest('POST', '/events', Buffer.alloc(n, 0x20), { Authorization: 'Bearer nope' })),
-        fc.integer({ min: 1, max: 20 }).map((n) =>
-          Buffer.from(`POST /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n${'400\r\n'.concat(' '.repeat(0x400), '\r\n').repeat(n)}0\r\n\r\n`),
-        ),
+        fc
+          .integer({ min: 1, max: 3 * LIMIT })
+          .map((n) => rawRequest('POST', '/events', Buffer.alloc(n, 0x20), { Authorization: 'Bearer nope' })),
+        fc
+          .integer({ min: 1, max: 20 })
+          .map((n) =>
+            Buffer.from(
+              `POST /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n${'400\r\n'.concat(' '.repeat(0x400), '\r\n').repeat(n)}0\r\n\r\n`,
+            ),
+          ),
       ),
       fc.double({ min: 0, max: 0.999, noNaN: true }),
       fc.constantFrom<'destroy' | 'reset'>('destroy', 'reset'),
     )
     // Cut before the end (a client that goes away mid-head or mid-body), killed with FIN or RST.
-    .map(([bytes, fraction, how]) => ({ kind: 'abort' as const, label: `client aborts (${how})`, bytes, after: Math.max(1, Math.floor(bytes.length * fraction)), how })),
-  fc.constantFrom(...BROKEN_FRAMING).map((text) => ({ kind: 'framing' as const, label: 'broken framing', bytes: Buffer.from(text, 'latin1'), status: /^HTTP\/1\.1 400 / })),
-  fc
-    .tuple(fc.integer({ min: 0x21, max: 0x7e }), fc.uint8Array({ maxLength: 2000 }))
-    .map(([first, rest]) => ({
-      kind: 'framing' as const,
-      label: 'garbage request',
-      bytes: Buffer.concat([Buffer.from([first]), Buffer.from(rest), Buffer.from('\r\n\r\n')]),
-      status: /^HTTP\/1\.1 4\d\d /,
+    .map(([bytes, fraction, how]) => ({
+      kind: 'abort' as const,
+      label: `client aborts (${how})`,
+      bytes,
+      after: Math.max(1, Math.floor(bytes.length * fraction)),
+      how,
     })),
-  fc.constantFrom('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', 'CONNECT /events HTTP/1.1\r\nHost: x\r\n\r\n').map((text) => ({
-    kind: 'pipeline' as const,
-    label: 'CONNECT',
-    bytes: Buffer.from(text),
-    methods: ['CONNECT'],
-    statuses: [405],
-    closes: true,
+  fc
+    .constantFrom(...BROKEN_FRAMING)
+    .map((text) => ({ kind: 'framing' as const, label: 'broken framing', bytes: Buffer.from(text, 'latin1'), status: /^HTTP\/1\.1 400 / })),
+  fc.tuple(fc.integer({ min: 0x21, max: 0x7e }), fc.uint8Array({ maxLength: 2000 })).map(([first, rest]) => ({
+    kind: 'framing' as const,
+    label: 'garbage request',
+    bytes: Buffer.concat([Buffer.from([first]), Buffer.from(rest), Buffer.from('\r\n\r\n')]),
+    status: /^HTTP\/1\.1 4\d\d /,
   })),
+  fc
+    .constantFrom('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n', 'CONNECT /events HTTP/1.1\r\nHost: x\r\n\r\n')
+    .map((text) => ({
+      kind: 'pipeline' as const,
+      label: 'CONNECT',
+      bytes: Buffer.from(text),
+      methods: ['CONNECT'],
+      statuses: [405],
+      closes: true,
+    })),
   fc.array(pipelineStepArb, { minLength: 2, maxLength: 5 }).map((all) => {
     // The agent closes the connection after a 413, so nothing is sent after one.
     const upTo = all.findIndex((s) => s.status === 413);
@@ -727,7 +977,11 @@ async function runRaw(port: number, probe: RawProbe): Promise<void> {
     return;
   }
   const answers = splitAnswers(result.data, probe.methods);
-  assert.deepEqual(answers.map((a) => a.status), probe.statuses, where);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    probe.statuses,
+    where,
+  );
   for (const [i, a] of answers.entries()) {
     assert.equal(a.close, probe.closes && i === answers.length - 1, `which answer closes the connection: ${where}`);
     if (probe.methods[i] === 'POST' && a.status === 200) assert.deepEqual(JSON.parse(a.text), zeroTally(), where);
@@ -743,10 +997,16 @@ async function runRaw(port: number, probe: RawProbe): Promise<void> {
  */
 async function fuzz<T>(arb: fc.Arbitrary<T>, numRuns: number, run: (value: T) => Promise<void>): Promise<void> {
   const seed = process.env['FUZZ_SEED'];
-  const details = await fc.check(fc.asyncProperty(arb, run), { numRuns, endOnFailure: true, ...(seed === undefined ? {} : { seed: Number(seed) }) });
+  const details = await fc.check(fc.asyncProperty(arb, run), {
+    numRuns,
+    endOnFailure: true,
+    ...(seed === undefined ? {} : { seed: Number(seed) }),
+  });
   if (!details.failed) return;
   const error = details.errorInstance;
-  assert.fail(`fuzzing failed (FUZZ_SEED=${details.seed}, run ${details.numRuns}): ${error instanceof Error ? error.message : String(error)}`);
+  assert.fail(
+    `fuzzing failed (FUZZ_SEED=${details.seed}, run ${details.numRuns}): ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 const md5 = (data: string) => createHash('md5').update(data).digest('hex');
@@ -793,7 +1053,13 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
     requests += probes.length;
   });
   t.diagnostic(`${requests} requests (${aborts} aborted by the client) in ${Date.now() - started} ms`);
-  for (const [kind, statuses] of [...seen.entries()].sort()) t.diagnostic(`${kind}: ${[...statuses.entries()].sort().map(([status, n]) => `${n}× ${status}`).join(', ')}`);
+  for (const [kind, statuses] of [...seen.entries()].sort())
+    t.diagnostic(
+      `${kind}: ${[...statuses.entries()]
+        .sort()
+        .map(([status, n]) => `${n}× ${status}`)
+        .join(', ')}`,
+    );
 
   // Still alive and healthy, and no crash in its log.
   assert.equal(agent.child.exitCode, null, agent.stderr());
@@ -806,11 +1072,12 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
   assert.doesNotMatch(log, /unhandled|uncaught|(\n|\\n)\s+at \S|Maximum call stack|"level":60/i, 'no crash in the log');
   // Clients that go away are logged at debug; an error line would be the agent's own failure.
   const failures = log.split('\n').filter((l) => l.includes('"msg":"http request failed"'));
-  assert.deepEqual(failures, [], 'no request failed on the agent\'s side');
+  assert.deepEqual(failures, [], "no request failed on the agent's side");
 
   // The agent counted exactly the records it answered for.
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  for (const outcome of OUTCOMES) assert.equal(metricValue(metrics, outcome), answered[outcome], `tributary_events_total{outcome="${outcome}"}`);
+  for (const outcome of OUTCOMES)
+    assert.equal(metricValue(metrics, outcome), answered[outcome], `tributary_events_total{outcome="${outcome}"}`);
   assert.ok(answered.accepted > 0 && answered.out_of_scope > 0 && answered.other_kind > 0, JSON.stringify(answered));
 
   // Valid events sent afterwards are still accepted, and the objects land in the core.
@@ -821,9 +1088,16 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
     eventSource: i === 2 ? 'ceph:s3' : 'aws:s3',
     eventTime: new Date().toISOString(),
     eventName: 'ObjectCreated:Put',
-    s3: { bucket: { name: 'edge' }, object: { key: i === 2 ? key : encodeKey(key, 'aws:s3'), size: i === 2 ? String(body.length) : body.length, eTag: md5(body) } },
+    s3: {
+      bucket: { name: 'edge' },
+      object: { key: i === 2 ? key : encodeKey(key, 'aws:s3'), size: i === 2 ? String(body.length) : body.length, eTag: md5(body) },
+    },
   }));
-  const after = await fetch(`${base}/events`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ Records: records }) });
+  const after = await fetch(`${base}/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ Records: records }),
+  });
   assert.equal(after.status, 200);
   assert.deepEqual(await after.json(), { ...zeroTally(), accepted: 3 });
   const deadline = Date.now() + 30_000;
@@ -844,12 +1118,22 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     assert.deepEqual(db.pragma('foreign_key_check'), []);
     assert.equal((db.prepare(`SELECT count(*) AS n FROM objects WHERE key LIKE 'refused/%'`).get() as { n: number }).n, 0);
-    const done = db.prepare(`SELECT key, state FROM objects WHERE key LIKE 'after/%' ORDER BY key`).all() as { key: string; state: string }[];
-    assert.deepEqual(done, Object.keys(objects).sort().map((key) => ({ key, state: 'done' })));
+    const done = db.prepare(`SELECT key, state FROM objects WHERE key LIKE 'after/%' ORDER BY key`).all() as {
+      key: string;
+      state: string;
+    }[];
+    assert.deepEqual(
+      done,
+      Object.keys(objects)
+        .sort()
+        .map((key) => ({ key, state: 'done' })),
+    );
     // Every record answered `accepted` is one journaled version; nothing else was journaled.
     const fuzzed = (db.prepare(`SELECT count(*) AS n FROM objects WHERE substr(key, 1, 6) <> 'after/'`).get() as { n: number }).n;
     assert.equal(fuzzed, answered.accepted);
-    const states = db.prepare(`SELECT state, last_error_code AS code, count(*) AS n FROM objects WHERE substr(key, 1, 6) <> 'after/' GROUP BY 1, 2`).all();
+    const states = db
+      .prepare(`SELECT state, last_error_code AS code, count(*) AS n FROM objects WHERE substr(key, 1, 6) <> 'after/' GROUP BY 1, 2`)
+      .all();
     t.diagnostic(`fuzzed objects in the journal: ${JSON.stringify(states)}`);
   });
   t.diagnostic(`done in ${Date.now() - started} ms; answered ${JSON.stringify(answered)}`);

@@ -23,7 +23,10 @@ function record(source: 'aws:s3' | 'minio:s3' | 'ceph:s3', name: string, bucket:
     eventTime: new Date().toISOString(),
     eventName: name,
     unknownField: { ignored: true },
-    s3: { bucket: { name: bucket }, object: { key, size: source === 'ceph:s3' ? String(body.length) : body.length, eTag: md5(body), sequencer: '01' } },
+    s3: {
+      bucket: { name: bucket },
+      object: { key, size: source === 'ceph:s3' ? String(body.length) : body.length, eTag: md5(body), sequencer: '01' },
+    },
   };
 }
 
@@ -73,7 +76,14 @@ test('events alone drive replication; keys as AWS, MinIO and Ceph send them; dup
     ],
   });
   assert.equal(answer.status, 200, answer.text);
-  assert.deepEqual(JSON.parse(answer.text), { accepted: 3, duplicate: 0, out_of_scope: 1, removed_ignored: 0, removed_propagated: 0, other_kind: 1 });
+  assert.deepEqual(JSON.parse(answer.text), {
+    accepted: 3,
+    duplicate: 0,
+    out_of_scope: 1,
+    removed_ignored: 0,
+    removed_propagated: 0,
+    other_kind: 1,
+  });
 
   const keys = await landed(core, 3);
   assert.deepEqual(keys.sort(), ['site-a/edge/a b+c.txt', 'site-a/edge/ceph key+raw.txt', 'site-a/edge/dir/x y.json']);
@@ -81,8 +91,22 @@ test('events alone drive replication; keys as AWS, MinIO and Ceph send them; dup
 
   // The same versions again (a sender retrying): nothing is uploaded twice.
   const again = await post(base, { Records: [record('aws:s3', 'ObjectCreated:Put', 'edge', 'a+b%2Bc.txt', objects['a b+c.txt'])] });
-  assert.deepEqual(JSON.parse(again.text), { accepted: 0, duplicate: 1, out_of_scope: 0, removed_ignored: 0, removed_propagated: 0, other_kind: 0 });
-  const removal = await post(base, { Records: [{ ...record('aws:s3', 'ObjectRemoved:Delete', 'edge', 'a+b%2Bc.txt', ''), s3: { bucket: { name: 'edge' }, object: { key: 'a+b%2Bc.txt' } } }] });
+  assert.deepEqual(JSON.parse(again.text), {
+    accepted: 0,
+    duplicate: 1,
+    out_of_scope: 0,
+    removed_ignored: 0,
+    removed_propagated: 0,
+    other_kind: 0,
+  });
+  const removal = await post(base, {
+    Records: [
+      {
+        ...record('aws:s3', 'ObjectRemoved:Delete', 'edge', 'a+b%2Bc.txt', ''),
+        s3: { bucket: { name: 'edge' }, object: { key: 'a+b%2Bc.txt' } },
+      },
+    ],
+  });
   assert.equal(JSON.parse(removal.text).removed_ignored, 1);
 
   // Bad input: a reason, never a crash.
@@ -92,7 +116,9 @@ test('events alone drive replication; keys as AWS, MinIO and Ceph send them; dup
   assert.equal(notJson.status, 400);
   assert.match(notJson.text, /malformed JSON/);
   assert.match((await post(base, { records: [] })).text, /Records\\" list/);
-  const badRecord = await post(base, { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'edge' }, object: { key: 'k', size: -1, eTag: 'x' } } }] });
+  const badRecord = await post(base, {
+    Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'edge' }, object: { key: 'k', size: -1, eTag: 'x' } } }],
+  });
   assert.equal(badRecord.status, 400);
   assert.match(badRecord.text, /Records\[0\]\.s3\.object\.size/);
   const huge = await post(base, { Records: [], padding: 'x'.repeat(100 * 1024) });
@@ -119,14 +145,20 @@ test('events acknowledged just before a SIGKILL still land after the restart', a
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
   // The core is not reachable yet: nothing can land before the kill.
-  const config = writeTestConfig(dir, edge, core, { extra: { scan: { interval: '1h' }, core: { endpoint: 'http://127.0.0.1:9', requestTimeout: '1s', maxAttempts: 1 } } });
+  const config = writeTestConfig(dir, edge, core, {
+    extra: { scan: { interval: '1h' }, core: { endpoint: 'http://127.0.0.1:9', requestTimeout: '1s', maxAttempts: 1 } },
+  });
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
   const base = `http://${(await waitForLog(agent, 'http listening'))['address'] as string}`;
   await waitForLog(agent, 'scan complete');
   const bodies = Array.from({ length: 20 }, (_, i) => `event object ${i}`);
   for (const [i, body] of bodies.entries()) await putObject(edge, 'edge', `k/${i}.txt`, body);
-  const answer = await post(base, { Records: bodies.map((body, i) => record('aws:s3', 'ObjectCreated:Put', 'edge', `k/${i}.txt`, body)) }, null);
+  const answer = await post(
+    base,
+    { Records: bodies.map((body, i) => record('aws:s3', 'ObjectCreated:Put', 'edge', `k/${i}.txt`, body)) },
+    null,
+  );
   assert.equal(answer.status, 200, answer.text);
   agent.child.kill('SIGKILL');
   await agent.done;

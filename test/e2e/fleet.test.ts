@@ -14,7 +14,16 @@ import { runCli } from '../helpers/cli.js';
 import { putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-function heartbeat(site: string, overrides: { ageSeconds?: number; dead?: number; oldestPending?: number | null; state?: 'running' | 'stopped'; mode?: 'agent' | 'once' } = {}) {
+function heartbeat(
+  site: string,
+  overrides: {
+    ageSeconds?: number;
+    dead?: number;
+    oldestPending?: number | null;
+    state?: 'running' | 'stopped';
+    mode?: 'agent' | 'once';
+  } = {},
+) {
   return JSON.stringify({
     schema: 'tributary.heartbeat/v1',
     site,
@@ -43,8 +52,18 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   await putObject(core, 'lake', '_tributary/sites/store-5/heartbeat.json', '{not json');
   await putObject(core, 'lake', '_tributary/sites/store-6/heartbeat.json', heartbeat('store-6', { state: 'stopped', ageSeconds: 3600 }));
   // Sites run by sync --once from cron: every run ends 'stopped'; only a missed run is news.
-  await putObject(core, 'lake', '_tributary/sites/store-7/heartbeat.json', heartbeat('store-7', { state: 'stopped', mode: 'once', ageSeconds: 600 }));
-  await putObject(core, 'lake', '_tributary/sites/store-8/heartbeat.json', heartbeat('store-8', { state: 'stopped', mode: 'once', ageSeconds: 20, dead: 0 }));
+  await putObject(
+    core,
+    'lake',
+    '_tributary/sites/store-7/heartbeat.json',
+    heartbeat('store-7', { state: 'stopped', mode: 'once', ageSeconds: 600 }),
+  );
+  await putObject(
+    core,
+    'lake',
+    '_tributary/sites/store-8/heartbeat.json',
+    heartbeat('store-8', { state: 'stopped', mode: 'once', ageSeconds: 20, dead: 0 }),
+  );
   await putObject(core, 'lake', 'store-1/telemetry/a.json', '{}');
   const file = join(dir, 'core.yaml');
   writeFileSync(
@@ -94,7 +113,17 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
   const healthyCore = await startTestS3(t, dir, 'core2', ['lake']);
   await putObject(healthyCore, 'lake', '_tributary/sites/store-1/heartbeat.json', heartbeat('store-1'));
   const healthyFile = join(dir, 'core2.yaml');
-  writeFileSync(healthyFile, stringify({ core: { endpoint: healthyCore.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, bucket: 'lake' } }));
+  writeFileSync(
+    healthyFile,
+    stringify({
+      core: {
+        endpoint: healthyCore.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        bucket: 'lake',
+      },
+    }),
+  );
   const ok = await runCli(['fleet', '-c', healthyFile]);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
 
@@ -115,7 +144,17 @@ test('fleet: more sites than one listing page (1,050) are all read', async (t) =
     await putObject(core, 'lake', `_tributary/sites/${site}/heartbeat.json`, heartbeat(site));
   });
   const file = join(dir, 'core.yaml');
-  writeFileSync(file, stringify({ core: { endpoint: core.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, bucket: 'lake' } }));
+  writeFileSync(
+    file,
+    stringify({
+      core: {
+        endpoint: core.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        bucket: 'lake',
+      },
+    }),
+  );
   const result = await runCli(['fleet', '--json', '-c', file]);
   assert.equal(result.code, 0, result.stderr);
   const parsed = JSON.parse(result.stdout) as { sites: { site: string; status: string }[] };

@@ -102,5 +102,8 @@ test('heartbeat: sync --once writes one at the end of each run (mode once, its i
   assert.ok(!JSON.stringify(beat).includes(KEYS.secretAccessKey));
   const fleet = await runCli(['fleet', '--json', '-c', config]);
   assert.equal(fleet.code, 0, fleet.stdout + fleet.stderr);
-  assert.deepEqual((JSON.parse(fleet.stdout) as { sites: { site: string; status: string }[] }).sites.map((s) => [s.site, s.status]), [['store-9', 'healthy']]);
+  assert.deepEqual(
+    (JSON.parse(fleet.stdout) as { sites: { site: string; status: string }[] }).sites.map((s) => [s.site, s.status]),
+    [['store-9', 'healthy']],
+  );
 });

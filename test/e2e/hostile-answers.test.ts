@@ -27,7 +27,13 @@ const MiB = 1024 * 1024;
 /** Small thresholds: buffered up to 64 KiB, streamed up to 5 MiB, multipart in 5 MiB parts above. */
 const TRANSFER = { bufferThreshold: '64KiB', multipartThreshold: '5MiB', partSize: '5MiB', concurrency: 4, maxAttempts: 6 };
 
-function configFor(dir: string, edge: TestS3, core: TestS3, endpoints: { edge?: string; core?: string }, extra: Record<string, unknown> = {}): string {
+function configFor(
+  dir: string,
+  edge: TestS3,
+  core: TestS3,
+  endpoints: { edge?: string; core?: string },
+  extra: Record<string, unknown> = {},
+): string {
   const doc = testConfigDocument(dir, edge, core, { extra: { transfer: TRANSFER, ...extra } });
   if (endpoints.edge !== undefined) (doc['edge'] as Record<string, unknown>)['endpoint'] = endpoints.edge;
   if (endpoints.core !== undefined) (doc['core'] as Record<string, unknown>)['endpoint'] = endpoints.core;
@@ -94,7 +100,9 @@ test('a core that keeps storing other bytes than were sent: the object is dead w
   await putObject(edge, 'edge', 'b/always.bin', randomBytes(20 * 1024));
   await putObject(edge, 'edge', 'b/fine.bin', randomBytes(20 * 1024));
   const proxy = await startRewritingProxy(core.port, (request): Rewrite | undefined =>
-    request.method === 'PUT' && objectKey(request, 'lake') === 'site-a/edge/b/always.bin' ? { request: (r) => ({ ...r, body: flipByte(r.body) }) } : undefined,
+    request.method === 'PUT' && objectKey(request, 'lake') === 'site-a/edge/b/always.bin'
+      ? { request: (r) => ({ ...r, body: flipByte(r.body) }) }
+      : undefined,
   );
   t.after(() => proxy.close());
   const config = configFor(dir, edge, core, { core: proxy.endpoint }, { transfer: { ...TRANSFER, maxAttempts: 2 } });
@@ -188,7 +196,14 @@ test('a listing that lies about sizes: a negative size is refused naming the key
   let size = '0';
   const proxy = await startRewritingProxy(edge.port, (request) =>
     request.url.includes('list-type=2')
-      ? { answer: (a) => ({ ...a, body: Buffer.from(a.body.toString().replace(/(<Key>z(?:\/|%2F)listed-empty\.bin<\/Key>[\s\S]*?<Size>)\d+(<\/Size>)/, `$1${size}$2`)) }) }
+      ? {
+          answer: (a) => ({
+            ...a,
+            body: Buffer.from(
+              a.body.toString().replace(/(<Key>z(?:\/|%2F)listed-empty\.bin<\/Key>[\s\S]*?<Size>)\d+(<\/Size>)/, `$1${size}$2`),
+            ),
+          }),
+        }
       : undefined,
   );
   t.after(() => proxy.close());
@@ -214,7 +229,9 @@ test('a core that redirects to another region stops the run at once with exit 2,
   const core = await startTestS3(t, dir, 'core', ['lake']);
   await putObject(edge, 'edge', 'a.json', '{}\n');
   const redirect = { 'x-amz-bucket-region': 'eu-central-1', 'content-type': 'application/xml' };
-  const body = Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>');
+  const body = Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>',
+  );
   const proxy = await startRewritingProxy(core.port, () => ({ answer: () => ({ status: 301, headers: redirect, body }) }));
   t.after(() => proxy.close());
   const config = configFor(dir, edge, core, { core: proxy.endpoint });

@@ -12,7 +12,9 @@ import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3
 import { tempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 
-const longKey = Array.from({ length: 5 }, (_, i) => `segment-${i}-${'x'.repeat(190)}`).join('/').slice(0, 1000);
+const longKey = Array.from({ length: 5 }, (_, i) => `segment-${i}-${'x'.repeat(190)}`)
+  .join('/')
+  .slice(0, 1000);
 
 // Keys s3rver stores and lists faithfully (it maps keys to file paths, so `..`, `.` and empty
 // segments cannot be tested against it).
@@ -31,7 +33,7 @@ const KEYS = [
   'q?x=1',
   'with space/file name.csv',
   'ctrl/\u0001x',
-  'amp&lt;&gt;/&quot;q\'s&.txt',
+  "amp&lt;&gt;/&quot;q's&.txt",
   'logs/',
   '...',
   '.hidden/file',
@@ -45,7 +47,9 @@ test('odd keys round-trip: each lands once, inside the site prefix, under a dist
   const dir = tempDir(t);
   const edge = await startTestS3(t, dir, 'edge', ['edge']);
   const core = await startTestS3(t, dir, 'core', ['lake']);
-  const bodies = new Map(KEYS.map((key, i) => [key, key === 'zero-byte' || key === 'logs/' ? Buffer.alloc(0) : Buffer.from(`object ${i}: ${key}`)]));
+  const bodies = new Map(
+    KEYS.map((key, i) => [key, key === 'zero-byte' || key === 'logs/' ? Buffer.alloc(0) : Buffer.from(`object ${i}: ${key}`)]),
+  );
   for (const [key, body] of bodies) await putObject(edge, 'edge', key, body);
   const config = writeTestConfig(dir, edge, core, { site: 'store-7' });
 
@@ -57,7 +61,10 @@ test('odd keys round-trip: each lands once, inside the site prefix, under a dist
   assert.equal(new Set(landed).size, KEYS.length);
   for (const coreKey of landed) {
     assert.ok(coreKey.startsWith('store-7/edge/'), coreKey);
-    assert.ok(coreKey.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), coreKey);
+    assert.ok(
+      coreKey.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+      coreKey,
+    );
   }
   for (const [key, body] of bodies) {
     const expected = `store-7/edge/${isPlainKey(key) ? key : escapeOddKey(key)}`;

@@ -72,14 +72,23 @@ test('outage: the core blackholed, then back: nothing dead, no attempt used, the
     JSON.stringify(
       rows
         .filter((r) => r.state !== 'done')
-        .map((r) => [r.key, r.state, r.attempts, r.deferrals, Math.round((r.next_attempt_at - Date.now()) / 1000), r.last_error_code, r.last_error]),
+        .map((r) => [
+          r.key,
+          r.state,
+          r.attempts,
+          r.deferrals,
+          Math.round((r.next_attempt_at - Date.now()) / 1000),
+          r.last_error_code,
+          r.last_error,
+        ]),
     );
   await waitFor('the first objects to land', async () => (await listKeys(core, 'lake', 'site-a/')).length === 5);
 
   // The outage: every request to the core hangs unanswered. It lasts until the test ends it
   // (the 2-minute bound only keeps a failed test from hanging on it).
   proxy.blackhole(120_000);
-  for (let i = 0; i < 30; i += 1) await put(`during/${String(i).padStart(2, '0')}.json`, Buffer.from(`{"during":${i},"pad":"${'x'.repeat(i * 37)}"}\n`));
+  for (let i = 0; i < 30; i += 1)
+    await put(`during/${String(i).padStart(2, '0')}.json`, Buffer.from(`{"during":${i},"pad":"${'x'.repeat(i * 37)}"}\n`));
   await put('during/camera.bin', randomBytes(12 * 1024 * 1024)); // multipart: parts of 5, 5 and 2 MiB
 
   await waitFor(
@@ -106,7 +115,10 @@ test('outage: the core blackholed, then back: nothing dead, no attempt used, the
     noticed.every((r) => r.state !== 'dead' && r.attempts === 0),
     `the outage used attempts or killed objects: ${show(noticed)}`,
   );
-  assert.ok(noticed.some((r) => r.state !== 'done'), 'a backlog waits for the core');
+  assert.ok(
+    noticed.some((r) => r.state !== 'done'),
+    'a backlog waits for the core',
+  );
   assert.equal(sample(during, 'tributary_outages_total{side="core"}'), 0, 'not completed yet');
   proxy.blackhole(0); // the core is back
 

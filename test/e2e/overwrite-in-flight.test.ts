@@ -29,7 +29,9 @@ test('an object overwritten during its transfer lands as its newer version, neve
   const v1 = randomBytes(8 * 5 * 1024 * 1024);
   const v2 = randomBytes(7 * 5 * 1024 * 1024 + 99);
   await putObject(edge, 'edge', 'data/model.bin', v1);
-  const doc = testConfigDocument(dir, edge, core, { extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB', concurrency: 2 } } });
+  const doc = testConfigDocument(dir, edge, core, {
+    extra: { transfer: { partSize: '5MiB', multipartThreshold: '5MiB', concurrency: 2 } },
+  });
   (doc['core'] as Record<string, unknown>)['endpoint'] = relay.endpoint;
   const config = join(dir, 'tributary.yaml');
   writeFileSync(config, stringify(doc));

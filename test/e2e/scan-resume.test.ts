@@ -27,10 +27,11 @@ async function seed(edge: TestS3, count: number): Promise<void> {
 /** The scan checkpoint of the journal, or undefined before the agent created it. */
 function savedCheckpoint(journal: string): { start_after: string | null; objects_seen: number; completed_at: number | null } | undefined {
   try {
-    return readJournal(journal, (db) =>
-      db.prepare('SELECT start_after, objects_seen, completed_at FROM scan_checkpoints').get() as
-        | { start_after: string | null; objects_seen: number; completed_at: number | null }
-        | undefined,
+    return readJournal(
+      journal,
+      (db) =>
+        db.prepare('SELECT start_after, objects_seen, completed_at FROM scan_checkpoints').get() as
+          { start_after: string | null; objects_seen: number; completed_at: number | null } | undefined,
     );
   } catch {
     return undefined;
@@ -68,13 +69,22 @@ test('a scan killed mid-listing resumes from its checkpoint', async (t) => {
   const listsBefore = edge.requests().filter((r) => r.url.includes('list-type=2')).length;
   const second = await runCli(['sync', '--once', '-c', config]);
   assert.equal(second.code, 0, second.stderr);
-  const lists = edge.requests().filter((r) => r.url.includes('list-type=2')).slice(listsBefore);
+  const lists = edge
+    .requests()
+    .filter((r) => r.url.includes('list-type=2'))
+    .slice(listsBefore);
   // The preflight lists one key; the scan's first page starts after the checkpoint.
   const scanLists = lists.filter((r) => !r.url.includes('max-keys=1&') && !r.url.endsWith('max-keys=1'));
   const firstScan = new URL(scanLists[0]!.url, 'http://x').searchParams.get('start-after');
-  assert.ok(firstScan !== null && firstScan >= saved.start_after!, `first LIST after restart started at ${String(firstScan)}, checkpoint ${saved.start_after}`);
+  assert.ok(
+    firstScan !== null && firstScan >= saved.start_after!,
+    `first LIST after restart started at ${String(firstScan)}, checkpoint ${saved.start_after}`,
+  );
   // Then one fresh pass from the start, in the same run.
-  assert.ok(scanLists.slice(1).some((r) => !r.url.includes('start-after=')), 'no fresh pass after the resumed one');
+  assert.ok(
+    scanLists.slice(1).some((r) => !r.url.includes('start-after=')),
+    'no fresh pass after the resumed one',
+  );
   assert.equal((await listKeys(core, 'lake', 'site-a/')).length, count + 1);
   assert.ok((await listKeys(core, 'lake', 'site-a/')).includes('site-a/edge/a/new'));
   assert.notEqual(checkpoint()!.completed_at, null);
@@ -99,31 +109,51 @@ test('the edge disappearing mid-scan is transient: the agent keeps running, resu
 
   const agent = spawnCli(['agent', '-c', config, '--log-level', 'info']);
   t.after(() => killIfRunning(agent));
-  await waitFor('the scan to get going', () => {
-    const saved = checkpoint();
-    return saved !== undefined && saved.objects_seen >= 30 && saved.completed_at === null;
-  }, 30_000);
+  await waitFor(
+    'the scan to get going',
+    () => {
+      const saved = checkpoint();
+      return saved !== undefined && saved.objects_seen >= 30 && saved.completed_at === null;
+    },
+    30_000,
+  );
   relay.setDown(true);
   const saved = checkpoint()!;
-  await waitFor('the failed scan to be logged', () => /scan failed; will try again/.test(agent.stderr()), 30_000, () => agent.stderr().slice(-2000));
+  await waitFor(
+    'the failed scan to be logged',
+    () => /scan failed; will try again/.test(agent.stderr()),
+    30_000,
+    () => agent.stderr().slice(-2000),
+  );
   assert.match(agent.stderr(), /TRIB_ERR_EDGE_UNREACHABLE/);
   assert.equal(agent.child.exitCode, null, 'the agent keeps running');
   assert.ok(checkpoint()!.start_after! >= saved.start_after!, 'the checkpoint is kept, not reset');
 
   const listsBefore = edge.requests().filter((r) => r.url.includes('list-type=2')).length;
   relay.setDown(false);
-  await waitFor('every object to land', async () => (await listKeys(core, 'lake', 'site-a/')).length === count, 90_000, () => agent.stderr().slice(-2000));
+  await waitFor(
+    'every object to land',
+    async () => (await listKeys(core, 'lake', 'site-a/')).length === count,
+    90_000,
+    () => agent.stderr().slice(-2000),
+  );
   const scanLists = edge
     .requests()
     .filter((r) => r.url.includes('list-type=2'))
     .slice(listsBefore)
     .filter((r) => !/max-keys=1(&|$)/.test(r.url));
   const resumedAt = new URL(scanLists[0]!.url, 'http://x').searchParams.get('start-after');
-  assert.ok(resumedAt !== null && resumedAt >= saved.start_after!, `the first LIST after the outage started at ${String(resumedAt)}, checkpoint ${saved.start_after}`);
+  assert.ok(
+    resumedAt !== null && resumedAt >= saved.start_after!,
+    `the first LIST after the outage started at ${String(resumedAt)}, checkpoint ${saved.start_after}`,
+  );
   await waitFor('the journal to record every landing', () => journalRows(journal).filter((r) => r.state === 'done').length === count);
   const rows = journalRows(journal);
   assert.equal(rows.length, count);
-  assert.ok(rows.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(rows.filter((r) => r.state !== 'done' || r.attempts > 0).slice(0, 5)));
+  assert.ok(
+    rows.every((r) => r.state === 'done' && r.attempts === 0),
+    JSON.stringify(rows.filter((r) => r.state !== 'done' || r.attempts > 0).slice(0, 5)),
+  );
   agent.child.kill('SIGTERM');
   assert.equal((await agent.done).code, 0);
 });

@@ -26,7 +26,13 @@ test('no access key, secret or token in any output, log, HTTP answer, heartbeat 
   const edge = await startTestS3(t, dir, 'edge', ['edge'], EDGE);
   const core = await startTestS3(t, dir, 'core', ['lake'], CORE);
   for (let i = 0; i < 3; i += 1) await putObject(edge, 'edge', `s/${i}.txt`, `secret-free ${i}`);
-  const env = { EDGE_KEY: EDGE.accessKeyId, EDGE_SECRET: EDGE.secretAccessKey, CORE_KEY: CORE.accessKeyId, CORE_SECRET: CORE.secretAccessKey, TRIB_TOKEN: TOKEN };
+  const env = {
+    EDGE_KEY: EDGE.accessKeyId,
+    EDGE_SECRET: EDGE.secretAccessKey,
+    CORE_KEY: CORE.accessKeyId,
+    CORE_SECRET: CORE.secretAccessKey,
+    TRIB_TOKEN: TOKEN,
+  };
   const config = writeTestConfig(dir, edge, core, {
     edgeCredentials: { accessKeyId: '${EDGE_KEY}', secretAccessKey: '${EDGE_SECRET}' },
     coreCredentials: { accessKeyId: '${CORE_KEY}', secretAccessKey: '${CORE_SECRET}' },
@@ -63,7 +69,10 @@ test('no access key, secret or token in any output, log, HTTP answer, heartbeat 
   assert.equal(status.status, 200);
   assertClean('/status', await status.text());
   assertClean('/metrics', await (await fetch(`http://${address}/metrics`)).text());
-  assertClean('/events answer', await (await fetch(`http://${address}/events`, { method: 'POST', body: '{', headers: { authorization: `Bearer ${TOKEN}` } })).text());
+  assertClean(
+    '/events answer',
+    await (await fetch(`http://${address}/events`, { method: 'POST', body: '{', headers: { authorization: `Bearer ${TOKEN}` } })).text(),
+  );
   await sleep(1500);
   agent.child.kill('SIGTERM');
   const stopped = await agent.done;

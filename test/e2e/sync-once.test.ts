@@ -40,10 +40,15 @@ test('sync --once lands every object byte-for-byte with lineage, and a second pa
 
   // Manifests: one line per landed object, under site=/dt= partitions, readable as NDJSON.
   const manifestKeys = await listKeys(core, 'lake', '_tributary/manifests/');
-  assert.ok(manifestKeys.length >= 1 && manifestKeys.every((k) => /^_tributary\/manifests\/site=site-a\/dt=\d{4}-\d{2}-\d{2}\/batch-\d+-\d{8}\.ndjson$/.test(k)), manifestKeys.join());
+  assert.ok(
+    manifestKeys.length >= 1 &&
+      manifestKeys.every((k) => /^_tributary\/manifests\/site=site-a\/dt=\d{4}-\d{2}-\d{2}\/batch-\d+-\d{8}\.ndjson$/.test(k)),
+    manifestKeys.join(),
+  );
   const manifestLines: { source_bucket: string; source_key: string; core_key: string; sha256: string; size: number }[] = [];
   for (const key of manifestKeys) {
-    for (const line of (await getObject(core, 'lake', key)).toString().trim().split('\n')) manifestLines.push(JSON.parse(line) as (typeof manifestLines)[number]);
+    for (const line of (await getObject(core, 'lake', key)).toString().trim().split('\n'))
+      manifestLines.push(JSON.parse(line) as (typeof manifestLines)[number]);
   }
   assert.equal(manifestLines.length, 43);
   for (const line of manifestLines) {
@@ -117,7 +122,10 @@ test('verify exits 1 and names each object that is missing or different in the c
   const result = await runCli(['verify', '-c', config]);
   assert.equal(result.code, 1);
   assert.match(result.stdout, /different\s+edge\/a\.txt/);
-  assert.match(result.stdout, /missing\s+edge\/c\.txt: not in the journal \(the next scan queues it\); no core object site-a\/edge\/c\.txt/);
+  assert.match(
+    result.stdout,
+    /missing\s+edge\/c\.txt: not in the journal \(the next scan queues it\); no core object site-a\/edge\/c\.txt/,
+  );
   assert.doesNotMatch(result.stdout, /edge\/b\.txt/);
 });
 
@@ -138,9 +146,18 @@ test('verify with a journal restored from a backup tells objects the core alread
   await putObject(edge, 'edge', 'c.txt', 'charlie');
   const result = await runCli(['verify', '-c', config]);
   assert.equal(result.code, 1, result.stdout + result.stderr);
-  assert.match(result.stdout, /pending\s+edge\/a\.txt: not in the journal \(the next scan queues it\); the core already holds site-a\/edge\/a\.txt with this version's lineage/);
-  assert.match(result.stdout, /missing\s+edge\/b\.txt: not in the journal \(the next scan queues it\); no core object site-a\/edge\/b\.txt/);
-  assert.match(result.stdout, /missing\s+edge\/c\.txt: .*core object site-a\/edge\/c\.txt holds other content \(source ETag none, 17 bytes\)/);
+  assert.match(
+    result.stdout,
+    /pending\s+edge\/a\.txt: not in the journal \(the next scan queues it\); the core already holds site-a\/edge\/a\.txt with this version's lineage/,
+  );
+  assert.match(
+    result.stdout,
+    /missing\s+edge\/b\.txt: not in the journal \(the next scan queues it\); no core object site-a\/edge\/b\.txt/,
+  );
+  assert.match(
+    result.stdout,
+    /missing\s+edge\/c\.txt: .*core object site-a\/edge\/c\.txt holds other content \(source ETag none, 17 bytes\)/,
+  );
   // The next pass journals all three and lands b and c; verify is clean again.
   assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
   assert.equal((await runCli(['verify', '-c', config])).code, 0);
@@ -180,19 +197,26 @@ test('retry re-queues dead objects (all, or by error code) and the next pass lan
   assert.equal((await runCli(['sync', '--once', '-c', config])).code, 0);
   const Database = (await import('better-sqlite3')).default;
   const db = new Database(join(journal, 'journal.db'));
-  db.prepare(`UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_ACCESS_DENIED', last_error = 'denied' WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`).run();
+  db.prepare(
+    `UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_ACCESS_DENIED', last_error = 'denied' WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`,
+  ).run();
   // a.txt also left a wrong copy in the core that its DELETE could not remove.
   db.prepare(
     `INSERT INTO suspect_core_copies (core_key, bucket, key, object_id, marked_at, delete_failed)
      SELECT 'site-a/edge/a.txt', bucket, key, id, 0, 1 FROM objects WHERE key = 'a.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'a.txt')`,
   ).run();
-  db.prepare(`UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_SERVER', last_error = 'boom' WHERE key = 'b.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'b.txt')`).run();
+  db.prepare(
+    `UPDATE objects SET state = 'dead', attempts = 10, last_error_code = 'TRIB_ERR_CORE_SERVER', last_error = 'boom' WHERE key = 'b.txt' AND id = (SELECT max(id) FROM objects WHERE key = 'b.txt')`,
+  ).run();
   db.close();
   const blocked = await runCli(['sync', '--once', '-c', config]);
   assert.equal(blocked.code, 1, 'dead objects make the pass incomplete');
   assert.match(blocked.stdout, /dead 2/);
   const status = await runCli(['status', '-c', config]);
-  assert.match(status.stdout, /core keys that may hold a wrong copy of ours \(its DELETE failed\): 1 .*\n {2}dead {7}edge\/a\.txt -> site-a\/edge\/a\.txt/);
+  assert.match(
+    status.stdout,
+    /core keys that may hold a wrong copy of ours \(its DELETE failed\): 1 .*\n {2}dead {7}edge\/a\.txt -> site-a\/edge\/a\.txt/,
+  );
 
   const unknown = await runCli(['retry', '--code', 'TRIB_ERR_NOPE', '-c', config]);
   assert.equal(unknown.code, 2);
@@ -203,7 +227,13 @@ test('retry re-queues dead objects (all, or by error code) and the next pass lan
   const all = await runCli(['retry', '-c', config]);
   assert.match(all.stdout, /re-queued 1 dead object\b/);
   const rows = journalRows(journal).filter((r) => r.state !== 'done');
-  assert.deepEqual(rows.map((r) => [r.key, r.state, r.attempts]), [['a.txt', 'queued', 0], ['b.txt', 'queued', 0]]);
+  assert.deepEqual(
+    rows.map((r) => [r.key, r.state, r.attempts]),
+    [
+      ['a.txt', 'queued', 0],
+      ['b.txt', 'queued', 0],
+    ],
+  );
   const pass = await runCli(['sync', '--once', '-c', config]);
   assert.equal(pass.code, 0, pass.stderr);
   assert.equal((await getObject(core, 'lake', 'site-a/edge/a.txt')).toString(), 'alpha v2');
@@ -240,8 +270,16 @@ test('status and retry run in a shell without the S3 secrets; sync --once does n
   assert.match(status.stdout, /backlog: 0 objects/);
   assert.match(status.stdout, /^landed in the last 5m: 1 object \(5 B, 0 B\/s\); lag p50 \d+ms, p99 \d+ms, max \d+ms$/m);
   assert.match(status.stdout, /^landed in the last 1h: 1 object /m);
-  const json = JSON.parse((await runCli(['status', '--json', '-c', config])).stdout) as { landed: { windowSeconds: number; objects: number; bytes: number }[] };
-  assert.deepEqual(json.landed.map((w) => [w.windowSeconds, w.objects, w.bytes]), [[300, 1, 5], [3600, 1, 5]]);
+  const json = JSON.parse((await runCli(['status', '--json', '-c', config])).stdout) as {
+    landed: { windowSeconds: number; objects: number; bytes: number }[];
+  };
+  assert.deepEqual(
+    json.landed.map((w) => [w.windowSeconds, w.objects, w.bytes]),
+    [
+      [300, 1, 5],
+      [3600, 1, 5],
+    ],
+  );
   assert.equal((await runCli(['retry', '-c', config])).code, 0);
   const without = await runCli(['sync', '--once', '-c', config]);
   assert.equal(without.code, 2);

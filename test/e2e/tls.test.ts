@@ -18,10 +18,40 @@ import { testConfigDocument } from '../helpers/test-config.js';
 /** A private CA and a server certificate for 127.0.0.1 it signed (openssl). */
 function makeCertificates(dir: string): { key: string; cert: string; ca: string } {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tributary test CA');
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Tributary test CA',
+  );
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
   return { key: join(dir, 'server.key'), cert: join(dir, 'server.pem'), ca: join(dir, 'ca.pem') };
 }
 
@@ -43,10 +73,16 @@ test('https endpoints: verified by default, trusted through core/edge.caBundle',
   writeFileSync(untrusted, stringify(testConfigDocument(dir, edge, core)));
   const refused = await runCli(['sync', '--once', '-c', untrusted], { env: { NODE_EXTRA_CA_CERTS: '' } });
   assert.equal(refused.code, 2, refused.stderr);
-  assert.match(refused.stderr, /the (core|edge)'s TLS certificate is not trusted \([A-Z_]+\); give its certificate authority in (core|edge)\.caBundle/);
+  assert.match(
+    refused.stderr,
+    /the (core|edge)'s TLS certificate is not trusted \([A-Z_]+\); give its certificate authority in (core|edge)\.caBundle/,
+  );
 
   const trusted = join(dir, 'trusted.yaml');
-  writeFileSync(trusted, stringify(testConfigDocument(dir, edge, core, { extra: { edge: { caBundle: certs.ca }, core: { caBundle: certs.ca } } })));
+  writeFileSync(
+    trusted,
+    stringify(testConfigDocument(dir, edge, core, { extra: { edge: { caBundle: certs.ca }, core: { caBundle: certs.ca } } })),
+  );
   const result = await runCli(['sync', '--once', '-c', trusted], { env: { NODE_EXTRA_CA_CERTS: '' } });
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await listKeys(core, 'lake', 'site-a/'), ['site-a/edge/secure.txt']);

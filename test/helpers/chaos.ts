@@ -22,7 +22,9 @@ export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest
 
 /** Keys of a chaos run: the first `large` are multipart-sized. */
 export function chaosKeys(count: number, large: number, prefix = ''): string[] {
-  return Array.from({ length: count }, (_, i) => (i < large ? `${prefix}large/${i}.bin` : `${prefix}small/${String(i % 40).padStart(2, '0')}/${i}.json`));
+  return Array.from({ length: count }, (_, i) =>
+    i < large ? `${prefix}large/${i}.bin` : `${prefix}small/${String(i % 40).padStart(2, '0')}/${i}.json`,
+  );
 }
 
 /** Writes random bodies under `keys` (16 at a time), recording each SHA-256 in `hashes`. */
@@ -35,7 +37,12 @@ export async function seed(edge: TestS3, keys: readonly string[], large: number,
 }
 
 /** Starts the agent and SIGKILLs it at a random moment, `kills` times; `afterEach` runs after each kill. */
-export async function killRepeatedly(t: TestContext, config: string, kills: number, afterEach: (kill: number) => void | Promise<void>): Promise<void> {
+export async function killRepeatedly(
+  t: TestContext,
+  config: string,
+  kills: number,
+  afterEach: (kill: number) => void | Promise<void>,
+): Promise<void> {
   for (let kill = 0; kill < kills; kill += 1) {
     const agent = spawnCli(['agent', '-c', config]);
     t.after(() => killIfRunning(agent));

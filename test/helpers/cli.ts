@@ -60,7 +60,10 @@ export function spawnCli(args: readonly string[], options: { env?: NodeJS.Proces
   return { child, stdout: () => stdout, stderr: () => stderr, done };
 }
 
-export async function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const proc = spawnCli(args, options);
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   try {
@@ -74,7 +77,10 @@ export async function runCli(args: readonly string[], options: { env?: NodeJS.Pr
 export async function waitForLog(agent: CliProcess, message: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const line = agent.stderr().split('\n').find((l) => l.includes(`"msg":"${message}"`));
+    const line = agent
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes(`"msg":"${message}"`));
     if (line) return JSON.parse(line) as Record<string, unknown>;
     assert.ok(Date.now() < deadline, `no "${message}" in: ${agent.stderr()}`);
     assert.equal(agent.child.exitCode, null, agent.stderr());

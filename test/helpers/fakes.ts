@@ -117,7 +117,9 @@ export class FakeLake implements LakeStore {
   async head(key: string): Promise<LakeHead | undefined> {
     this.maybeFail('head');
     const o = this.objects.get(key);
-    return o ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata, etagFromMd5: true } : undefined;
+    return o
+      ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata, etagFromMd5: true }
+      : undefined;
   }
 
   async read(key: string) {
@@ -185,11 +187,18 @@ export const sdkError = {
       $metadata: { httpStatusCode: 503 },
       $response: { statusCode: 503, headers: retryAfter ? { 'retry-after': retryAfter } : {} },
     }),
-  internal: () => Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }),
+  internal: () =>
+    Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }),
   accessDenied: () => Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
   preconditionFailed: () =>
-    Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }),
+    Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    }),
   noSuchKey: () => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }),
   badSignature: () =>
-    Object.assign(new Error('The request signature we calculated does not match'), { name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } }),
+    Object.assign(new Error('The request signature we calculated does not match'), {
+      name: 'SignatureDoesNotMatch',
+      $metadata: { httpStatusCode: 403 },
+    }),
 };

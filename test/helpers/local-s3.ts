@@ -46,7 +46,18 @@ export async function startTestS3(
       return readFileSync(requestLogFile, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { t: number; method: string; url: string; status: number; bytesIn: number; sse?: string; sseKmsKeyId?: string });
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              t: number;
+              method: string;
+              url: string;
+              status: number;
+              bytesIn: number;
+              sse?: string;
+              sseKmsKeyId?: string;
+            },
+        );
     },
   };
 }

@@ -44,27 +44,36 @@ export async function startRewritingProxy(targetPort: number, rule: (request: Ex
   const server = createServer(async (incoming, outgoing) => {
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
-    const original: Exchange = { method: incoming.method ?? 'GET', url: incoming.url ?? '/', headers: { ...incoming.headers }, body: Buffer.concat(chunks) };
+    const original: Exchange = {
+      method: incoming.method ?? 'GET',
+      url: incoming.url ?? '/',
+      headers: { ...incoming.headers },
+      body: Buffer.concat(chunks),
+    };
     seen.push(`${original.method} ${original.url}`);
     const rewrite = rule(original);
     const request = rewrite?.request ? rewrite.request(original) : original;
     const headers = { ...request.headers };
     if (request.body.length > 0 || headers['content-length'] !== undefined) headers['content-length'] = String(request.body.length);
-    const upstream = httpRequest({ host: '127.0.0.1', port: targetPort, method: request.method, path: request.url, headers }, async (response) => {
-      const parts: Buffer[] = [];
-      for await (const chunk of response) parts.push(chunk as Buffer);
-      let answer: Answer = { status: response.statusCode ?? 502, headers: { ...response.headers }, body: Buffer.concat(parts) };
-      if (rewrite?.answer) answer = rewrite.answer(answer, request);
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && name !== 'transfer-encoding') out[name] = value;
-      if (request.method !== 'HEAD') out['content-length'] = String(answer.body.length);
-      outgoing.writeHead(answer.status, out);
-      if (answer.cutAfter !== undefined) {
-        outgoing.write(answer.body.subarray(0, answer.cutAfter), () => outgoing.socket?.destroy());
-        return;
-      }
-      outgoing.end(request.method === 'HEAD' ? undefined : answer.body);
-    });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: targetPort, method: request.method, path: request.url, headers },
+      async (response) => {
+        const parts: Buffer[] = [];
+        for await (const chunk of response) parts.push(chunk as Buffer);
+        let answer: Answer = { status: response.statusCode ?? 502, headers: { ...response.headers }, body: Buffer.concat(parts) };
+        if (rewrite?.answer) answer = rewrite.answer(answer, request);
+        const out: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(answer.headers))
+          if (value !== undefined && name !== 'transfer-encoding') out[name] = value;
+        if (request.method !== 'HEAD') out['content-length'] = String(answer.body.length);
+        outgoing.writeHead(answer.status, out);
+        if (answer.cutAfter !== undefined) {
+          outgoing.write(answer.body.subarray(0, answer.cutAfter), () => outgoing.socket?.destroy());
+          return;
+        }
+        outgoing.end(request.method === 'HEAD' ? undefined : answer.body);
+      },
+    );
     upstream.on('error', () => outgoing.socket?.destroy());
     upstream.end(request.body);
   });

@@ -63,7 +63,10 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
       },
       log,
     });
-    log.info({ site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval, http: http.address }, 'agent started');
+    log.info(
+      { site: config.site, buckets: agent.targets.map((t) => t.name), interval: config.scan.interval, http: http.address },
+      'agent started',
+    );
     heartbeat.start();
     manifestTimer = setInterval(() => void agent.manifests.flush(), config.manifests.interval);
 

@@ -81,7 +81,9 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
     const groups = new Map<string, { objects: number; bytes: number; example: string }>();
     let startAfter: string | undefined;
     do {
-      const page = await coreClient.send(new ListObjectsV2Command({ Bucket: CORE_BUCKET, ...(startAfter ? { StartAfter: startAfter } : {}) }));
+      const page = await coreClient.send(
+        new ListObjectsV2Command({ Bucket: CORE_BUCKET, ...(startAfter ? { StartAfter: startAfter } : {}) }),
+      );
       for (const item of page.Contents ?? []) {
         const key = item.Key ?? '';
         const group = key.split('/').slice(0, 3).join('/') + '/';
@@ -93,7 +95,9 @@ export async function runDemo(options: DemoOptions, output: Output, log: Logger)
       startAfter = page.IsTruncated ? page.Contents?.at(-1)?.Key : undefined;
     } while (startAfter);
     for (const [group, entry] of groups) {
-      output.out(`  ${group.padEnd(34)} ${String(entry.objects).padStart(5)} objects ${formatBytes(entry.bytes).padStart(10)}   e.g. ${entry.example}`);
+      output.out(
+        `  ${group.padEnd(34)} ${String(entry.objects).padStart(5)} objects ${formatBytes(entry.bytes).padStart(10)}   e.g. ${entry.example}`,
+      );
     }
     output.out('');
     const verifyCode = await verify(configFile, { deep: false, json: false, retained: false }, output, log, options.signal);

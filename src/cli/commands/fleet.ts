@@ -17,7 +17,9 @@ export async function fleet(file: string, json: boolean, output: Output, signal:
   try {
     const beats = await readHeartbeats(endpoint, config.core.bucket, config.fleet.concurrency, signal);
     const now = Date.now();
-    rows = beats.map((b) => classifySite(b.site, b.heartbeat, now, config.fleet.lagThreshold, b.problem)).sort((a, b) => a.site.localeCompare(b.site));
+    rows = beats
+      .map((b) => classifySite(b.site, b.heartbeat, now, config.fleet.lagThreshold, b.problem))
+      .sort((a, b) => a.site.localeCompare(b.site));
   } finally {
     await endpoint.close();
   }
@@ -40,7 +42,13 @@ export async function fleet(file: string, json: boolean, output: Output, signal:
       r.reason,
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    for (const row of [header, ...table]) output.out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    for (const row of [header, ...table])
+      output.out(
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      );
     output.out(`\n${rows.length} sites, ${rows.length - unhealthy} healthy, ${unhealthy} not`);
   }
   return unhealthy === 0 ? EXIT.ok : EXIT.incomplete;

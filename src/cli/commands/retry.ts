@@ -8,7 +8,10 @@ import { CommandFailure, EXIT, loadConfigOrFail, requireJournal, type Output } f
 export function retry(file: string, codeOption: string | undefined, output: Output): number {
   const code = codeOption?.toUpperCase();
   if (code !== undefined && !Object.hasOwn(ERROR_CODES, code)) {
-    throw new CommandFailure(`--code ${codeOption}: not an error code (docs/errors.md lists them, such as TRIB_ERR_CORE_SERVER)`, EXIT.usage);
+    throw new CommandFailure(
+      `--code ${codeOption}: not an error code (docs/errors.md lists them, such as TRIB_ERR_CORE_SERVER)`,
+      EXIT.usage,
+    );
   }
   // Only the local journal is read: the S3 secrets need not be in this shell's environment.
   const config = loadConfigOrFail(file, { localOnly: true });

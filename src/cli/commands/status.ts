@@ -32,15 +32,21 @@ export function status(file: string, json: boolean, output: Output): number {
       const lag = w.lagSeconds;
       output.out(
         `landed in the last ${durationInConfigUnits(w.windowSeconds * 1000)}: ${countOf(w.objects, 'object')} (${formatBytes(w.bytes)}, ${formatBytes(w.bytesPerSecond)}/s)` +
-          (lag.p50 === null ? '' : `; lag p50 ${formatDuration(lag.p50 * 1000)}, p99 ${formatDuration(lag.p99! * 1000)}, max ${formatDuration(lag.max! * 1000)}`),
+          (lag.p50 === null
+            ? ''
+            : `; lag p50 ${formatDuration(lag.p50 * 1000)}, p99 ${formatDuration(lag.p99! * 1000)}, max ${formatDuration(lag.max! * 1000)}`),
       );
     }
     if (report.backlog.length > 0) {
       output.out('');
       output.out(`${'state'.padEnd(14)}${'priority'.padEnd(10)}${'objects'.padStart(10)}${'bytes'.padStart(14)}`);
       const order = new Map(PRIORITY_NAMES.map((p, i) => [p as string, i]));
-      for (const row of [...report.backlog].sort((a, b) => a.state.localeCompare(b.state) || (order.get(a.priority)! - order.get(b.priority)!))) {
-        output.out(`${row.state.padEnd(14)}${row.priority.padEnd(10)}${String(row.objects).padStart(10)}${formatBytes(row.bytes).padStart(14)}`);
+      for (const row of [...report.backlog].sort(
+        (a, b) => a.state.localeCompare(b.state) || order.get(a.priority)! - order.get(b.priority)!,
+      )) {
+        output.out(
+          `${row.state.padEnd(14)}${row.priority.padEnd(10)}${String(row.objects).padStart(10)}${formatBytes(row.bytes).padStart(14)}`,
+        );
       }
     }
     if (report.recentErrors.length > 0) {

@@ -94,33 +94,44 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
         if (!first.resumed) return first;
         log.info({ listed: first.listed }, 'finished the scan pass an earlier run left unfinished; listing once more from the start');
         const fresh = await agent.scan(scanSignal, onPage);
-        return { ...fresh, queued: first.queued + fresh.queued, changed: first.changed + fresh.changed, skipped: first.skipped + fresh.skipped, resumed: true };
+        return {
+          ...fresh,
+          queued: first.queued + fresh.queued,
+          changed: first.changed + fresh.changed,
+          skipped: first.skipped + fresh.skipped,
+          resumed: true,
+        };
       })
       .finally(() => {
         scanning = false;
         waker.notify();
       });
-    const running = agent.runner.run({
-      mode: 'once',
-      retryHorizonMs: options.retryWindowMs,
-      maxOutageMs: options.maxOutageMs,
-      signal: options.signal,
-      drainMs: 5000,
-      wake: () => waker.wait(),
-      moreComing: () => scanning,
-      ...(options.forceSignal === undefined ? {} : { forceSignal: options.forceSignal }),
-    }).then((summary) => {
-      // No point listing on when transfers cannot continue.
-      if (summary.stoppedBy !== 'idle') stopScan.abort();
-      return summary;
-    });
+    const running = agent.runner
+      .run({
+        mode: 'once',
+        retryHorizonMs: options.retryWindowMs,
+        maxOutageMs: options.maxOutageMs,
+        signal: options.signal,
+        drainMs: 5000,
+        wake: () => waker.wait(),
+        moreComing: () => scanning,
+        ...(options.forceSignal === undefined ? {} : { forceSignal: options.forceSignal }),
+      })
+      .then((summary) => {
+        // No point listing on when transfers cannot continue.
+        if (summary.stoppedBy !== 'idle') stopScan.abort();
+        return summary;
+      });
     const [scanOutcome, runOutcome] = await Promise.allSettled([scanned, running]);
     if (runOutcome.status === 'rejected') throw runOutcome.reason;
     const summary = runOutcome.value;
     if (summary.fatal) throw summary.fatal;
     if (scanOutcome.status === 'rejected' && summary.stoppedBy === 'idle') throw scanOutcome.reason;
     const scan = scanOutcome.status === 'fulfilled' ? scanOutcome.value : { listed: 0, queued: 0, changed: 0, skipped: 0, resumed: false };
-    log.info({ listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed }, 'scan complete');
+    log.info(
+      { listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed },
+      'scan complete',
+    );
     progress.stop();
     if (summary.stoppedBy === 'idle') await agent.propagateDeletions(options.signal);
     const listed = await agent.manifests.flush(options.signal);

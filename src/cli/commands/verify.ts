@@ -51,7 +51,9 @@ async function coreCopyProblem(row: JournalObject, coreKey: string, lake: LakeSt
 /** `--deep`: the core copy re-read, against the SHA-256 recorded when it landed. */
 async function coreShaProblem(row: JournalObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding | undefined> {
   const landedSha = await sha256Of(() => lake.read(coreKey, { signal }));
-  return landedSha === row.sha256 ? undefined : { problem: 'different', detail: `core SHA-256 ${landedSha}, landed as ${row.sha256 ?? '?'}` };
+  return landedSha === row.sha256
+    ? undefined
+    : { problem: 'different', detail: `core SHA-256 ${landedSha}, landed as ${row.sha256 ?? '?'}` };
 }
 
 /**
@@ -65,9 +67,15 @@ async function unjournaledProblem(object: SourceObject, coreKey: string, lake: L
   const notJournaled = 'not in the journal (the next scan queues it)';
   if (head === undefined) return { problem: 'missing', detail: `${notJournaled}; no core object ${coreKey}` };
   if (head.size === object.size && head.metadata[META.sourceEtag] === object.etag) {
-    return { problem: 'pending', detail: `${notJournaled}; the core already holds ${coreKey} with this version's lineage (the next pass journals it; with transfer.headBeforePut: always it is not sent again)` };
+    return {
+      problem: 'pending',
+      detail: `${notJournaled}; the core already holds ${coreKey} with this version's lineage (the next pass journals it; with transfer.headBeforePut: always it is not sent again)`,
+    };
   }
-  return { problem: 'missing', detail: `${notJournaled}; core object ${coreKey} holds other content (source ETag ${head.metadata[META.sourceEtag] ?? 'none'}, ${head.size} bytes)` };
+  return {
+    problem: 'missing',
+    detail: `${notJournaled}; core object ${coreKey} holds other content (source ETag ${head.metadata[META.sourceEtag] ?? 'none'}, ${head.size} bytes)`,
+  };
 }
 
 async function checkOne(
@@ -94,7 +102,11 @@ async function checkOne(
     return { ...at, problem: 'pending', detail: `changed at the edge since it was journaled (ETag ${object.etag}, journal ${row.etag})` };
   }
   if (row.state !== 'done' || row.coreKey === null) {
-    return { ...at, problem: row.state === 'dead' ? 'missing' : 'pending', detail: `${row.state}${row.lastError ? `: ${row.lastError}` : ''}` };
+    return {
+      ...at,
+      problem: row.state === 'dead' ? 'missing' : 'pending',
+      detail: `${row.state}${row.lastError ? `: ${row.lastError}` : ''}`,
+    };
   }
   const core = await coreCopyProblem(row, row.coreKey, lake, signal);
   if (core !== undefined) return { ...at, ...core };
@@ -113,12 +125,20 @@ async function checkOne(
  */
 async function checkRetained(row: JournalObject, lake: LakeStore, deep: boolean, signal: AbortSignal): Promise<VerifyProblem | undefined> {
   const coreKey = row.coreKey ?? '';
-  const found = (await coreCopyProblem(row, coreKey, lake, signal)) ?? (deep ? await coreShaProblem(row, coreKey, lake, signal) : undefined);
-  return found === undefined ? undefined : { bucket: row.bucket, key: row.key, problem: found.problem, detail: `deleted from the edge by retention; ${found.detail}` };
+  const found =
+    (await coreCopyProblem(row, coreKey, lake, signal)) ?? (deep ? await coreShaProblem(row, coreKey, lake, signal) : undefined);
+  return found === undefined
+    ? undefined
+    : { bucket: row.bucket, key: row.key, problem: found.problem, detail: `deleted from the edge by retention; ${found.detail}` };
 }
 
 /** Runs `check` over `items`, `concurrency` at a time, collecting the problems; returns how many were checked. */
-async function checkAll<T>(items: readonly T[], concurrency: number, check: (item: T) => Promise<VerifyProblem | undefined>, problems: VerifyProblem[]): Promise<number> {
+async function checkAll<T>(
+  items: readonly T[],
+  concurrency: number,
+  check: (item: T) => Promise<VerifyProblem | undefined>,
+  problems: VerifyProblem[],
+): Promise<number> {
   await forEachConcurrently(items, concurrency, async (item) => {
     const problem = await check(item);
     if (problem) problems.push(problem);
@@ -145,18 +165,30 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
     await agent.preflight(signal);
     const concurrency = Math.max(4, config.transfer.concurrency * 2);
     const coreKeyOf = (object: SourceObject) =>
-      coreKeyFor({ site: config.site, keyTemplate: config.core.keyTemplate }, { bucket: object.bucket, key: object.key, mtimeMs: object.mtime.getTime() });
+      coreKeyFor(
+        { site: config.site, keyTemplate: config.core.keyTemplate },
+        { bucket: object.bucket, key: object.key, mtimeMs: object.mtime.getTime() },
+      );
     for (const target of agent.targets) {
       let startAfter: string | undefined;
       do {
         const page = await agent.source.list(target.name, target.prefix, startAfter, config.scan.pageSize, { signal });
         const inScope = page.objects.filter((o) => !decide(config.rules, o.bucket, o.key).excluded);
-        checked += await checkAll(inScope, concurrency, (object) => checkOne(object, agent.journal, agent.lake, agent.source, coreKeyOf, deep, signal), problems);
+        checked += await checkAll(
+          inScope,
+          concurrency,
+          (object) => checkOne(object, agent.journal, agent.lake, agent.source, coreKeyOf, deep, signal),
+          problems,
+        );
         startAfter = page.nextStartAfter;
       } while (startAfter !== undefined);
     }
     if (options.retained) {
-      for (let page = agent.journal.removedFromEdge(0, 1000); page.length > 0; page = agent.journal.removedFromEdge(page.at(-1)!.id, 1000)) {
+      for (
+        let page = agent.journal.removedFromEdge(0, 1000);
+        page.length > 0;
+        page = agent.journal.removedFromEdge(page.at(-1)!.id, 1000)
+      ) {
         const retained = await checkAll(page, concurrency, (object) => checkRetained(object, agent.lake, deep, signal), problems);
         checked += retained;
         retainedChecked += retained;

@@ -52,11 +52,14 @@ function post(address: string, total: number, headers: Record<string, string>): 
       if (!done) resolve({ result, sent });
       done = true;
     };
-    const req = request({ host, port: Number(port), method: 'POST', path: '/events', headers: { 'content-length': String(total), ...headers } }, (res) => {
-      finish(res.statusCode ?? 0);
-      res.resume();
-      req.destroy();
-    });
+    const req = request(
+      { host, port: Number(port), method: 'POST', path: '/events', headers: { 'content-length': String(total), ...headers } },
+      (res) => {
+        finish(res.statusCode ?? 0);
+        res.resume();
+        req.destroy();
+      },
+    );
     req.on('error', () => finish('cut'));
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     const pump = () => {
@@ -74,8 +77,16 @@ function post(address: string, total: number, headers: Record<string, string>): 
 test('a refused body is drained before the answer, within a cap; a longer one is answered at once and not read', async (t) => {
   const server = await start(t);
   const MiB = 1024 * 1024;
-  assert.deepEqual(await post(server.address, MiB, {}), { result: 401, sent: MiB }, 'no token: 401 after the whole 1 MiB body, not a reset');
-  assert.deepEqual(await post(server.address, 2 * LIMIT, { authorization: 'Bearer sesame' }), { result: 413, sent: 2 * LIMIT }, 'over the limit: 413');
+  assert.deepEqual(
+    await post(server.address, MiB, {}),
+    { result: 401, sent: MiB },
+    'no token: 401 after the whole 1 MiB body, not a reset',
+  );
+  assert.deepEqual(
+    await post(server.address, 2 * LIMIT, { authorization: 'Bearer sesame' }),
+    { result: 413, sent: 2 * LIMIT },
+    'over the limit: 413',
+  );
   for (const headers of [{}, { authorization: 'Bearer sesame' }]) {
     const huge = await post(server.address, 64 * MiB, headers);
     assert.ok(huge.result === 'cut' || huge.result === 401 || huge.result === 413, String(huge.result));

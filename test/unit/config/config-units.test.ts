@@ -16,7 +16,12 @@ test('the effective config in config units parses back to the same config', () =
   const raw = {
     site: 'store-0042',
     journal: '/srv/tributary',
-    edge: { endpoint: 'http://127.0.0.1:9000', buckets: ['telemetry', { name: 'pos', prefix: 'receipts/' }], requestTimeout: '90s', credentials: { accessKeyId: '${EDGE_ACCESS_KEY}', secretAccessKey: '${EDGE_SECRET_KEY}' } },
+    edge: {
+      endpoint: 'http://127.0.0.1:9000',
+      buckets: ['telemetry', { name: 'pos', prefix: 'receipts/' }],
+      requestTimeout: '90s',
+      credentials: { accessKeyId: '${EDGE_ACCESS_KEY}', secretAccessKey: '${EDGE_SECRET_KEY}' },
+    },
     core: { bucket: 'lake', keyTemplate: '{site}/{bucket}/dt={yyyy}-{mm}-{dd}/{key}' },
     rules: [
       { match: { prefix: 'tmp/' }, exclude: true },
@@ -43,7 +48,13 @@ test('the effective config in config units parses back to the same config', () =
   assert.equal(shown['heartbeat']!['interval'], '30s');
   assert.equal(shown['events']!['maxBodySize'], '8MiB');
   assert.equal(shown['retention']!['deleteFromEdgeAfter'], '7d');
-  assert.deepEqual((shown['bandwidth'] as unknown as { limit: string }[]).map((w) => w.limit), ['2MiB/s', 'unlimited']);
+  assert.deepEqual(
+    (shown['bandwidth'] as unknown as { limit: string }[]).map((w) => w.limit),
+    ['2MiB/s', 'unlimited'],
+  );
   const rules = shown['rules'] as unknown as { retention?: { deleteFromEdgeAfter: string } }[];
-  assert.deepEqual(rules.map((r) => r.retention?.deleteFromEdgeAfter), [undefined, 'never', '36h']);
+  assert.deepEqual(
+    rules.map((r) => r.retention?.deleteFromEdgeAfter),
+    [undefined, 'never', '36h'],
+  );
 });

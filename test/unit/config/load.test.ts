@@ -85,9 +85,7 @@ describe('config: missing required fields', () => {
 
   it('names missing fields in lists and nested mappings', () => {
     assert.deepEqual(problems({ ...minimal(), bandwidth: [{ window: 'Mon-Fri 08:00-18:00' }] }), ['bandwidth[0].limit: required']);
-    assert.deepEqual(problems(withField('core', { credentials: { accessKeyId: 'a' } })), [
-      'core.credentials.secretAccessKey: required',
-    ]);
+    assert.deepEqual(problems(withField('core', { credentials: { accessKeyId: 'a' } })), ['core.credentials.secretAccessKey: required']);
     assert.deepEqual(problems(withField('edge', { buckets: [{}] })), ['edge.buckets[0].name: required']);
   });
 
@@ -113,14 +111,10 @@ describe('config: wrong types', () => {
     assert.deepEqual(problems({ ...minimal(), site: 42 }), ['site: expected a site name, got 42']);
     assert.deepEqual(problems({ ...minimal(), journal: 5 }), ['journal: expected a string, got 5']);
     assert.deepEqual(problems(withField('core', { region: true })), ['core.region: expected a string, got true']);
-    assert.deepEqual(problems(withField('edge', { forcePathStyle: 'yes' })), [
-      'edge.forcePathStyle: expected true or false, got "yes"',
-    ]);
+    assert.deepEqual(problems(withField('edge', { forcePathStyle: 'yes' })), ['edge.forcePathStyle: expected true or false, got "yes"']);
     assert.deepEqual(problems({ ...minimal(), rules: [{ exclude: 1 }] }), ['rules[0].exclude: expected true or false, got 1']);
     assert.deepEqual(problems({ ...minimal(), rules: 'all' }), ['rules: expected a list of rules, got "all"']);
-    assert.deepEqual(problems(withField('edge', { buckets: 'telemetry' })), [
-      'edge.buckets: expected a list of buckets, got "telemetry"',
-    ]);
+    assert.deepEqual(problems(withField('edge', { buckets: 'telemetry' })), ['edge.buckets: expected a list of buckets, got "telemetry"']);
     assert.deepEqual(problems({ ...minimal(), bandwidth: {} }), ['bandwidth: expected a list of windows, got an object']);
     assert.deepEqual(problems(withField('http', { listen: 9464 })), ['http.listen: expected a string, got 9464']);
   });
@@ -131,9 +125,7 @@ describe('config: wrong types', () => {
     assert.deepEqual(problems({ ...minimal(), scan: ['60s'] }), ['scan: expected a mapping of fields, got a list']);
     assert.deepEqual(problems({ ...minimal(), rules: [{ match: null }] }), ['rules[0].match: expected a mapping of fields, got null']);
     assert.deepEqual(problems({ ...minimal(), rules: ['pos'] }), ['rules[0]: expected a mapping of fields, got "pos"']);
-    assert.deepEqual(problems(withField('core', { credentials: 'none' })), [
-      'core.credentials: expected a mapping of fields, got "none"',
-    ]);
+    assert.deepEqual(problems(withField('core', { credentials: 'none' })), ['core.credentials: expected a mapping of fields, got "none"']);
   });
 
   it('the document itself must be a mapping', () => {
@@ -183,9 +175,7 @@ describe('config: values outside their set', () => {
   });
 
   it('sizes, durations and rates in units they do not know', () => {
-    assert.deepEqual(problems(withField('transfer', { partSize: 'big' })), [
-      'transfer.partSize: expected a size such as 16MiB, got "big"',
-    ]);
+    assert.deepEqual(problems(withField('transfer', { partSize: 'big' })), ['transfer.partSize: expected a size such as 16MiB, got "big"']);
     assert.deepEqual(problems(withField('transfer', { memoryLimit: '-5MiB' })), [
       'transfer.memoryLimit: expected a size such as 16MiB, got "-5MiB"',
     ]);
@@ -211,11 +201,17 @@ describe('config: values outside their set', () => {
     const config = parse({
       ...minimal(),
       retention: { deleteFromEdgeAfter: '7d', interval: '10m' },
-      rules: [{ match: { prefix: 'keep/' }, retention: { deleteFromEdgeAfter: 'never' } }, { match: { suffix: '.tmp' }, retention: { deleteFromEdgeAfter: '1h' } }],
+      rules: [
+        { match: { prefix: 'keep/' }, retention: { deleteFromEdgeAfter: 'never' } },
+        { match: { suffix: '.tmp' }, retention: { deleteFromEdgeAfter: '1h' } },
+      ],
     });
     assert.equal(config.retention.deleteFromEdgeAfter, 7 * 24 * 3600_000);
     assert.equal(config.retention.interval, 600_000);
-    assert.deepEqual(config.rules.map((r) => r.retention?.deleteFromEdgeAfter), [null, 3600_000]);
+    assert.deepEqual(
+      config.rules.map((r) => r.retention?.deleteFromEdgeAfter),
+      [null, 3600_000],
+    );
     assert.deepEqual(problems({ ...minimal(), retention: { deleteFromEdgeAfter: 'a week' } }), [
       'retention.deleteFromEdgeAfter: expected a duration such as 7d, or never, got "a week"',
     ]);
@@ -228,7 +224,11 @@ describe('config: values outside their set', () => {
 
   it('bucket names S3 refuses although their characters are fine', () => {
     for (const bucket of ['a..b', 'logs..2026', '192.168.1.10']) {
-      assert.deepEqual(problems(withField('core', { bucket })), [`core.bucket: expected an S3 bucket name ${BUCKET_RULE}, got ${JSON.stringify(bucket)}`], bucket);
+      assert.deepEqual(
+        problems(withField('core', { bucket })),
+        [`core.bucket: expected an S3 bucket name ${BUCKET_RULE}, got ${JSON.stringify(bucket)}`],
+        bucket,
+      );
     }
     for (const bucket of ['site-.logs', 'a.-b', '192.168.1.lake']) assert.equal(parse(withField('core', { bucket })).core.bucket, bucket);
   });
@@ -238,10 +238,25 @@ describe('config: values outside their set', () => {
     assert.deepEqual(problems(withField('edge', { buckets: [{ name: 'pos', prefix: 'receipts/' }, 'pos'] })), [
       'edge.buckets[1]: overlaps edge.buckets[0] (the same bucket, and one prefix contains the other)',
     ]);
-    assert.deepEqual(problems(withField('edge', { buckets: [{ name: 'pos', prefix: 'a/' }, { name: 'pos', prefix: 'a/b/' }] })), [
-      'edge.buckets[1]: overlaps edge.buckets[0] (the same bucket, and one prefix contains the other)',
-    ]);
-    const disjoint = parse(withField('edge', { buckets: [{ name: 'pos', prefix: 'receipts/' }, { name: 'pos', prefix: 'returns/' }] }));
+    assert.deepEqual(
+      problems(
+        withField('edge', {
+          buckets: [
+            { name: 'pos', prefix: 'a/' },
+            { name: 'pos', prefix: 'a/b/' },
+          ],
+        }),
+      ),
+      ['edge.buckets[1]: overlaps edge.buckets[0] (the same bucket, and one prefix contains the other)'],
+    );
+    const disjoint = parse(
+      withField('edge', {
+        buckets: [
+          { name: 'pos', prefix: 'receipts/' },
+          { name: 'pos', prefix: 'returns/' },
+        ],
+      }),
+    );
     assert.equal(disjoint.edge.buckets.length, 2);
   });
 
@@ -258,14 +273,26 @@ describe('config: values outside their set', () => {
   });
 
   it('bandwidth windows: days, hours, or both', () => {
-    for (const window of ['Mon-Fri 08:00-18:00', 'Sat,Sun', 'Mon, Wed-Fri 00:00-24:00', '22:00-06:00', 'mon-fri 8:00-18:00', 'Mon-Fri  08:00-18:00']) {
+    for (const window of [
+      'Mon-Fri 08:00-18:00',
+      'Sat,Sun',
+      'Mon, Wed-Fri 00:00-24:00',
+      '22:00-06:00',
+      'mon-fri 8:00-18:00',
+      'Mon-Fri  08:00-18:00',
+    ]) {
       assert.equal(parse({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }).bandwidth.length, 1, window);
     }
-    assert.equal(parse({ ...minimal(), bandwidth: [{ window: ' Sun 10:30-11:45 ', limit: '1MiB/s' }] }).bandwidth[0]!.window, 'Sun 10:30-11:45');
+    assert.equal(
+      parse({ ...minimal(), bandwidth: [{ window: ' Sun 10:30-11:45 ', limit: '1MiB/s' }] }).bandwidth[0]!.window,
+      'Sun 10:30-11:45',
+    );
     for (const window of ['Mon-Fri 8-18', 'weekdays', 'Mon-Fri 08:00', '25:00-26:00', 'Mon-Fri 08:00-18:00,20:00-22:00', '']) {
       assert.deepEqual(
         problems({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }),
-        [`bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window.trim())}`],
+        [
+          `bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window.trim())}`,
+        ],
         window,
       );
     }
@@ -488,10 +515,9 @@ describe('config: the file', () => {
 
   it('a duplicate key names its path and where it repeats', (t) => {
     assert.deepEqual(fileProblems(t, 'site: store-1\nsite: store-2\n'), ['site: duplicate key (line 2, column 1)']);
-    assert.deepEqual(
-      fileProblems(t, 'site: store-1\nedge:\n  buckets: [telemetry]\n  buckets: [pos]\ncore:\n  bucket: lake\n'),
-      ['edge.buckets: duplicate key (line 4, column 3)'],
-    );
+    assert.deepEqual(fileProblems(t, 'site: store-1\nedge:\n  buckets: [telemetry]\n  buckets: [pos]\ncore:\n  bucket: lake\n'), [
+      'edge.buckets: duplicate key (line 4, column 3)',
+    ]);
     assert.deepEqual(fileProblems(t, 'site: store-1\nrules:\n  - priority: high\n    priority: bulk\n'), [
       'rules[0].priority: duplicate key (line 4, column 5)',
     ]);
@@ -556,9 +582,13 @@ describe('config: the file', () => {
   });
 
   it('a missing variable in a flow mapping is reported under its field', (t) => {
-    assert.deepEqual(fileProblems(t, 'site: store-1\nedge: { buckets: [telemetry] }\ncore: { bucket: lake, credentials: { accessKeyId: ${KEY}, secretAccessKey: x } }\n'), [
-      'core.credentials.accessKeyId: environment variable KEY is not set',
-    ]);
+    assert.deepEqual(
+      fileProblems(
+        t,
+        'site: store-1\nedge: { buckets: [telemetry] }\ncore: { bucket: lake, credentials: { accessKeyId: ${KEY}, secretAccessKey: x } }\n',
+      ),
+      ['core.credentials.accessKeyId: environment variable KEY is not set'],
+    );
   });
 });
 
@@ -771,9 +801,10 @@ it('an empty http.token is refused: it would let any request in', (t) => {
     'http.token: must not be empty: an empty token would let any request in (leave http.token out to run without one)',
   ]);
   const file = writeConfig(t, 'site: s\nedge: { buckets: [b1b] }\ncore: { bucket: lake }\nhttp: { token: "${TOKEN}" }\n');
-  assert.deepEqual(problemsOf(() => loadConfigFile(file, { env: { TOKEN: '' } })), [
-    'http.token: must not be empty: an empty token would let any request in (leave http.token out to run without one)',
-  ]);
+  assert.deepEqual(
+    problemsOf(() => loadConfigFile(file, { env: { TOKEN: '' } })),
+    ['http.token: must not be empty: an empty token would let any request in (leave http.token out to run without one)'],
+  );
 });
 
 it('a wrong secret is reported without its value, and an endpoint may not carry a user or password', () => {
@@ -783,7 +814,10 @@ it('a wrong secret is reported without its value, and an endpoint may not carry 
     http: { token: 98765432109876 },
   };
   const found = problems(raw);
-  assert.deepEqual(found, ['edge.credentials.secretAccessKey: expected a string, got a value (redacted)', 'http.token: expected a string, got a value (redacted)']);
+  assert.deepEqual(found, [
+    'edge.credentials.secretAccessKey: expected a string, got a value (redacted)',
+    'http.token: expected a string, got a value (redacted)',
+  ]);
   assert.ok(!found.join().includes('12345678901234') && !found.join().includes('98765432109876'));
   assert.deepEqual(problems(withField('edge', { endpoint: 'http://admin:hunter2@127.0.0.1:9000' })), [
     'edge.endpoint: must not carry a user or password: put the keys under credentials',
@@ -791,30 +825,43 @@ it('a wrong secret is reported without its value, and an endpoint may not carry 
 });
 
 it('transfer settings that cannot work together are refused', () => {
-  assert.deepEqual(problems(withField('transfer', { bufferThreshold: '1GiB', memoryLimit: '64MiB' })), ['transfer.bufferThreshold: must be at most transfer.memoryLimit']);
+  assert.deepEqual(problems(withField('transfer', { bufferThreshold: '1GiB', memoryLimit: '64MiB' })), [
+    'transfer.bufferThreshold: must be at most transfer.memoryLimit',
+  ]);
   assert.deepEqual(problems(withField('transfer', { multipartThreshold: '10TiB' })), [
     'transfer.multipartThreshold: must be at most 5GiB (the largest object S3 takes in one PUT)',
   ]);
-  assert.deepEqual(problems(withField('transfer', { retryBase: '1h', retryCap: '1s' })), ['transfer.retryBase: must be at most transfer.retryCap']);
-  assert.deepEqual(problems({ ...minimal(), events: { maxBodySize: 0 } }), ['events.maxBodySize: must be at least 1KiB (one event record)']);
+  assert.deepEqual(problems(withField('transfer', { retryBase: '1h', retryCap: '1s' })), [
+    'transfer.retryBase: must be at most transfer.retryCap',
+  ]);
+  assert.deepEqual(problems({ ...minimal(), events: { maxBodySize: 0 } }), [
+    'events.maxBodySize: must be at least 1KiB (one event record)',
+  ]);
 });
 
 it('warnings for rules that swallow the rules after them, an open listener without a token, a KMS key that is not used', () => {
   // The indentation slip `- match: {...}` / `- exclude: true` makes two rules of one.
-  const slip = parse({ ...minimal(), rules: [{ match: { prefix: 'tmp/' } }, { exclude: true }, { match: { prefix: 'a/' }, priority: 'high' }] });
+  const slip = parse({
+    ...minimal(),
+    rules: [{ match: { prefix: 'tmp/' } }, { exclude: true }, { match: { prefix: 'a/' }, priority: 'high' }],
+  });
   assert.deepEqual(configWarnings(slip), [
     'rules[1]: has no match conditions and excludes every object: nothing is replicated',
     'rules[1]: has no match conditions, so it decides for every object and rules[2] never apply',
   ]);
-  assert.deepEqual(configWarnings(parse({ ...minimal(), rules: [{ match: { prefix: 'tmp/' }, exclude: true }, { priority: 'bulk' }] })), []);
+  assert.deepEqual(
+    configWarnings(parse({ ...minimal(), rules: [{ match: { prefix: 'tmp/' }, exclude: true }, { priority: 'bulk' }] })),
+    [],
+  );
   assert.deepEqual(configWarnings(parse(withField('http', { listen: '0.0.0.0:9464' }))), [
     'http.listen: 0.0.0.0:9464 is reachable from other hosts and http.token is not set: anyone who reaches it can post events and read /status',
   ]);
   assert.deepEqual(configWarnings(parse(withField('http', { listen: '0.0.0.0:9464', token: 'secret' }))), []);
   assert.deepEqual(configWarnings(parse(withField('http', { listen: '[::1]:9464' }))), []);
-  assert.deepEqual(configWarnings(parse({ ...minimal(), core: { bucket: 'lake', encryption: { kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/x' } } })), [
-    'core.encryption.kmsKeyId: ignored unless core.encryption.mode is aws:kms (it is none)',
-  ]);
+  assert.deepEqual(
+    configWarnings(parse({ ...minimal(), core: { bucket: 'lake', encryption: { kmsKeyId: 'arn:aws:kms:eu-west-1:1:key/x' } } })),
+    ['core.encryption.kmsKeyId: ignored unless core.encryption.mode is aws:kms (it is none)'],
+  );
 });
 
 it('warnings for a CA bundle on a plain http endpoint and a page size no server gives', () => {
@@ -823,7 +870,10 @@ it('warnings for a CA bundle on a plain http endpoint and a page size no server 
     'edge.caBundle: ignored: edge.endpoint is http:// (no TLS), so no certificate is checked',
     'scan.pageSize: 5000 asks for more keys than S3 sends in one list request (1000): pages hold at most 1000',
   ]);
-  assert.deepEqual(configWarnings(parse({ ...withField('edge', { endpoint: 'https://minio.local:9000', caBundle: 'ca.pem' }), scan: { pageSize: 1000 } })), []);
+  assert.deepEqual(
+    configWarnings(parse({ ...withField('edge', { endpoint: 'https://minio.local:9000', caBundle: 'ca.pem' }), scan: { pageSize: 1000 } })),
+    [],
+  );
 });
 
 it('${VAR} only: a shell default such as ${VAR:-x} is refused by name, not taken literally', () => {
@@ -850,7 +900,12 @@ it('for commands that only read the journal, unset secrets are not an error (and
 });
 
 it('a relative caBundle is relative to the config file, like journal', () => {
-  const config = parse({ ...minimal(), journal: 'data', edge: { buckets: ['telemetry'], caBundle: 'certs/edge-ca.pem' }, core: { bucket: 'lake', caBundle: '/etc/ssl/core.pem' } });
+  const config = parse({
+    ...minimal(),
+    journal: 'data',
+    edge: { buckets: ['telemetry'], caBundle: 'certs/edge-ca.pem' },
+    core: { bucket: 'lake', caBundle: '/etc/ssl/core.pem' },
+  });
   assert.equal(config.journal, join(BASE_DIR, 'data'));
   assert.equal(config.edge.caBundle, join(BASE_DIR, 'certs', 'edge-ca.pem'));
   assert.equal(config.core.caBundle, '/etc/ssl/core.pem');

@@ -247,8 +247,7 @@ describe('renderCoreKey: over-long keys', () => {
     const input: CoreKeyInput = { site, bucket: 'bucket', key: 'k'.repeat(100), mtime: MTIME };
     assert.throws(
       () => renderCoreKey(DEFAULT_TEMPLATE, input),
-      (error: unknown) =>
-        isTributaryError(error) && error.code === 'TRIB_ERR_KEY_UNMAPPABLE' && /no room/.test(error.message),
+      (error: unknown) => isTributaryError(error) && error.code === 'TRIB_ERR_KEY_UNMAPPABLE' && /no room/.test(error.message),
     );
     assert.equal(renderCoreKey(DEFAULT_TEMPLATE, { ...input, key: 'k' }), `${site}/bucket/k`);
   });
@@ -257,8 +256,7 @@ describe('renderCoreKey: over-long keys', () => {
 describe('renderCoreKey: template and inputs', () => {
   it('renders date tokens from the UTC parts of mtime, zero-padded', () => {
     const template = '{site}/{yyyy}/{mm}/{dd}/{hh}/{bucket}/{key}';
-    const at = (iso: string): string =>
-      renderCoreKey(template, { site: 's', bucket: 'b', key: 'k', mtime: new Date(iso) });
+    const at = (iso: string): string => renderCoreKey(template, { site: 's', bucket: 'b', key: 'k', mtime: new Date(iso) });
     assert.equal(at('2024-03-05T07:08:09Z'), 's/2024/03/05/07/b/k');
     assert.equal(at('2024-12-31T23:59:59.999Z'), 's/2024/12/31/23/b/k');
     assert.equal(at('2025-01-01T00:30:00+02:00'), 's/2024/12/31/22/b/k');
@@ -356,8 +354,26 @@ describe('validateKeyTemplate', () => {
 
 describe('renderCoreKey: properties', () => {
   const unit = fc.constantFrom(
-    '/', '/', '/', '.', '.', '\\', '%', '%', '2', 'E', '5', 'C', '0', 'a',
-    'é', 'e\u0301', '😀', '\u202E', '\u200B', '日',
+    '/',
+    '/',
+    '/',
+    '.',
+    '.',
+    '\\',
+    '%',
+    '%',
+    '2',
+    'E',
+    '5',
+    'C',
+    '0',
+    'a',
+    'é',
+    'e\u0301',
+    '😀',
+    '\u202E',
+    '\u200B',
+    '日',
   );
   const shortKey = fc.string({ unit, maxLength: 8 });
   const anyKey = fc.oneof(

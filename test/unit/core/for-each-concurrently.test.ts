@@ -17,7 +17,10 @@ test('runs every item, never more than `concurrency` at once', async () => {
     running -= 1;
   });
   assert.equal(most, 3);
-  assert.deepEqual(seen.sort((a, b) => a - b), [...Array(20).keys()]);
+  assert.deepEqual(
+    seen.sort((a, b) => a - b),
+    [...Array(20).keys()],
+  );
 });
 
 test('after a failure nothing new starts, the started items settle, then the first failure is thrown', async () => {

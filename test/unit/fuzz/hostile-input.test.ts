@@ -55,12 +55,24 @@ test('event bodies: deeply nested input is refused, not a stack overflow', () =>
 });
 
 test('config: any document gives a config or a ConfigError whose every problem names a field', () => {
-  const section = fc.dictionary(fc.constantFrom('endpoint', 'bucket', 'buckets', 'concurrency', 'partSize', 'interval', 'listen', 'token', 'x'), fc.anything(), { maxKeys: 4 });
+  const section = fc.dictionary(
+    fc.constantFrom('endpoint', 'bucket', 'buckets', 'concurrency', 'partSize', 'interval', 'listen', 'token', 'x'),
+    fc.anything(),
+    { maxKeys: 4 },
+  );
   fc.assert(
     fc.property(
       fc.oneof(
         fc.anything(),
-        fc.record({ site: maybe(fc.string()), journal: maybe(fc.string()), edge: maybe(section), core: maybe(section), transfer: maybe(section), scan: maybe(section), http: maybe(section) }),
+        fc.record({
+          site: maybe(fc.string()),
+          journal: maybe(fc.string()),
+          edge: maybe(section),
+          core: maybe(section),
+          transfer: maybe(section),
+          scan: maybe(section),
+          http: maybe(section),
+        }),
       ),
       (document) => {
         try {
@@ -77,17 +89,24 @@ test('config: any document gives a config or a ConfigError whose every problem n
 });
 
 test('listings: arbitrary or truncated XML is a transient error of the edge, never a crash', () => {
-  const valid = '<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><LastModified>2026-11-27T00:00:00Z</LastModified><ETag>"e"</ETag><Size>1</Size></Contents></ListBucketResult>';
+  const valid =
+    '<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><LastModified>2026-11-27T00:00:00Z</LastModified><ETag>"e"</ETag><Size>1</Size></Contents></ListBucketResult>';
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.nat({ max: valid.length }).map((n) => valid.slice(0, n))), (xml) => {
-      try {
-        parseListing(xml, 'b');
-      } catch (error) {
-        assert.ok(isTributaryError(error), String(error));
-        assert.equal(error.code, 'TRIB_ERR_EDGE_BAD_RESPONSE');
-        assert.equal(error.errorClass, 'transient');
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.nat({ max: valid.length }).map((n) => valid.slice(0, n)),
+      ),
+      (xml) => {
+        try {
+          parseListing(xml, 'b');
+        } catch (error) {
+          assert.ok(isTributaryError(error), String(error));
+          assert.equal(error.code, 'TRIB_ERR_EDGE_BAD_RESPONSE');
+          assert.equal(error.errorClass, 'transient');
+        }
+      },
+    ),
     { numRuns: 2000 },
   );
 });

@@ -32,7 +32,11 @@ test('recordSeen tells new, unchanged and changed versions apart, and supersedes
   assert.deepEqual(journal.recordSeen([object('a', 'e2', 11)], normal, 'scan'), ['changed']);
   assert.equal(journal.latest('b', 'a')?.etag, 'e2');
   assert.equal(journal.latest('b', 'a')?.state, 'queued');
-  assert.equal(journal.backlog().reduce((n, r) => n + r.objects, 0), 2, 'the older version of a is superseded');
+  assert.equal(
+    journal.backlog().reduce((n, r) => n + r.objects, 0),
+    2,
+    'the older version of a is superseded',
+  );
 });
 
 test('migrations are applied once and the schema is versioned', (t) => {
@@ -41,7 +45,23 @@ test('migrations are applied once and the schema is versioned', (t) => {
   const again = openJournal(dir, new FakeClock());
   again.close();
   const names = readJournal(dir, (db) => db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]);
-  assert.deepEqual(names.map((n) => n.name), ['0001_initial.sql', '0002_event_mtime.sql', '0003_manifests.sql', '0004_deletions.sql', '0005_edge_retention.sql', '0006_edge_retention_states.sql', '0007_edge_retention_by_id.sql', '0008_multipart_part_md5s.sql', '0009_landed_index.sql', '0010_suspect_core_copy.sql', '0011_suspect_core_copy_index.sql', '0012_suspect_core_copies.sql']);
+  assert.deepEqual(
+    names.map((n) => n.name),
+    [
+      '0001_initial.sql',
+      '0002_event_mtime.sql',
+      '0003_manifests.sql',
+      '0004_deletions.sql',
+      '0005_edge_retention.sql',
+      '0006_edge_retention_states.sql',
+      '0007_edge_retention_by_id.sql',
+      '0008_multipart_part_md5s.sql',
+      '0009_landed_index.sql',
+      '0010_suspect_core_copy.sql',
+      '0011_suspect_core_copy_index.sql',
+      '0012_suspect_core_copies.sql',
+    ],
+  );
 });
 
 test('only one version of a key is in flight: a newer version waits for the older transfer to finish', (t) => {
@@ -70,7 +90,13 @@ test('failure columns are persisted: attempts, error code and message, next atte
   const { journal, clock } = open(t);
   journal.recordSeen([object('a')], normal, 'scan');
   const [job] = journal.claim(1);
-  journal.markFailed(job!.id, { code: 'TRIB_ERR_CORE_SERVER', message: 'boom'.repeat(1000), outcome: 'retry', consumeAttempt: true, nextAttemptAt: clock.now() + 5000 });
+  journal.markFailed(job!.id, {
+    code: 'TRIB_ERR_CORE_SERVER',
+    message: 'boom'.repeat(1000),
+    outcome: 'retry',
+    consumeAttempt: true,
+    nextAttemptAt: clock.now() + 5000,
+  });
   const row = journal.get(job!.id)!;
   assert.equal(row.state, 'failed');
   assert.equal(row.attempts, 1);
@@ -108,7 +134,10 @@ test('memory does not grow with the object count: 200,000 rows live on disk', (t
   globalThis.gc?.();
   const grown = process.memoryUsage().heapUsed - before;
   const backlog = journal.backlog();
-  assert.equal(backlog.reduce((n, r) => n + r.objects, 0), 200_000);
+  assert.equal(
+    backlog.reduce((n, r) => n + r.objects, 0),
+    200_000,
+  );
   assert.ok(grown < 64 * 1024 * 1024, `heap grew by ${Math.round(grown / 1024 / 1024)} MiB`);
 });
 
@@ -123,7 +152,10 @@ test("an event's provisional mtime and a listing of the same version are one ver
   assert.equal(journal.latest('b', 'a')?.mtimeMs, Date.parse('2026-11-27T10:00:00.000Z'));
   // A late duplicate event changes nothing either.
   assert.deepEqual(journal.recordSeen([event], normal, 'event'), ['unchanged']);
-  assert.equal(journal.backlog().reduce((n, r) => n + r.objects, 0), 1);
+  assert.equal(
+    journal.backlog().reduce((n, r) => n + r.objects, 0),
+    1,
+  );
 });
 
 test('a version seen again after another one (A, B, A within one second) is current again and queued, not taken for the old row', (t) => {
@@ -219,7 +251,11 @@ test('landedSince: count, bytes and lag percentiles of what landed in a window',
   const { journal, clock } = open(t);
   const start = clock.now();
   // 100 objects seen at `start`, landed one second apart: lags 1 s to 100 s.
-  journal.recordSeen(Array.from({ length: 100 }, (_, i) => object(`k${i}`, `e${i}`, 1000)), normal, 'scan');
+  journal.recordSeen(
+    Array.from({ length: 100 }, (_, i) => object(`k${i}`, `e${i}`, 1000)),
+    normal,
+    'scan',
+  );
   const jobs = journal.claim(100);
   for (const job of jobs) {
     clock.advance(1000);

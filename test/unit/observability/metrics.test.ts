@@ -23,7 +23,8 @@ test('backlog gauges are read from the journal at scrape time, objects and bytes
   assert.match(text, /^tributary_backlog_bytes\{state="queued",priority="bulk"\} 5$/m);
   assert.match(text, /^tributary_oldest_pending_age_seconds 90$/m);
   // A later scrape sees the journal as it is then.
-  for (const job of journal.claim(10)) journal.markLanded(job.id, { coreKey: `s/b/${job.key}`, sha256: 'x', coreEtag: null, coreSize: job.size });
+  for (const job of journal.claim(10))
+    journal.markLanded(job.id, { coreKey: `s/b/${job.key}`, sha256: 'x', coreEtag: null, coreSize: job.size });
   const after = await metrics.registry.metrics();
   assert.doesNotMatch(after, /^tributary_backlog_objects\{/m);
   assert.match(after, /^tributary_oldest_pending_age_seconds 0$/m);

@@ -30,12 +30,17 @@ function object(i: number): JournalObject {
 test('a batch larger than one write chunk gives the same bytes as joined lines, one file per day', () => {
   const objects = Array.from({ length: 5000 }, (_, i) => object(i));
   let pulled = 0;
-  const { files, lines } = manifestFiles('site-1', 'lake', { id: 7, createdAt: 1234 }, (function* () {
-    for (const o of objects) {
-      pulled += 1;
-      yield o;
-    }
-  })());
+  const { files, lines } = manifestFiles(
+    'site-1',
+    'lake',
+    { id: 7, createdAt: 1234 },
+    (function* () {
+      for (const o of objects) {
+        pulled += 1;
+        yield o;
+      }
+    })(),
+  );
   assert.equal(pulled, 5000);
   assert.equal(lines, 5000);
   assert.deepEqual([...files.keys()].sort(), [

@@ -23,19 +23,51 @@ test('keys keep their spaces, digits stay text, entities are decoded exactly onc
 
 test('url-encoded keys are decoded when the answer says EncodingType url', () => {
   const xml = `<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>${entry('ctrl/%01x+y%2B')}</ListBucketResult>`;
-  assert.deepEqual(parseListing(xml, 'b').objects.map((o) => o.key), ['ctrl/\u0001x y+']);
+  assert.deepEqual(
+    parseListing(xml, 'b').objects.map((o) => o.key),
+    ['ctrl/\u0001x y+'],
+  );
 });
 
 test('an empty listing, and malformed answers are transient errors that name the bucket', () => {
   assert.deepEqual(parseListing('<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>', 'b').objects, []);
   assert.throws(() => parseListing('<Error><Code>X</Code></Error>', 'b'), { code: 'TRIB_ERR_EDGE_BAD_RESPONSE', message: /LIST b/ });
-  assert.throws(() => parseListing(`<ListBucketResult>${entry('k', 'many')}</ListBucketResult>`, 'b'), { code: 'TRIB_ERR_EDGE_BAD_RESPONSE' });
+  assert.throws(() => parseListing(`<ListBucketResult>${entry('k', 'many')}</ListBucketResult>`, 'b'), {
+    code: 'TRIB_ERR_EDGE_BAD_RESPONSE',
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
 // The fast parser against the general one (fast-xml-parser) on generated listings.
 
-const CHARS = ['a', 'Z', '0', '/', '.', '-', '_', ' ', '\t', '\n', '&', '<', '>', '"', "'", '%', '+', '#', '?', 'é', 'ß', '日', '😀', ';', '=', 'x'];
+const CHARS = [
+  'a',
+  'Z',
+  '0',
+  '/',
+  '.',
+  '-',
+  '_',
+  ' ',
+  '\t',
+  '\n',
+  '&',
+  '<',
+  '>',
+  '"',
+  "'",
+  '%',
+  '+',
+  '#',
+  '?',
+  'é',
+  'ß',
+  '日',
+  '😀',
+  ';',
+  '=',
+  'x',
+];
 const NAMED_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
 /** XML text for `text`, each character escaped one of the ways servers do it (or not at all when allowed). */
@@ -45,7 +77,8 @@ function escapeXml(text: string, ways: readonly number[]): string {
       const way = ways[i % ways.length]!;
       const point = char.codePointAt(0)!;
       const numeric = way % 2 === 0 ? `&#${point};` : `&#x${point.toString(16).toUpperCase()};`;
-      if (char in NAMED_ENTITY) return way < 2 && char !== '&' && char !== '<' ? char.replace('>', '&gt;') : way < 5 ? NAMED_ENTITY[char]! : numeric;
+      if (char in NAMED_ENTITY)
+        return way < 2 && char !== '&' && char !== '<' ? char.replace('>', '&gt;') : way < 5 ? NAMED_ENTITY[char]! : numeric;
       return way === 7 ? numeric : char;
     })
     .join('');
@@ -55,7 +88,12 @@ const entryArb = fc.record({
   key: fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength: 40 }).map((chars) => chars.join('')),
   ways: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 8 }),
   size: fc.nat({ max: 2 ** 40 }),
-  etag: fc.oneof(fc.constant('&quot;0123456789abcdef0123456789abcdef&quot;'), fc.constant('"abc-2"'), fc.constant('&#34;x&#34;'), fc.constant('')),
+  etag: fc.oneof(
+    fc.constant('&quot;0123456789abcdef0123456789abcdef&quot;'),
+    fc.constant('"abc-2"'),
+    fc.constant('&#34;x&#34;'),
+    fc.constant(''),
+  ),
   owner: fc.boolean(),
   spaced: fc.boolean(),
 });
@@ -98,7 +136,10 @@ test('the fast parser reads generated listings exactly as fast-xml-parser does',
       const fast = parseListingFast(xml, 'b');
       assert.ok(fast !== undefined, `the fast path took the page: ${xml.slice(0, 300)}`);
       assert.deepEqual(fast, parseListingGeneral(xml, 'b'));
-      assert.deepEqual(fast.objects.map((o) => o.key), listing.entries.map((e) => e.key));
+      assert.deepEqual(
+        fast.objects.map((o) => o.key),
+        listing.entries.map((e) => e.key),
+      );
     }),
     { numRuns: 400 },
   );
@@ -132,7 +173,13 @@ test('anything but plain listing XML goes to the general parser, with the same r
     if (general instanceof Error) assert.throws(() => parseListing(xml, 'b'), { message: general.message }, xml);
     else assert.deepEqual(parseListing(xml, 'b'), general, xml);
   }
-  assert.deepEqual(parseListing(cases[2]!, 'b').objects.map((o) => o.key), ['© 2026']);
+  assert.deepEqual(
+    parseListing(cases[2]!, 'b').objects.map((o) => o.key),
+    ['© 2026'],
+  );
   // An answer that is no listing at all is refused the same way on both paths.
-  assert.throws(() => parseListing('<Error><Code>SlowDown</Code></Error>', 'b', 'core'), { code: 'TRIB_ERR_CORE_BAD_RESPONSE', message: /not a ListBucketResult/ });
+  assert.throws(() => parseListing('<Error><Code>SlowDown</Code></Error>', 'b', 'core'), {
+    code: 'TRIB_ERR_CORE_BAD_RESPONSE',
+    message: /not a ListBucketResult/,
+  });
 });

@@ -66,12 +66,27 @@ const REQUESTS: Case[] = KEYS.flatMap((key, i): Case[] => [
       'content-length': String(i * 100),
     },
   },
-  { method: 'HEAD', key, query: { partNumber: '1', versionId: `v/${i}` }, headers: { 'User-Agent': 'tributary/0.1', Expect: '100-continue' } },
+  {
+    method: 'HEAD',
+    key,
+    query: { partNumber: '1', versionId: `v/${i}` },
+    headers: { 'User-Agent': 'tributary/0.1', Expect: '100-continue' },
+  },
 ]).concat([
-  { method: 'GET', key: undefined, query: { 'list-type': '2', prefix: 'a b/ü', 'continuation-token': 'x+y/z==', 'start-after': '*(!)', 'encoding-type': 'url' }, headers: {} },
+  {
+    method: 'GET',
+    key: undefined,
+    query: { 'list-type': '2', prefix: 'a b/ü', 'continuation-token': 'x+y/z==', 'start-after': '*(!)', 'encoding-type': 'url' },
+    headers: {},
+  },
   { method: 'DELETE', key: 'k', query: {}, headers: { 'X-Mixed-Case': 'Value', 'proxy-authorization': 'x', 'sec-fetch-mode': 'cors' } },
   { method: 'POST', key: 'multipart/object.bin', query: { uploads: '' }, headers: { 'content-type': 'application/octet-stream' } },
-  { method: 'PUT', key: 'multipart/object.bin', query: { partNumber: '10', uploadId: 'abc/def+ghi==' }, headers: { 'content-length': '5242880' } },
+  {
+    method: 'PUT',
+    key: 'multipart/object.bin',
+    query: { partNumber: '10', uploadId: 'abc/def+ghi==' },
+    headers: { 'content-length': '5242880' },
+  },
 ]);
 
 // In this order: the signer keeps the date of the last second it signed in (same second, the next
@@ -87,7 +102,11 @@ const DATES = [
 
 for (const session of [undefined, 'FwoGZXIvYXdzE//session+token=']) {
   test(`signatures equal the SDK signer's${session ? ' (session credentials)' : ''}`, async () => {
-    const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', ...(session ? { sessionToken: session } : {}) };
+    const credentials = {
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      ...(session ? { sessionToken: session } : {}),
+    };
     for (const region of ['us-east-1', 'eu-central-1']) {
       const ours = createSigV4Signer({ credentials: async () => credentials, region, service: 's3' });
       const sdk = new SignatureV4({ credentials, region, service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
@@ -97,7 +116,15 @@ for (const session of [undefined, 'FwoGZXIvYXdzE//session+token=']) {
           const headers = { host: '127.0.0.1:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...request.headers };
           const mine = await ours.sign({ method: request.method, path, search: canonicalQuery(request.query), headers }, date);
           const theirs = await sdk.sign(
-            { method: request.method, protocol: 'http:', hostname: '127.0.0.1', port: 9000, path, query: { ...request.query }, headers: { ...headers } },
+            {
+              method: request.method,
+              protocol: 'http:',
+              hostname: '127.0.0.1',
+              port: 9000,
+              path,
+              query: { ...request.query },
+              headers: { ...headers },
+            },
             { signingDate: date },
           );
           const label = `${request.method} ${path.slice(0, 60)} ${date.toISOString()} ${region}`;
@@ -112,14 +139,30 @@ for (const session of [undefined, 'FwoGZXIvYXdzE//session+token=']) {
 
 test('a second secret on the same day gets its own signing key', async () => {
   let secret = 'first-secret';
-  const signer = createSigV4Signer({ credentials: async () => ({ accessKeyId: 'AK', secretAccessKey: secret }), region: 'us-east-1', service: 's3' });
+  const signer = createSigV4Signer({
+    credentials: async () => ({ accessKeyId: 'AK', secretAccessKey: secret }),
+    region: 'us-east-1',
+    service: 's3',
+  });
   const request = { method: 'GET', path: '/b/k', search: '', headers: { host: 'h', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } };
   const at = new Date('2026-11-27T10:00:00Z');
   const first = (await signer.sign(request, at))['authorization'];
   secret = 'rotated-secret';
   const second = (await signer.sign(request, at))['authorization'];
-  const sdk = new SignatureV4({ credentials: { accessKeyId: 'AK', secretAccessKey: 'rotated-secret' }, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
-  const expected = (await sdk.sign({ method: 'GET', protocol: 'http:', hostname: 'h', path: '/b/k', query: {}, headers: { ...request.headers } }, { signingDate: at })).headers['authorization'];
+  const sdk = new SignatureV4({
+    credentials: { accessKeyId: 'AK', secretAccessKey: 'rotated-secret' },
+    region: 'us-east-1',
+    service: 's3',
+    sha256: Sha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+  const expected = (
+    await sdk.sign(
+      { method: 'GET', protocol: 'http:', hostname: 'h', path: '/b/k', query: {}, headers: { ...request.headers } },
+      { signingDate: at },
+    )
+  ).headers['authorization'];
   assert.notEqual(first, second);
   assert.equal(second, expected);
 });
@@ -130,7 +173,10 @@ test('invalid credentials are refused before anything is signed', async () => {
 });
 
 test('the canonical query sorts by encoded name and encodes values strictly', () => {
-  assert.equal(canonicalQuery({ 'start-after': "a'b", 'list-type': '2', Prefix: 'x y', 'encoding-type': 'url' }), 'Prefix=x%20y&encoding-type=url&list-type=2&start-after=a%27b');
+  assert.equal(
+    canonicalQuery({ 'start-after': "a'b", 'list-type': '2', Prefix: 'x y', 'encoding-type': 'url' }),
+    'Prefix=x%20y&encoding-type=url&list-type=2&start-after=a%27b',
+  );
 });
 
 test('keys are URI-encoded per segment, unreserved characters and "/" as they are', () => {
@@ -139,6 +185,7 @@ test('keys are URI-encoded per segment, unreserved characters and "/" as they ar
       .split('/')
       .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
       .join('/');
-  for (const key of [...KEYS, '', 'a-b_c.d~e/f', 'x/', '/y', 'with space', 'a\\b', 'Ω/%', '100%']) assert.equal(encodeKey(key), reference(key), key);
+  for (const key of [...KEYS, '', 'a-b_c.d~e/f', 'x/', '/y', 'with space', 'a\\b', 'Ω/%', '100%'])
+    assert.equal(encodeKey(key), reference(key), key);
   assert.equal(encodeKey('a b/c+d'), 'a%20b/c%2Bd');
 });

@@ -90,7 +90,7 @@ test('retention: a DELETE whose outcome a crash lost is finished by the next rou
   assert.equal(retentionOf(s.journal, 'a.json').edge_retention, 'deleted');
 });
 
-test('retention: an object deleted at the edge by someone else is not counted as retention\'s, and deletes: propagate still applies', async (t) => {
+test("retention: an object deleted at the edge by someone else is not counted as retention's, and deletes: propagate still applies", async (t) => {
   const s = setup(t, { deleteFromEdgeAfter: '1d' }, { deletes: 'propagate' });
   s.source.put('edge', 'mine.json', 'm');
   s.source.put('edge', 'theirs.json', 't');

@@ -47,7 +47,11 @@ class KmsLake extends FakeLake {
     const head = await super.head(key);
     return head && { ...head, etag: `kms-${head.etag}`, etagFromMd5: false };
   }
-  override async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+  override async put(
+    key: string,
+    body: Buffer | { stream: Readable; length: number },
+    options: { metadata: Readonly<Record<string, string>> },
+  ) {
     const answer = await super.put(key, body, options);
     return { etag: `kms-${answer.etag}`, etagFromMd5: false };
   }
@@ -69,7 +73,12 @@ class CheckingLake extends FakeLake {
   }
 }
 
-function setUp(t: TestContext, source: FakeSource, lake: FakeLake, size: number): { context: ReplicateContext; journal: Journal; data: Buffer; job: () => JournalObject } {
+function setUp(
+  t: TestContext,
+  source: FakeSource,
+  lake: FakeLake,
+  size: number,
+): { context: ReplicateContext; journal: Journal; data: Buffer; job: () => JournalObject } {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-replicate-'));
   const journal = openJournal(dir, new FakeClock());
   t.after(() => {
@@ -132,7 +141,10 @@ test('a wrong copy whose DELETE failed is never taken for ours, whatever fails i
   assert.equal(first?.code, 'TRIB_ERR_SOURCE_CORRUPT');
   assert.equal(lake.objects.size, 1, 'the DELETE failed: the wrong copy, with our SHA-256, is still there');
   assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), true);
-  assert.deepEqual(journal.suspectCoreCopies(10), { objects: 1, latest: [{ bucket: 'edge', key: 'site/x.bin', state: 'failed', coreKey: 'site-a/edge/site/x.bin' }] });
+  assert.deepEqual(journal.suspectCoreCopies(10), {
+    objects: 1,
+    latest: [{ bucket: 'edge', key: 'site/x.bin', state: 'failed', coreKey: 'site-a/edge/site/x.bin' }],
+  });
   // The next attempt fails before its PUT (the edge unreachable) and replaces the last error...
   source.failNext('read', () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
   const second = await attempt(context, journal, job());
@@ -147,7 +159,7 @@ test('a wrong copy whose DELETE failed is never taken for ours, whatever fails i
   assert.equal(journal.suspectCoreCopies(10).objects, 0);
 });
 
-test('the mark is the core key\'s: the same version journaled again (a rollback, or A, B, A) does not trust the wrong copy either', async (t) => {
+test("the mark is the core key's: the same version journaled again (a rollback, or A, B, A) does not trust the wrong copy either", async (t) => {
   const lake = new KmsLake();
   const source = new FlippingSource(2);
   const { context, journal, data, job } = setUp(t, source, lake, 300 << 10);
@@ -172,7 +184,11 @@ test('the mark is the core key\'s: the same version journaled again (a rollback,
 test('streamed: a differing body whose PUT answer is lost is deleted, and its key stays suspect', async (t) => {
   class LosingLake extends KmsLake {
     lose = true;
-    override async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+    override async put(
+      key: string,
+      body: Buffer | { stream: Readable; length: number },
+      options: { metadata: Readonly<Record<string, string>> },
+    ) {
       const answer = await super.put(key, body, options);
       if (this.lose) {
         this.lose = false;
@@ -192,11 +208,15 @@ test('streamed: a differing body whose PUT answer is lost is deleted, and its ke
   assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true);
 });
 
-test('streamed: a differing body the core turned down leaves the previous version\'s landed copy alone', async (t) => {
+test("streamed: a differing body the core turned down leaves the previous version's landed copy alone", async (t) => {
   /** Reads the whole body, then answers 503 SlowDown without storing anything. */
   class ThrottlingLake extends FakeLake {
     throttle = false;
-    override async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+    override async put(
+      key: string,
+      body: Buffer | { stream: Readable; length: number },
+      options: { metadata: Readonly<Record<string, string>> },
+    ) {
       if (this.throttle && !Buffer.isBuffer(body)) {
         this.throttle = false;
         await body.stream.toArray();
@@ -212,7 +232,15 @@ test('streamed: a differing body the core turned down leaves the previous versio
   // C replaces B at the edge; C's second read differs, and the core turns the PUT down.
   source.put('edge', 'site/x.bin', randomBytes(300 << 10), new Date('2026-11-28T08:00:00Z'));
   journal.recordSeen(
-    [{ bucket: 'edge', key: 'site/x.bin', etag: source.objects.get('edge/site/x.bin')!.etag, size: 300 << 10, mtime: new Date('2026-11-28T08:00:00Z') }],
+    [
+      {
+        bucket: 'edge',
+        key: 'site/x.bin',
+        etag: source.objects.get('edge/site/x.bin')!.etag,
+        size: 300 << 10,
+        mtime: new Date('2026-11-28T08:00:00Z'),
+      },
+    ],
     () => ({ priority: 2, excluded: false }),
     'scan',
   );
@@ -221,7 +249,7 @@ test('streamed: a differing body the core turned down leaves the previous versio
   const failed = await attempt(context, journal, job());
   assert.equal(failed?.code, 'TRIB_ERR_SOURCE_CORRUPT');
   assert.equal(lake.calls.includes('delete'), false);
-  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true, 'B\'s copy is still there');
+  assert.equal(lake.objects.get('site-a/edge/site/x.bin')!.data.equals(data), true, "B's copy is still there");
   assert.equal(journal.isCoreCopySuspect('site-a/edge/site/x.bin'), true, 'marked all the same');
   assert.equal(journal.suspectCoreCopies(10).objects, 0, 'but not listed: nothing of C is there');
 });

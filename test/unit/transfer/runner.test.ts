@@ -16,7 +16,10 @@ import { tempDir } from '../../helpers/temp-dir.js';
 
 function setup(t: Parameters<typeof tempDir>[0], transfer: Record<string, unknown> = {}, rules: unknown[] = []) {
   const dir = tempDir(t);
-  const config = configForFakes(dir, { transfer: { concurrency: 1, retryBase: '10s', retryCap: '10m', maxAttempts: 3, ...transfer }, rules });
+  const config = configForFakes(dir, {
+    transfer: { concurrency: 1, retryBase: '10s', retryCap: '10m', maxAttempts: 3, ...transfer },
+    rules,
+  });
   const clock = new FakeClock();
   const source = new FakeSource();
   const lake = new FakeLake();
@@ -47,7 +50,10 @@ test('transient: failed, one attempt used, next attempt after jittered backoff',
   assert.equal(row!.state, 'failed');
   assert.equal(row!.attempts, 1);
   assert.equal(row!.last_error_code, 'TRIB_ERR_CORE_SERVER');
-  assert.ok(row!.next_attempt_at >= clock.now() + 5_000 && row!.next_attempt_at <= clock.now() + 15_000, String(row!.next_attempt_at - clock.now()));
+  assert.ok(
+    row!.next_attempt_at >= clock.now() + 5_000 && row!.next_attempt_at <= clock.now() + 15_000,
+    String(row!.next_attempt_at - clock.now()),
+  );
 
   clock.advance(20_000);
   await pass(agent);
@@ -110,7 +116,10 @@ test('core unreachable: no attempt is used, the circuit opens, and the backlog l
   assert.equal(summary.stoppedBy, 'outage');
   assert.ok(agent.breaker.isOpen);
   const rows = journalRows(journal);
-  assert.ok(rows.every((r) => r.attempts === 0 && r.state === 'queued'), JSON.stringify(rows.map((r) => [r.state, r.attempts])));
+  assert.ok(
+    rows.every((r) => r.attempts === 0 && r.state === 'queued'),
+    JSON.stringify(rows.map((r) => [r.state, r.attempts])),
+  );
   assert.equal(rows.filter((r) => r.last_error_code === 'TRIB_ERR_CORE_UNREACHABLE').length, 3);
   // A link failure is paced by the breaker, not by the object's own backoff (retryBase 10s here):
   // once the link is back, the objects are runnable within seconds.
@@ -124,7 +133,10 @@ test('core unreachable: no attempt is used, the circuit opens, and the backlog l
   assert.equal(lake.calls.filter((c) => c === 'probe').length - probesBefore, 1, 'one probe, not a storm');
   assert.ok(!agent.breaker.isOpen);
   const after = journalRows(journal);
-  assert.ok(after.every((r) => r.state === 'done' && r.attempts === 0), JSON.stringify(after.map((r) => [r.state, r.attempts])));
+  assert.ok(
+    after.every((r) => r.state === 'done' && r.attempts === 0),
+    JSON.stringify(after.map((r) => [r.state, r.attempts])),
+  );
 });
 
 test('an object deleted at the edge before its transfer is dead with TRIB_ERR_SOURCE_GONE', async (t) => {
@@ -152,7 +164,13 @@ test('a version overwritten while in flight, whose successor a scan journaled me
   const summary = await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
   assert.equal(summary.failed, 0);
   const rows = journalRows(journal);
-  assert.deepEqual(rows.map((r) => [r.state, r.last_error_code]), [['superseded', 'TRIB_ERR_SOURCE_CHANGED'], ['done', null]]);
+  assert.deepEqual(
+    rows.map((r) => [r.state, r.last_error_code]),
+    [
+      ['superseded', 'TRIB_ERR_SOURCE_CHANGED'],
+      ['done', null],
+    ],
+  );
 });
 
 test('bad credentials are fatal: the runner stops, the object stays queued, nothing is done', async (t) => {
@@ -263,16 +281,40 @@ test('manifests: every landed object is listed once, and a batch planned before 
   // A crash after planning a batch and before writing it: the plan is in the journal.
   const planned = agent.journal.planManifestBatch(3);
   assert.ok(planned !== undefined);
-  assert.deepEqual(agent.journal.unwrittenManifestBatches().map((b) => b.id), [planned]);
+  assert.deepEqual(
+    agent.journal.unwrittenManifestBatches().map((b) => b.id),
+    [planned],
+  );
   assert.equal(await agent.manifests.flush(), 5, 'the planned batch of 3, then a new one of 2');
   assert.deepEqual(agent.journal.unwrittenManifestBatches(), []);
   const files = [...lake.objects.keys()].filter((k) => k.startsWith('_tributary/manifests/'));
   assert.equal(files.length, 2);
-  const lines = files.flatMap((k) => lake.objects.get(k)!.data.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+  const lines = files.flatMap((k) =>
+    lake.objects
+      .get(k)!
+      .data.toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
   assert.deepEqual(lines.map((l) => l['source_key']).sort(), ['m/0.json', 'm/1.json', 'm/2.json', 'm/3.json', 'm/4.json']);
-  assert.ok(files.every((k) => /^_tributary\/manifests\/site=site-a\/dt=\d{4}-\d{2}-\d{2}\/batch-\d+-\d{8}\.ndjson$/.test(k)), files.join());
+  assert.ok(
+    files.every((k) => /^_tributary\/manifests\/site=site-a\/dt=\d{4}-\d{2}-\d{2}\/batch-\d+-\d{8}\.ndjson$/.test(k)),
+    files.join(),
+  );
   const line = lines[0]!;
-  for (const field of ['site', 'source_bucket', 'source_etag', 'source_mtime', 'core_key', 'size', 'sha256', 'first_seen_at', 'landed_at', 'lag_seconds']) {
+  for (const field of [
+    'site',
+    'source_bucket',
+    'source_etag',
+    'source_mtime',
+    'core_key',
+    'size',
+    'sha256',
+    'first_seen_at',
+    'landed_at',
+    'lag_seconds',
+  ]) {
     assert.ok(field in line, field);
   }
   assert.equal(await agent.manifests.flush(), 0, 'nothing new: nothing written');
