@@ -61,7 +61,7 @@ function percentile(sorted: readonly number[], p: number): number {
 async function startAgent(cli: string, config: string): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(process.execPath, [cli, 'agent', '-c', config, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const deadline = Date.now() + 30_000;

@@ -153,6 +153,7 @@ export async function startAgentHttp(options: AgentHttpOptions): Promise<AgentHt
         case '/status':
           if (!hasToken(request, options.token)) return send(response, 401, 'a bearer token is required\n');
           return send(response, 200, `${JSON.stringify(options.status(), null, 2)}\n`, 'application/json');
+        case undefined:
         default:
           return send(response, 404, 'not found\n');
       }

@@ -22,7 +22,7 @@ export interface SchemaDef {
   readonly entries?: Record<string, string | number>;
 }
 
-export const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
+export const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def;
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {

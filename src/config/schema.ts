@@ -72,7 +72,7 @@ const rate = parsed('rate', 'a rate such as 2MiB/s or unlimited', (v) =>
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A delay the agent waits with a timer: from `minMs` up to what a timer can hold. */
 const timerDuration = (minMs: number, minText: string) =>
-  duration.refine((v) => v >= minMs && v <= MAX_TIMER_MS, { message: `must be from ${minText} to 24d` });
+  duration.refine((v) => v >= minMs && v <= MAX_TIMER_MS, { error: `must be from ${minText} to 24d` });
 
 /** A retention period: a duration, or `never` (null). */
 const retentionPeriod = parsed('duration', 'a duration such as 7d, or never', (v): number | null | undefined =>
@@ -94,7 +94,7 @@ const endpoint = str('a URL such as http://127.0.0.1:9000')
   }, got('an http:// or https:// URL'))
   // S3 signs requests with the credentials fields; a user:password in the URL would only be printed.
   .refine((value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''), {
-    message: 'must not carry a user or password: put the keys under credentials',
+    error: 'must not carry a user or password: put the keys under credentials',
   });
 
 const credentials = obj({
@@ -224,7 +224,7 @@ const configShape = {
       ),
     buckets: z
       .array(edgeBucket, { error: required('a list of buckets') })
-      .min(1, { message: 'expected at least one bucket' })
+      .min(1, { error: 'expected at least one bucket' })
       .describe('The buckets to replicate, at least one: plain names, or `{ name, prefix }` to replicate only the keys under prefix.'),
   }).describe('The S3 store of this site, replicated from: Tributary lists and reads it, never writes, and deletes only with `retention`.'),
   core: obj({
@@ -259,8 +259,8 @@ const configShape = {
   transfer: obj({
     concurrency: positiveInt.default(8).describe('Objects transferred at once.'),
     partSize: size()
-      .refine((v) => v >= MIN_PART_SIZE, { message: 'must be at least 5MiB (the S3 minimum part size)' })
-      .refine((v) => v <= MAX_PART_SIZE, { message: 'must be at most 5GiB (the S3 maximum part size)' })
+      .refine((v) => v >= MIN_PART_SIZE, { error: 'must be at least 5MiB (the S3 minimum part size)' })
+      .refine((v) => v <= MAX_PART_SIZE, { error: 'must be at most 5GiB (the S3 maximum part size)' })
       .default(16 * 1024 * 1024)
       .describe('Part size of multipart uploads, 5MiB to 5GiB.'),
     multipartThreshold: size()
@@ -351,7 +351,7 @@ const configShape = {
       .describe('host:port the agent serves /metrics /healthz /readyz /status /events on; a bare :port binds 127.0.0.1.'),
     token: str()
       .refine((v) => v.trim() !== '', {
-        message: 'must not be empty: an empty token would let any request in (leave http.token out to run without one)',
+        error: 'must not be empty: an empty token would let any request in (leave http.token out to run without one)',
       })
       .optional()
       .describe('Bearer token the event endpoint and the web pages require. Redacted wherever the config is printed.'),
@@ -366,7 +366,7 @@ const configShape = {
         'How event records encode object keys: auto (by eventSource: ceph:s3 raw, AWS, MinIO and others URL-encoded), url, or raw.',
       ),
     maxBodySize: size()
-      .refine((v) => v >= 1024, { message: 'must be at least 1KiB (one event record)' })
+      .refine((v) => v >= 1024, { error: 'must be at least 1KiB (one event record)' })
       .default(8 * 1024 * 1024)
       .describe('Largest POST /events body accepted; a larger one gets 413.'),
   })

@@ -6,7 +6,7 @@ import { parseListen } from '../core/listen-address.js';
 import type { Config } from './schema.js';
 
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 export function configWarnings(config: Config): string[] {

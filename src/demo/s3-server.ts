@@ -41,7 +41,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', childScript, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`s3rver exited before it was ready (exit code ${String(code)})`);
   });

@@ -73,7 +73,7 @@ export async function readHeartbeats(
   signal?: AbortSignal,
 ): Promise<SiteHeartbeat[]> {
   const sites = await listSites(endpoint, bucket, signal);
-  const results: SiteHeartbeat[] = new Array(sites.length);
+  const results = new Array<SiteHeartbeat>(sites.length);
   await forEachConcurrently(sites, concurrency, async (site, index) => {
     try {
       const response = await endpoint.http.send({ method: 'GET', bucket, key: `${SITES_PREFIX}${site}/heartbeat.json`, signal });

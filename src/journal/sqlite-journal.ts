@@ -5,7 +5,7 @@
  */
 import { sortKey, type ObjectState } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
-import type { ErrorCode } from '../core/errors.js';
+import { coerceError, type ErrorCode } from '../core/errors.js';
 import type {
   BacklogRow,
   FailureFacts,
@@ -705,10 +705,10 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
   // Every call but these sees the pending landings written first.
   const writeBehind = new Set<string>(['markLanded', 'flush', 'close']);
   for (const name of Object.keys(journal) as (keyof Journal)[]) {
-    const method = journal[name] as (...args: unknown[]) => unknown;
+    const method = journal[name].bind(journal) as (...args: unknown[]) => unknown;
     if (writeBehind.has(name)) continue;
     (journal as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      if (flushError !== undefined) throw flushError;
+      if (flushError !== undefined) throw coerceError(flushError);
       if (pendingLandings.length > 0) flushLandings();
       return method(...args);
     };

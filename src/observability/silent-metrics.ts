@@ -6,8 +6,8 @@ import type { MetricsSink } from './metrics.js';
 
 export const silentMetrics: MetricsSink = {
   hooks: {},
-  bytesSent() {},
-  setReachable() {},
-  countEvents() {},
-  countRetention() {},
+  bytesSent: () => undefined,
+  setReachable: () => undefined,
+  countEvents: () => undefined,
+  countRetention: () => undefined,
 };

@@ -3,12 +3,13 @@
  * per-object request and for listings, and the AWS SDK client for multipart uploads, created
  * (and its ~100 ms of module loading paid) only when first needed.
  */
+import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { readCaBundle, type EndpointSettings } from './endpoint-settings.js';
 import { createS3Http, type S3Http } from './s3-http.js';
 
-export type SdkModule = typeof import('@aws-sdk/client-s3');
+export type SdkModule = typeof S3Sdk;
 
 export interface S3Endpoint {
   readonly http: S3Http;

@@ -112,7 +112,7 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
       }
       const refuse = (error: TributaryError): never => {
         // Destroying an unread body emits 'error': with no listener that would end the process.
-        response.body.once('error', () => {});
+        response.body.once('error', () => undefined);
         response.body.destroy();
         throw error;
       };

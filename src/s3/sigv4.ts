@@ -120,7 +120,7 @@ export function createSigV4Signer(options: {
       // One value per lower-cased name (the last one, as the SDK keeps it); undefined is no header.
       const byName = new Map<string, string>();
       for (const name in headers) {
-        const value = headers[name] as string | undefined;
+        const value = headers[name];
         if (value === undefined) continue;
         const lower = name.toLowerCase();
         if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue;

@@ -369,7 +369,7 @@ async function replicateStreamed(
     if (readError !== undefined) {
       throw new TributaryError(
         'TRIB_ERR_EDGE_BAD_RESPONSE',
-        `edge GET ${job.bucket}/${job.key}: the read broke off: ${String((readError as Error).message)}`,
+        `edge GET ${job.bucket}/${job.key}: the read broke off: ${(readError as Error).message}`,
         {
           cause: readError,
         },

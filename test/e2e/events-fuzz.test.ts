@@ -104,6 +104,7 @@ function verdict(probe: Probe): Verdict {
       return { status: 200, text: null };
     case '/status':
       return presentsToken(probe.auth) ? { status: 200, text: null } : { status: 401, text: 'a bearer token is required\n' };
+    case undefined:
     default:
       return { status: 404, text: 'not found\n' };
   }
@@ -191,7 +192,7 @@ function checkAnswer(probe: Probe, answer: Answer): void {
   assert.ok(answer.status < 500, `never a 5xx: ${where}`);
   assert.equal(answer.status, want.status, where);
   if (probe.expect !== undefined) assert.equal(want.status, probe.expect.status, `generator and parser disagree: ${where}`);
-  const type = String(answer.headers['content-type'] ?? '');
+  const type = answer.headers['content-type'] ?? '';
   if (want.text !== undefined && want.text !== null && probe.method !== 'HEAD') {
     assert.equal(answer.text, want.text, where);
     assert.match(type, /^text\/plain/, where);
@@ -474,7 +475,10 @@ const notASize = fc.oneof(
 );
 const badEtag = fc.oneof(notAString, fc.constantFrom('', '"', '""', '"""'));
 
-type Mutation = { readonly error: string; readonly apply: (record: Record<string, unknown>) => unknown };
+interface Mutation {
+  readonly error: string;
+  readonly apply: (record: Record<string, unknown>) => unknown;
+}
 const s3Of = (r: Record<string, unknown>) => r['s3'] as Record<string, unknown>;
 const objectOf = (r: Record<string, unknown>) => s3Of(r)['object'] as Record<string, unknown>;
 
@@ -1041,7 +1045,7 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
       probes.map((probe) =>
         exchange(port, probe, keepAlive).then(
           (answer) => ({ probe, answer }),
-          (error: Error) => assert.fail(`connection failed (${error.message}): ${show(probe)}`),
+          (error: unknown) => assert.fail(`connection failed (${(error as Error).message}): ${show(probe)}`),
         ),
       ),
     );

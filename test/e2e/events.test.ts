@@ -107,7 +107,7 @@ test('events alone drive replication; keys as AWS, MinIO and Ceph send them; dup
       },
     ],
   });
-  assert.equal(JSON.parse(removal.text).removed_ignored, 1);
+  assert.equal((JSON.parse(removal.text) as { removed_ignored: number }).removed_ignored, 1);
 
   // Bad input: a reason, never a crash.
   assert.equal((await post(base, { Records: [] }, null)).status, 401);

@@ -20,7 +20,10 @@ export class FakeClock implements Clock {
   }
 }
 
-type Failure = { error: () => unknown; times: number };
+interface Failure {
+  error: () => unknown;
+  times: number;
+}
 
 export class FakeSource implements SourceStore {
   readonly objects = new Map<string, { data: Buffer; etag: string; mtime: Date }>();

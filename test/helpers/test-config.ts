@@ -30,7 +30,7 @@ export function testConfigDocument(dir: string, edge: TestS3, core: TestS3, opti
       credentials: options.edgeCredentials ?? { accessKeyId: edge.accessKeyId, secretAccessKey: edge.secretAccessKey },
       buckets: options.buckets ?? ['edge'],
       requestTimeout: '10s',
-      ...((extra['edge'] as object | undefined) ?? {}),
+      ...(extra['edge'] ?? {}),
     },
     core: {
       endpoint: core.endpoint,
@@ -38,11 +38,11 @@ export function testConfigDocument(dir: string, edge: TestS3, core: TestS3, opti
       credentials: options.coreCredentials ?? { accessKeyId: core.accessKeyId, secretAccessKey: core.secretAccessKey },
       bucket: options.coreBucket ?? 'lake',
       requestTimeout: '10s',
-      ...((extra['core'] as object | undefined) ?? {}),
+      ...(extra['core'] ?? {}),
     },
-    transfer: { concurrency: 4, retryBase: '100ms', retryCap: '1s', ...((extra['transfer'] as object | undefined) ?? {}) },
+    transfer: { concurrency: 4, retryBase: '100ms', retryCap: '1s', ...(extra['transfer'] ?? {}) },
     // Port 0: tests run in parallel, each agent gets a free port (logged as "http listening").
-    http: { listen: '127.0.0.1:0', ...((extra['http'] as object | undefined) ?? {}) },
+    http: { listen: '127.0.0.1:0', ...(extra['http'] ?? {}) },
     ...Object.fromEntries(Object.entries(extra).filter(([k]) => !['edge', 'core', 'transfer', 'http'].includes(k))),
   };
 }

@@ -124,7 +124,7 @@ export async function runAgent(file: string, log: Logger, signals: AgentSignals)
     await agent.manifests.flush();
     await heartbeat.stop();
     if (summary.fatal) throw summary.fatal;
-    if (retentionFatal !== undefined) throw retentionFatal;
+    if (retentionFatal !== undefined) throw coerceError(retentionFatal);
     log.info({ landed: summary.landed }, 'agent stopped');
     return EXIT.ok;
   } finally {

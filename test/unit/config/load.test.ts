@@ -430,12 +430,12 @@ describe('config: ${VAR} from the environment', () => {
   });
 
   it('reads process.env when no env is given', () => {
-    const name = 'TRIBUTARY_TEST_LOAD_SITE';
+    const name = 'TRIBUTARY_TEST_LOAD_SITE' as const;
     process.env[name] = 'from-process-env';
     try {
       assert.equal(parseConfig({ ...minimal(), site: `\${${name}}` }, 'x', { baseDir: BASE_DIR }).site, 'from-process-env');
     } finally {
-      delete process.env[name];
+      Reflect.deleteProperty(process.env, name);
     }
   });
 });

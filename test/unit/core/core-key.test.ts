@@ -150,7 +150,7 @@ describe('isPlainKey', () => {
 });
 
 describe('escapeOddKey', () => {
-  const examples: ReadonlyArray<readonly [string, string]> = [
+  const examples: readonly (readonly [string, string])[] = [
     ['../x', '\\%2E%2E/x'],
     ['//d', '\\%00/%00/d'],
     ['/a', '\\%00/a'],
@@ -247,7 +247,7 @@ describe('renderCoreKey: over-long keys', () => {
     const input: CoreKeyInput = { site, bucket: 'bucket', key: 'k'.repeat(100), mtime: MTIME };
     assert.throws(
       () => renderCoreKey(DEFAULT_TEMPLATE, input),
-      (error: unknown) => isTributaryError(error) && error.code === 'TRIB_ERR_KEY_UNMAPPABLE' && /no room/.test(error.message),
+      (error: unknown) => isTributaryError(error) && error.code === 'TRIB_ERR_KEY_UNMAPPABLE' && error.message.includes('no room'),
     );
     assert.equal(renderCoreKey(DEFAULT_TEMPLATE, { ...input, key: 'k' }), `${site}/bucket/k`);
   });
@@ -311,7 +311,7 @@ describe('validateKeyTemplate', () => {
     assert.deepEqual(validateKeyTemplate('{site}/in-{bucket}/.raw/{key}', 2), []);
   });
 
-  const cases: ReadonlyArray<readonly [string, number, string]> = [
+  const cases: readonly (readonly [string, number, string])[] = [
     ['{site}/{foo}/{key}', 1, 'unknown token "{foo}"'],
     ['{site}/{}/{key}', 1, 'unknown token "{}"'],
     ['{site}/{bucket}', 1, 'must contain "{key}"'],

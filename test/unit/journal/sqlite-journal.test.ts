@@ -71,7 +71,7 @@ test('only one version of a key is in flight: a newer version waits for the olde
   assert.equal(first?.etag, 'e1');
   journal.recordSeen([object('a', 'e2', 12)], normal, 'scan');
   assert.deepEqual(journal.claim(10), [], 'e2 must not start while e1 is transferring');
-  journal.markLanded(first!.id, { coreKey: 's/b/a', sha256: 'x', coreEtag: null, coreSize: 10 });
+  journal.markLanded(first.id, { coreKey: 's/b/a', sha256: 'x', coreEtag: null, coreSize: 10 });
   const [second] = journal.claim(10);
   assert.equal(second?.etag, 'e2');
 });

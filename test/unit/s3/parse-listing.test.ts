@@ -72,7 +72,7 @@ const NAMED_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 
 /** XML text for `text`, each character escaped one of the ways servers do it (or not at all when allowed). */
 function escapeXml(text: string, ways: readonly number[]): string {
-  return [...text]
+  return Array.from(text)
     .map((char, i) => {
       const way = ways[i % ways.length]!;
       const point = char.codePointAt(0)!;

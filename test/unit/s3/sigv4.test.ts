@@ -4,7 +4,7 @@
  * odd keys, queries, header spacing, session tokens and unsignable headers, at several dates.
  */
 import assert from 'node:assert/strict';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, type Hash } from 'node:crypto';
 import { test } from 'node:test';
 
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -15,11 +15,11 @@ import { canonicalQuery, createSigV4Signer } from '../../../src/s3/sigv4.js';
 
 /** node:crypto behind the Checksum interface the SDK's signer expects (SHA-256, or HMAC with a key). */
 class Sha256 {
-  private hash: Hash | Hmac;
+  private hash: Hash | ReturnType<typeof createHmac>;
   constructor(private readonly secret?: SourceData) {
     this.hash = this.create();
   }
-  private create(): Hash | Hmac {
+  private create(): Hash | ReturnType<typeof createHmac> {
     return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret as Buffer);
   }
   update(data: Uint8Array): void {
