@@ -6,7 +6,7 @@ import { decide } from '../core/rules.js';
 import type { Config } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
 import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
-import { openJournal } from '../journal/sqlite-journal.js';
+import { openJournal } from '../journal/open-journal.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import { silentMetrics } from '../observability/silent-metrics.js';

@@ -1,5 +1,5 @@
 import { countOf } from '../../core/units.js';
-import { openJournal } from '../../journal/sqlite-journal.js';
+import { openJournal } from '../../journal/open-journal.js';
 import { systemClock } from '../../ports/clock.js';
 import { ERROR_CODES } from '../../core/errors.js';
 import { CommandFailure, EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';

@@ -4,7 +4,7 @@
  */
 import { PRIORITY_NAMES } from '../../core/object-state.js';
 import { countOf, durationInConfigUnits, formatBytes, formatDuration } from '../../core/units.js';
-import { openJournal } from '../../journal/sqlite-journal.js';
+import { openJournal } from '../../journal/open-journal.js';
 import { systemClock } from '../../ports/clock.js';
 import { buildStatus } from '../../report/status-report.js';
 import { retentionPolicy } from '../../transfer/edge-retention.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { openJournal } from '../../../src/journal/sqlite-journal.js';
+import { openJournal } from '../../../src/journal/open-journal.js';
 import { createAgentMetrics } from '../../../src/observability/metrics.js';
 import { FakeClock } from '../../helpers/fakes.js';
 import { tempDir } from '../../helpers/temp-dir.js';

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 
 import { coerceError, TributaryError } from '../../../src/core/errors.js';
-import { openJournal } from '../../../src/journal/sqlite-journal.js';
+import { openJournal } from '../../../src/journal/open-journal.js';
 import type { Journal, JournalObject } from '../../../src/ports/journal.js';
 import type { LakeHead } from '../../../src/ports/lake-store.js';
 import type { SourceObject } from '../../../src/ports/source-store.js';
