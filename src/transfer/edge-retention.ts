@@ -23,7 +23,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Journal, RetentionCandidate, RetentionOutcome } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
-import { META } from './lineage.js';
+import { META } from '../land/lineage.js';
 
 /** Who decides how long an edge object stays after it landed. */
 export interface RetentionPolicy {

@@ -8,7 +8,7 @@ import { coerceError } from '../core/errors.js';
 import type { Journal } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
-import { META } from './lineage.js';
+import { META } from '../land/lineage.js';
 
 export interface DeletionRound {
   readonly deleted: number;

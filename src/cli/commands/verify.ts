@@ -17,8 +17,8 @@ import type { Logger } from '../../observability/logger.js';
 import type { LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
 import type { Journal, JournalObject } from '../../ports/journal.js';
-import { META } from '../../transfer/lineage.js';
-import { coreKeyFor } from '../../transfer/replicate-object.js';
+import { META } from '../../land/lineage.js';
+import { coreKeyFor } from '../../land/core-key-for.js';
 import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export interface VerifyProblem {

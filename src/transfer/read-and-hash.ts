@@ -7,7 +7,9 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { TributaryError } from '../core/errors.js';
+import type { JournalObject } from '../ports/journal.js';
 import type { SourceObject, SourceRead, SourceStore } from '../ports/source-store.js';
+import type { ReplicateContext } from './context.js';
 
 export interface BufferedRead {
   readonly data: Buffer;
@@ -160,4 +162,27 @@ export async function hashWholeObject(
 /** Content-MD5 (base64) from an MD5 in hex, such as a plain ETag. */
 export function md5HexToBase64(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/** A hashing pass over the whole object, one of a few at once (ReplicateContext.hashPasses). */
+export async function hashPass(
+  context: Pick<ReplicateContext, 'hashPasses' | 'source'>,
+  job: JournalObject,
+  options: { md5: Md5Wanted; partSize?: number },
+  signal: AbortSignal | undefined,
+): Promise<WholeObjectHashes> {
+  const release = await context.hashPasses.acquire(1, signal);
+  try {
+    return await hashWholeObject(context.source, job, { ...options, signal });
+  } finally {
+    release();
+  }
+}
+
+/** The bytes read do not match the edge's own ETag (a plain MD5). */
+export function sourceCorrupt(job: Pick<JournalObject, 'bucket' | 'key' | 'etag'>, md5Hex: string): TributaryError {
+  return new TributaryError(
+    'TRIB_ERR_SOURCE_CORRUPT',
+    `edge GET ${job.bucket}/${job.key}: content MD5 ${md5Hex} does not match its ETag ${job.etag}`,
+  );
 }
