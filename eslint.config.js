@@ -2,8 +2,49 @@
 // docs/architecture.md (eslint-plugin-boundaries): a lower layer never imports a higher one, and
 // nothing but the composition root (agent/) reaches the adapters (journal/, db/, s3/) directly.
 import js from '@eslint/js';
+import boundaries from 'eslint-plugin-boundaries';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+/**
+ * The layers of src/ (docs/architecture.md) and what each may import. Lower layers never import
+ * higher ones, and only the composition root (agent/) builds the adapters (journal/, db/, s3/);
+ * everything else reaches them through ports/. schedule/policy/ (backoff, claim order, pure)
+ * are shared with the adapters that apply them.
+ */
+const LAYERS = {
+  core: [],
+  ports: ['core'],
+  land: ['core'],
+  config: ['core'],
+  db: ['core'],
+  'schedule-policy': [],
+  journal: ['core', 'ports', 'db', 'schedule-policy'],
+  s3: ['core', 'ports', 'schedule-policy'],
+  detect: ['core', 'ports'],
+  schedule: ['core', 'ports', 'schedule-policy'],
+  transfer: ['core', 'ports', 'land'],
+  observability: ['core', 'ports', 'config', 'schedule'],
+  report: ['core', 'ports', 'observability'],
+  fleet: ['core', 'ports', 'config', 'report', 's3'],
+  demo: ['core', 's3'],
+  agent: [
+    'core',
+    'ports',
+    'land',
+    'config',
+    'db',
+    'journal',
+    's3',
+    'detect',
+    'schedule',
+    'schedule-policy',
+    'transfer',
+    'observability',
+    'report',
+  ],
+  cli: ['core', 'ports', 'land', 'config', 'observability', 'report', 'fleet', 'demo', 'agent'],
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.bench-out/', '.scratch/'] },
@@ -51,6 +92,37 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-function': 'off',
       // t.after(async () => ...) and servers with async handlers in test helpers are awaited or guarded.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { typescript: { project: './tsconfig.json' } },
+      'boundaries/elements': [
+        { type: 'schedule-policy', pattern: 'src/schedule/policy' },
+        ...Object.keys(LAYERS)
+          .filter((type) => type !== 'schedule-policy')
+          .map((type) => ({ type, pattern: `src/${type}` })),
+      ],
+    },
+    rules: {
+      'boundaries/dependencies': [
+        'error',
+        {
+          default: 'disallow',
+          policies: [
+            ...Object.entries(LAYERS).map(([type, allowed]) => ({
+              from: { element: { type } },
+              allow: { to: { element: { types: { anyOf: [type, ...allowed] } } } },
+            })),
+            // Packages and Node's built-in modules, wherever the per-file lint rules allow them.
+            { allow: { to: { module: { origin: 'external' } } } },
+            { allow: { to: { module: { origin: 'core' } } } },
+          ],
+        },
+      ],
+      'boundaries/no-unknown-files': 'error',
     },
   },
   {

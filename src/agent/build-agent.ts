@@ -2,6 +2,7 @@
  * The composition root: builds every adapter from the frozen Config and wires detect -> journal
  * -> transfer. The only module that imports the concrete adapters (s3/, journal/).
  */
+import { readCaBundle } from '../config/ca-bundle.js';
 import { decide } from '../core/rules.js';
 import type { Config } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
@@ -20,12 +21,14 @@ import type { SourceStore } from '../ports/source-store.js';
 import { createS3Endpoint } from '../s3/endpoint.js';
 import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
-import { createCircuitBreaker, type CircuitBreaker } from '../transfer/circuit-breaker.js';
+import { createCircuitBreaker, type CircuitBreaker } from '../schedule/circuit-breaker.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
 import { retentionPolicy, runRetentionRound, type RetentionDeps, type RetentionRound } from '../transfer/edge-retention.js';
+
+export type { RetentionRound };
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
-import { createRunner, type Runner, type RunnerHooks } from '../transfer/runner.js';
+import { createRunner, type Runner, type RunnerHooks } from '../schedule/runner.js';
 
 export interface Agent<Metrics extends MetricsSink = MetricsSink> {
   readonly config: Config;
@@ -93,8 +96,10 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
-  const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets, 'edge') : undefined;
-  const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets, 'core') : undefined;
+  const edgeEndpoint =
+    deps.source === undefined ? createS3Endpoint(config.edge, sockets, readCaBundle(config.edge, 'edge.caBundle')) : undefined;
+  const coreEndpoint =
+    deps.lake === undefined ? createS3Endpoint(config.core, sockets, readCaBundle(config.core, 'core.caBundle')) : undefined;
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
   const journal = openJournal(config.journal, clock);

@@ -3,12 +3,11 @@
  * the exit codes of the CLI contract.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { ConfigError, loadConfigFile, loadFleetConfigFile } from '../config/load.js';
 import type { Config, FleetConfig } from '../config/schema.js';
-import { isTributaryError } from '../core/errors.js';
-import { JOURNAL_FILE } from '../db/open-database.js';
+import { isConfigError, isTributaryError } from '../core/errors.js';
+import { journalPath } from '../agent/local-journal.js';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2 } as const;
 
@@ -55,7 +54,7 @@ export function loadConfigOrFail(file: string, options: { readonly localOnly?: b
  * journal in it is a wrong `journal:` path, not an empty backlog.
  */
 export function requireJournal(config: Config): void {
-  const path = join(config.journal, JOURNAL_FILE);
+  const path = journalPath(config);
   if (!existsSync(path)) {
     throw new CommandFailure(
       `no journal at ${path}: no agent or sync --once has run with this config's journal folder yet (check journal: in the config)`,
@@ -67,17 +66,5 @@ export function requireJournal(config: Config): void {
 /** Errors that mean the configuration is wrong (bad credentials, missing bucket) exit 2. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommandFailure) return error.exitCode;
-  if (isTributaryError(error)) {
-    if (
-      error.code === 'TRIB_ERR_CONFIG_INVALID' ||
-      error.code.endsWith('_AUTH') ||
-      error.code.endsWith('_TLS') ||
-      error.code.endsWith('_REDIRECT') ||
-      error.code.endsWith('_BUCKET_MISSING') ||
-      error.code.endsWith('_ACCESS_DENIED')
-    ) {
-      return EXIT.usage;
-    }
-  }
-  return EXIT.incomplete;
+  return isTributaryError(error) && isConfigError(error) ? EXIT.usage : EXIT.incomplete;
 }

@@ -85,6 +85,22 @@ export function isTributaryError(value: unknown): value is TributaryError {
   );
 }
 
+/**
+ * Errors that mean the configuration is wrong, not the object or the link: bad config, refused
+ * credentials, TLS or redirect trouble, a missing bucket, denied access. The CLI exits 2 on them.
+ */
+export function isConfigError(error: TributaryError): boolean {
+  const { code } = error;
+  return (
+    code === 'TRIB_ERR_CONFIG_INVALID' ||
+    code.endsWith('_AUTH') ||
+    code.endsWith('_TLS') ||
+    code.endsWith('_REDIRECT') ||
+    code.endsWith('_BUCKET_MISSING') ||
+    code.endsWith('_ACCESS_DENIED')
+  );
+}
+
 /** Normalises anything thrown into a TributaryError; unknown errors become TRIB_ERR_INTERNAL. */
 export function coerceError(value: unknown): TributaryError {
   if (isTributaryError(value)) return value;

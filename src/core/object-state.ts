@@ -26,11 +26,3 @@ export const PRIORITY_NAMES: readonly PriorityName[] = ['critical', 'high', 'nor
 export function priorityName(rank: number): PriorityName {
   return PRIORITY_NAMES[rank] ?? 'normal';
 }
-
-/** One step of ageing: an object waiting this long counts as one priority class higher. */
-export const AGEING_STEP_MS = 10 * 60_000;
-
-/** Claim order: lower first. Strict by class, but waiting time slowly lifts lower classes. */
-export function sortKey(priorityRank: number, queuedAtMs: number): number {
-  return queuedAtMs + priorityRank * AGEING_STEP_MS;
-}

@@ -4,7 +4,7 @@
  * flushLandings); journal/open-journal.ts flushes them before any other call.
  */
 import type { ErrorCode } from '../core/errors.js';
-import { sortKey } from '../core/object-state.js';
+import { sortKey } from '../schedule/policy/claim-order.js';
 import type { Db } from '../db/open-database.js';
 import type { Clock } from '../ports/clock.js';
 import type { FailureFacts, JournalObject, LandedFacts, ObjectJournal, SeenDecision, SeenOutcome } from '../ports/journal.js';

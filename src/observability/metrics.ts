@@ -10,7 +10,7 @@ import { priorityName } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
 import type { OutageLog } from './outages.js';
-import type { RunnerHooks } from '../transfer/runner.js';
+import type { RunnerHooks } from '../schedule/runner.js';
 
 /** What the pipeline reports to; silent-metrics.ts has a no-op one for one-shot commands. */
 export interface MetricsSink {

@@ -4,7 +4,9 @@
  */
 import type { Clock } from '../ports/clock.js';
 
-export type Side = 'edge' | 'core';
+import type { Side } from '../core/side.js';
+
+export type { Side };
 
 export interface Outage {
   readonly side: Side;

@@ -6,7 +6,7 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { readCaBundle, type EndpointSettings } from './endpoint-settings.js';
+import type { EndpointSettings } from './endpoint-settings.js';
 import { createS3Http, type S3Http } from './s3-http.js';
 
 export type SdkModule = typeof S3Sdk;
@@ -18,8 +18,8 @@ export interface S3Endpoint {
   close(): Promise<void>;
 }
 
-export function createS3Endpoint(settings: EndpointSettings, connections: number, side: 'edge' | 'core' = 'core'): S3Endpoint {
-  const ca = readCaBundle(settings, `${side}.caBundle`);
+/** `ca`: the PEM text of extra certificate authorities to trust (config/ca-bundle.ts reads it). */
+export function createS3Endpoint(settings: EndpointSettings, connections: number, ca?: string): S3Endpoint {
   let loaded: Promise<{ client: S3Client; commands: SdkModule }> | undefined;
   const sdk = () =>
     (loaded ??= Promise.all([import('@aws-sdk/client-s3'), import('./create-client.js')]).then(([commands, { createS3Client }]) => ({

@@ -4,7 +4,9 @@
  */
 import { TributaryError, type ErrorCode } from '../core/errors.js';
 
-export type Side = 'edge' | 'core';
+import type { Side } from '../core/side.js';
+
+export type { Side };
 
 interface SdkLikeError {
   name?: string;

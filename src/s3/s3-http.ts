@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
 
-import { backoffDelayMs } from '../core/retry-policy.js';
+import { backoffDelayMs } from '../schedule/policy/backoff.js';
 import { canonicalQuery, createSigV4Signer, strictEncode } from './sigv4.js';
 import { Pool } from './undici-pool.js';
 

@@ -1,7 +1,8 @@
 /** What every stage of an object's transfer works with, and what a transfer yields. */
-import type { Journal, LandedFacts } from '../ports/journal.js';
+import type { Journal } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
+import type { TransferResult } from '../ports/transfer.js';
 import type { WeightedSemaphore } from './weighted-semaphore.js';
 
 export interface ReplicateContext {
@@ -23,7 +24,4 @@ export interface ReplicateContext {
   readonly onBytesSent?: (bytes: number) => void;
 }
 
-export interface ReplicateResult extends LandedFacts {
-  /** True when the core already held identical content and nothing was uploaded. */
-  readonly alreadyPresent: boolean;
-}
+export type ReplicateResult = TransferResult;

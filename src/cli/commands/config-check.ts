@@ -5,7 +5,7 @@ import { ConfigError, loadConfigFile } from '../../config/load.js';
 import { redactSecrets } from '../../config/redact.js';
 import type { Config } from '../../config/schema.js';
 import { configWarnings } from '../../config/warnings.js';
-import { readCaBundle } from '../../s3/endpoint-settings.js';
+import { readCaBundle } from '../../config/ca-bundle.js';
 import { CommandFailure, EXIT, loadFleetConfigOrFail, type Output } from '../context.js';
 
 /** A file without these two but with `core` holds no agent config, only what `tributary fleet` needs. */

@@ -3,26 +3,16 @@
  * core only). Exit 1 when any site is not healthy, so cron and alerting can use it.
  */
 import { formatBytes, formatDuration } from '../../core/units.js';
-import { classifySite, type SiteRow } from '../../fleet/site-status.js';
-import { readHeartbeats, SITES_PREFIX } from '../../fleet/read-heartbeats.js';
-import { createS3Endpoint } from '../../s3/endpoint.js';
+import { readFleet } from '../../fleet/read-fleet.js';
+import { SITES_PREFIX } from '../../fleet/read-heartbeats.js';
+import type { SiteRow } from '../../fleet/site-status.js';
 import { EXIT, loadFleetConfigOrFail, type Output } from '../context.js';
 
 const seconds = (value: number | null) => (value === null ? '-' : formatDuration(value * 1000));
 
 export async function fleet(file: string, json: boolean, output: Output, signal: AbortSignal): Promise<number> {
   const config = loadFleetConfigOrFail(file);
-  const endpoint = createS3Endpoint(config.core, config.fleet.concurrency);
-  let rows: SiteRow[];
-  try {
-    const beats = await readHeartbeats(endpoint, config.core.bucket, config.fleet.concurrency, signal);
-    const now = Date.now();
-    rows = beats
-      .map((b) => classifySite(b.site, b.heartbeat, now, config.fleet.lagThreshold, b.problem))
-      .sort((a, b) => a.site.localeCompare(b.site));
-  } finally {
-    await endpoint.close();
-  }
+  const rows: SiteRow[] = await readFleet(config, signal);
   const unhealthy = rows.filter((row) => row.status !== 'healthy').length;
   if (json) {
     output.out(JSON.stringify({ bucket: config.core.bucket, sites: rows, unhealthy }, null, 2));

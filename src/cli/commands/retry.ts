@@ -1,6 +1,5 @@
 import { countOf } from '../../core/units.js';
-import { openJournal } from '../../journal/open-journal.js';
-import { systemClock } from '../../ports/clock.js';
+import { openLocalJournal } from '../../agent/local-journal.js';
 import { ERROR_CODES } from '../../core/errors.js';
 import { CommandFailure, EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
@@ -16,7 +15,7 @@ export function retry(file: string, codeOption: string | undefined, output: Outp
   // Only the local journal is read: the S3 secrets need not be in this shell's environment.
   const config = loadConfigOrFail(file, { localOnly: true });
   requireJournal(config);
-  const journal = openJournal(config.journal, systemClock);
+  const journal = openLocalJournal(config);
   try {
     const count = journal.retryDead({ code });
     output.out(`re-queued ${countOf(count, 'dead object')}${code ? ` with ${code}` : ''}`);

@@ -4,19 +4,17 @@
  */
 import { PRIORITY_NAMES } from '../../core/object-state.js';
 import { countOf, durationInConfigUnits, formatBytes, formatDuration } from '../../core/units.js';
-import { openJournal } from '../../journal/open-journal.js';
-import { systemClock } from '../../ports/clock.js';
 import { buildStatus } from '../../report/status-report.js';
-import { retentionPolicy } from '../../transfer/edge-retention.js';
+import { edgeRetentionConfigured, openLocalJournal } from '../../agent/local-journal.js';
 import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export function status(file: string, json: boolean, output: Output): number {
   // Only the local journal is read: the S3 secrets need not be in this shell's environment.
   const config = loadConfigOrFail(file, { localOnly: true });
   requireJournal(config);
-  const journal = openJournal(config.journal, systemClock);
+  const journal = openLocalJournal(config);
   try {
-    const edgeRetention = retentionPolicy(config.retention, config.rules) !== undefined;
+    const edgeRetention = edgeRetentionConfigured(config);
     const report = buildStatus(config.site, journal, Date.now(), { edgeRetention });
     if (json) {
       output.out(JSON.stringify(report, null, 2));

@@ -7,7 +7,7 @@ import { buildAgent, type Agent } from '../../agent/build-agent.js';
 import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
 import { systemClock } from '../../ports/clock.js';
 import { coerceError } from '../../core/errors.js';
-import type { RetentionRound } from '../../transfer/edge-retention.js';
+import type { RetentionRound } from '../../agent/build-agent.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
 import { createWaker } from '../../core/waker.js';

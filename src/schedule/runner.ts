@@ -19,13 +19,13 @@
 import { setMaxListeners } from 'node:events';
 
 import { coerceError, TributaryError } from '../core/errors.js';
-import { backoffDelayMs, type BackoffSettings } from '../core/retry-policy.js';
+import { backoffDelayMs, type BackoffSettings } from './policy/backoff.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
-import type { Side } from '../s3/map-error.js';
+import type { Side } from '../core/side.js';
 import { createWaker } from '../core/waker.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import type { ReplicateResult } from './replicate-object.js';
+import type { Transfer, TransferResult } from '../ports/transfer.js';
 
 export const MAX_DEFERRALS = 50;
 
@@ -39,7 +39,7 @@ export const DEFERRAL_BACKOFF: BackoffSettings = { baseMs: 500, capMs: 30_000 };
 
 export interface RunnerHooks {
   onStart?(job: JournalObject): void;
-  onLanded?(job: JournalObject, result: ReplicateResult, durationMs: number): void;
+  onLanded?(job: JournalObject, result: TransferResult, durationMs: number): void;
   onFailed?(job: JournalObject, error: TributaryError, outcome: 'retry' | 'dead' | 'released' | 'superseded'): void;
 }
 
@@ -50,7 +50,7 @@ export interface RunnerOptions {
   readonly maxAttempts: number;
   readonly backoff: BackoffSettings;
   readonly breaker: CircuitBreaker;
-  readonly replicate: (job: JournalObject, signal: AbortSignal) => Promise<ReplicateResult>;
+  readonly replicate: Transfer;
   /** Looks the object up at the edge again and journals what is there now; 'gone' if nothing. */
   readonly refresh: (job: JournalObject, signal: AbortSignal) => Promise<'changed' | 'same' | 'gone'>;
   readonly markSuperseded: (job: JournalObject, reason: string) => void;

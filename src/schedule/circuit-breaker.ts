@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Side } from '../s3/map-error.js';
-import { backoffDelayMs } from '../core/retry-policy.js';
+import type { Side } from '../core/side.js';
+import { backoffDelayMs } from './policy/backoff.js';
 import type { Clock } from '../ports/clock.js';
 
 export interface CircuitBreaker {
