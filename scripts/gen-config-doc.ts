@@ -242,13 +242,13 @@ space (\`1h30m\`, \`2m30s\`). A bare number is seconds (\`90\` is 90s).
 
 ### Rates
 
-A size per second: \`2MiB/s\`, \`500KB/s\` (the \`/s\` may be left out). \`unlimited\`, \`off\` and \`0\`
-mean no limit.
+A size per second: \`2MiB/s\`, \`500KB/s\` (the \`/s\` may be left out). \`unlimited\` and \`off\`
+mean no limit; \`0\` means nothing is sent (a pause).
 
 ## Rules: which rule applies
 
 \`rules\` is a list, tried in order for every object; the **first** rule whose \`match\` fits the
-object decides its priority, whether it is excluded and (once applied) its compression. Later
+object decides its priority, whether it is excluded and its compression. Later
 rules are not consulted, even for the fields the first rule leaves out: a first rule with only
 \`compress\` gives its objects the priority \`normal\`.
 
@@ -262,17 +262,21 @@ rules are not consulted, even for the fields the first rule leaves out: a first 
 - \`exclude: true\` keeps matching objects out of replication altogether.
 - \`retention\` in a rule overrides the global \`retention.deleteFromEdgeAfter\` for its objects
   (\`never\` keeps them at the edge); a rule without it leaves them to the global period.
-- A rule whose \`match.bucket\` is not one of the site's edge buckets is allowed (one rules block
-  can serve sites with different buckets) but never matches there: the agent and
-  \`config check\` warn about it.
+- A rule whose \`match.bucket\` is not one of the site's edge buckets is an error: it would never
+  match, and is a typo or a rule copied from another site.
 
-## Accepted but not applied yet
+## Refused by this version
 
-These fields are part of the file's contract and are validated, but this version does not act on
-them; the agent logs a warning at start, and \`config check\` prints one, when the file uses them:
+These fields are part of the file's contract, but this version cannot do what they ask. A file
+that asks for it is refused (exit 2, naming the field) rather than accepted and ignored: a config
+never promises a saving or a limit that does not happen.
 
-- \`rules[].compress\` (\`zstd\`, \`gzip\`): objects land uncompressed. \`none\` is the behaviour today.
-- \`bandwidth\`: no limit is enforced.
+- \`rules[].compress\`: only \`none\` is accepted; \`zstd\` and \`gzip\` are refused (objects land as
+  they are).
+- \`bandwidth[].limit\`: only \`unlimited\` is accepted; a rate, or \`0\`, is refused (no limit is
+  held). Windows are still checked.
+- \`edge.checksums\`: refused: the edge is only read, and what is read is checked with Tributary's
+  own MD5 and SHA-256 (\`core.checksums\` applies to core writes).
 `;
 }
 

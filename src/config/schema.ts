@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { validateKeyTemplate } from '../core/core-key.js';
 import { parseListen } from '../core/listen-address.js';
+import { parseTimeWindow } from '../core/time-window.js';
 import { parseDuration, parseRate, parseSize } from '../core/units.js';
 
 /** How a value looked, for messages: `"lots"`, `-1`, `an object`. */
@@ -158,8 +159,15 @@ const rule = obj({
   exclude: bool.optional().describe('true: matching objects are not replicated.'),
   compress: z
     .enum(['zstd', 'gzip', 'none'], { error: required('zstd, gzip or none') })
+    // A config must not promise savings that do not happen: refused until compression lands.
+    .refine((codec) => codec === 'none', {
+      error: (issue) =>
+        `${describeValue(issue.input)} is refused: this version of Tributary lands objects as they are; remove it or set none`,
+    })
     .optional()
-    .describe('Compression of matching objects in the core. Accepted but not applied yet: objects land uncompressed.'),
+    .describe(
+      'Compression of matching objects in the core. This version lands every object as it is: only `none` is accepted; `zstd` and `gzip` are refused.',
+    ),
   retention: obj({
     deleteFromEdgeAfter: retentionPeriod.describe('This period instead of the global `retention.deleteFromEdgeAfter`, or `never`.'),
   })
@@ -167,27 +175,28 @@ const rule = obj({
     .describe('Edge retention of matching objects, overriding the global `retention` section.'),
 });
 
-const DAY = '(?:mon|tue|wed|thu|fri|sat|sun)';
-const DAYS = `${DAY}(?:-${DAY})?(?:, ?${DAY}(?:-${DAY})?)*`;
-const TIME = '(?:[01]?\\d|2[0-3]):[0-5]\\d';
-const HOURS = `${TIME}-(?:${TIME}|24:00)`;
-/** "Mon-Fri 08:00-18:00", "Sat,Sun", "22:00-06:00" (across midnight); day names in any case. */
-const WINDOW = new RegExp(`^(?:${DAYS}(?: +${HOURS})?|${HOURS})$`, 'i');
+const WINDOW_EXAMPLE = 'a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"';
 
 const bandwidthWindow = obj({
   window: z
     .preprocess(
       (v) => (typeof v === 'string' ? v.trim() : v),
-      str('a window such as "Mon-Fri 08:00-18:00"').refine(
-        (v) => WINDOW.test(v),
-        got('a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"'),
-      ),
+      str(WINDOW_EXAMPLE).superRefine((value, ctx) => {
+        const problem = parseTimeWindow(value);
+        if (typeof problem === 'string')
+          ctx.addIssue({ code: 'custom', message: `expected ${WINDOW_EXAMPLE}, got ${describeValue(value)}: ${problem}` });
+      }),
     )
     .optional()
     .describe(
       'Days and hours of local time, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00" (across midnight); absent means at all times.',
     ),
-  limit: rate.describe('Most bytes per second sent to the core, such as 2MiB/s, or unlimited.'),
+  // A limit that does not hold is worse than none: refused until the limiter lands.
+  limit: rate
+    .refine((limit) => limit === Infinity, {
+      error: 'is refused: this version of Tributary sends at full speed and would not hold a limit; remove the window or set unlimited',
+    })
+    .describe('Most bytes per second sent to the core. This version holds no limit: only `unlimited` is accepted.'),
 });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -217,6 +226,13 @@ const configShape = {
     .describe("Folder for the SQLite journal and local state. A relative path is resolved from the config file's folder."),
   edge: obj({
     ...endpointFields,
+    // The edge is only read, by requests that carry no SDK checksum: the setting would do nothing.
+    checksums: checksums
+      .optional()
+      .refine((value) => value === undefined, {
+        error: 'is refused at the edge: Tributary only reads there, and checks what it reads with its own MD5 and SHA-256; remove it',
+      })
+      .describe("Not for the edge (refused): only core writes use the AWS SDK's checksums."),
     forcePathStyle: bool
       .default(true)
       .describe(
@@ -319,7 +335,9 @@ const configShape = {
   bandwidth: z
     .array(bandwidthWindow, { error: required('a list of windows') })
     .default([])
-    .describe('Bandwidth limits by time of day; the first window that matches the local time applies. Accepted but not enforced yet.'),
+    .describe(
+      'Bandwidth limits by time of day; the first window that matches the local time applies. This version holds no limit: windows are checked, and a limit other than `unlimited` is refused.',
+    ),
   scan: obj({
     interval: timerDuration(1000, '1s').default(60_000).describe('Time between two reconcile scans of the edge buckets.'),
     pageSize: positiveInt.default(1000).describe('Keys asked for per list request (S3 returns at most 1000: more is warned about).'),
@@ -425,6 +443,22 @@ export const configSchema = obj(configShape).superRefine(
         ctx.addIssue({ code: 'custom', path: ['edge', 'buckets', index], message: what });
       }
     });
+    // A rule for a bucket this site does not replicate never matches: a typo, or a config copied
+    // from another site. Only when every bucket name is known (else that field's own error says it).
+    const names = targets.map((t) => t?.['name']);
+    const rules = (config as { rules?: unknown }).rules;
+    if (names.length > 0 && names.every((n) => typeof n === 'string') && Array.isArray(rules)) {
+      rules.forEach((rule: unknown, index) => {
+        const bucket = isRecord(rule) && isRecord(rule['match']) ? rule['match']['bucket'] : undefined;
+        if (typeof bucket === 'string' && !names.includes(bucket)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index, 'match', 'bucket'],
+            message: `${describeValue(bucket)} is not one of this site's edge buckets (${[...new Set(names)].join(', ')}): the rule would never match`,
+          });
+        }
+      });
+    }
     const template = isRecord(core) ? core['keyTemplate'] : undefined;
     if (typeof template !== 'string') return;
     for (const problem of validateKeyTemplate(template, buckets?.length ?? 1)) {

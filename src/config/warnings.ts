@@ -11,15 +11,6 @@ function isLoopback(host: string): boolean {
 
 export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
-  const buckets = new Set(config.edge.buckets.map((b) => b.name));
-  config.rules.forEach((rule, index) => {
-    const bucket = rule.match.bucket;
-    if (bucket !== undefined && !buckets.has(bucket)) {
-      warnings.push(
-        `rules[${index}].match.bucket: ${JSON.stringify(bucket)} is not one of this site's edge buckets (${[...buckets].join(', ')}): the rule never matches here`,
-      );
-    }
-  });
   // The first rule that matches decides: one without conditions ends the list for every object.
   const catchAll = config.rules.findIndex((rule) =>
     Object.values(rule.match).every((condition) => condition === undefined || condition === ''),
@@ -52,9 +43,5 @@ export function configWarnings(config: Config): string[] {
       `scan.pageSize: ${config.scan.pageSize} asks for more keys than S3 sends in one list request (1000): pages hold at most 1000`,
     );
   }
-  if (config.rules.some((rule) => rule.compress !== undefined && rule.compress !== 'none')) {
-    warnings.push('rules[].compress: accepted but not applied yet: objects land uncompressed');
-  }
-  if (config.bandwidth.length > 0) warnings.push('bandwidth: accepted but not enforced yet');
   return warnings;
 }

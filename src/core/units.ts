@@ -36,14 +36,13 @@ export function parseSize(input: string | number): number | undefined {
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
-/** Bytes per second, or `Infinity` for `unlimited`/`off`/`0`. */
+/** Bytes per second: `Infinity` for `unlimited` or `off`, 0 for `0` (DESIGN: a limit of 0 pauses). */
 export function parseRate(input: string | number): number | undefined {
-  if (typeof input === 'number') return input === 0 ? Infinity : parseSize(input);
+  if (typeof input === 'number') return parseSize(input);
   const text = input.trim().toLowerCase();
-  if (text === 'unlimited' || text === 'off' || text === '0') return Infinity;
+  if (text === 'unlimited' || text === 'off') return Infinity;
   const perSecond = text.endsWith('/s') ? text.slice(0, -2) : text;
-  const bytes = parseSize(perSecond);
-  return bytes === 0 ? Infinity : bytes;
+  return parseSize(perSecond);
 }
 
 const DURATION_UNITS: Record<string, number> = {

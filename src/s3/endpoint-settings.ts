@@ -8,7 +8,8 @@ export interface EndpointSettings {
   readonly forcePathStyle: boolean;
   readonly credentials?:
     { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined } | undefined;
-  readonly checksums: 'when_required' | 'when_supported';
+  /** The SDK's CRC checksums on writes (the core's multipart uploads); when_required by default. */
+  readonly checksums?: 'when_required' | 'when_supported' | undefined;
   readonly requestTimeout: number;
   readonly maxAttempts: number;
   /** Path of a PEM bundle of extra certificate authorities (https endpoints). */

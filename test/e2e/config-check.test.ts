@@ -22,7 +22,7 @@ const SECRETS = {
   TRIBUTARY_TOKEN: 'http-bearer-token-b3a7e4-do-not-print',
 };
 
-/** The design's example config, with a session token as well. */
+/** The design's example config as this version accepts it (examples/tributary.yaml), with a session token as well. */
 const CONFIG = `site: store-0042
 journal: ./tributary-data
 edge:
@@ -46,14 +46,14 @@ rules:
   - match: { bucket: pos, prefix: receipts/ }
     priority: critical
   - match: { suffix: .jsonl }
-    compress: zstd
+    compress: none
   - match: { prefix: tmp/ }
     exclude: true
 transfer:
   concurrency: 8
   partSize: 16MiB
 bandwidth:
-  - { window: "Mon-Fri 08:00-18:00", limit: 2MiB/s }
+  - { window: "Mon-Fri 08:00-18:00", limit: unlimited }
   - { limit: unlimited }
 scan:
   interval: 60s
@@ -117,8 +117,31 @@ describe('tributary config check', () => {
     assert.equal(shown.transfer['bufferThreshold'], '8MiB');
     assert.equal(shown.transfer['concurrency'], 8);
     assert.equal(shown.scan['interval'], '1m');
-    assert.deepEqual(shown.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: '2MiB/s' }, { limit: 'unlimited' }]);
+    assert.deepEqual(shown.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: 'unlimited' }, { limit: 'unlimited' }]);
     assert.equal((shown as unknown as { retention: { deleteFromEdgeAfter: string } }).retention.deleteFromEdgeAfter, 'never');
+  });
+
+  it('refuses, naming each field, what this version cannot do (compression, bandwidth limits, a rule for another bucket)', async (t) => {
+    const dir = tempDir(t);
+    const asking = CONFIG.replace('    compress: none\n', '    compress: zstd\n')
+      .replace('limit: unlimited }\n  - { limit: unlimited }', 'limit: 2MiB/s }\n  - { limit: unlimited }')
+      .replace('match: { bucket: pos, prefix: receipts/ }', 'match: { bucket: receipts, prefix: receipts/ }');
+    const file = writeFile(dir, 'tributary.yaml', asking);
+    const result = await runCli(['config', 'check', '-c', file], { env: SECRETS });
+    assert.equal(result.code, 2, result.stdout);
+    assert.match(
+      result.stderr,
+      /rules\[0\]\.match\.bucket: "receipts" is not one of this site's edge buckets \(telemetry, pos\): the rule would never match/,
+    );
+    assert.match(
+      result.stderr,
+      /rules\[1\]\.compress: "zstd" is refused: this version of Tributary lands objects as they are; remove it or set none/,
+    );
+    assert.match(
+      result.stderr,
+      /bandwidth\[0\]\.limit: is refused: this version of Tributary sends at full speed and would not hold a limit/,
+    );
+    assertNoSecrets(result);
   });
 
   it('reads tributary.yaml from the working folder when -c is not given', async (t) => {

@@ -129,20 +129,20 @@ describe('docs/config.md', () => {
     assert.equal(config.core.credentials?.secretAccessKey, 'value-of-CORE_SECRET_KEY');
   });
 
-  it('explains ${VAR}, the units, the rule order and what is not applied yet', () => {
+  it('explains ${VAR}, the units, the rule order and what this version refuses', () => {
     for (const heading of [
       '## Environment variables: `${VAR}`',
       '### Sizes',
       '### Durations',
       '### Rates',
       '## Rules: which rule applies',
-      '## Accepted but not applied yet',
+      '## Refused by this version',
     ]) {
       assert.ok(doc.includes(`\n${heading}\n`), `missing section ${heading}`);
     }
-    const notApplied = doc.slice(doc.indexOf('## Accepted but not applied yet'));
-    for (const field of ['`rules[].compress`', '`bandwidth`']) assert.ok(notApplied.includes(field), field);
-    assert.ok(!notApplied.includes('deletes: propagate'), 'deletes: propagate is applied now');
+    const refused = doc.slice(doc.indexOf('## Refused by this version'));
+    for (const field of ['`rules[].compress`', '`bandwidth[].limit`', '`edge.checksums`']) assert.ok(refused.includes(field), field);
+    assert.ok(!refused.includes('deletes: propagate'), 'deletes: propagate is applied now');
     assert.match(doc, /first\*\* rule whose `match` fits/);
   });
 });

@@ -9,6 +9,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 
 import { inConfigUnits } from '../../../src/config/config-units.js';
 import { parseConfig } from '../../../src/config/load.js';
+import { rateInConfigUnits } from '../../../src/core/units.js';
 
 const ENV = { EDGE_ACCESS_KEY: 'ek', EDGE_SECRET_KEY: 'es', CORE_ACCESS_KEY: 'ck', CORE_SECRET_KEY: 'cs', TRIBUTARY_TOKEN: 'tok' };
 
@@ -29,7 +30,7 @@ test('the effective config in config units parses back to the same config', () =
       { match: { prefix: 'short/' }, retention: { deleteFromEdgeAfter: '36h' } },
     ],
     transfer: { partSize: '16MiB', memoryLimit: 100_000_000, retryBase: '1500ms', retryCap: '1h30m' },
-    bandwidth: [{ window: 'Mon-Fri 08:00-18:00', limit: '2MiB/s' }, { limit: 'unlimited' }],
+    bandwidth: [{ window: 'Mon-Fri 08:00-18:00', limit: 'off' }, { limit: 'unlimited' }],
     scan: { interval: '90s' },
     retention: { deleteFromEdgeAfter: '7d' },
     http: { token: '${TRIBUTARY_TOKEN}' },
@@ -50,7 +51,12 @@ test('the effective config in config units parses back to the same config', () =
   assert.equal(shown['retention']!['deleteFromEdgeAfter'], '7d');
   assert.deepEqual(
     (shown['bandwidth'] as unknown as { limit: string }[]).map((w) => w.limit),
-    ['2MiB/s', 'unlimited'],
+    ['unlimited', 'unlimited'],
+  );
+  // Finite rates are refused by this version's schema; they print as a config writes them all the same.
+  assert.deepEqual(
+    [2 * 1024 * 1024, 0].map((rate) => rateInConfigUnits(rate)),
+    ['2MiB/s', '0/s'],
   );
   const rules = shown['rules'] as unknown as { retention?: { deleteFromEdgeAfter: string } }[];
   assert.deepEqual(

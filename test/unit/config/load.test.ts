@@ -10,6 +10,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { ConfigError, loadConfigFile, parseConfig, type LoadOptions } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { configWarnings } from '../../../src/config/warnings.js';
+import { parseRate } from '../../../src/core/units.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const MiB = 1024 * 1024;
@@ -260,16 +261,42 @@ describe('config: values outside their set', () => {
     assert.equal(disjoint.edge.buckets.length, 2);
   });
 
-  it('a rule that names a bucket this site does not list is a warning, not an error (one rules block serves a fleet)', () => {
-    const config = parse({ ...minimal(), rules: [{ match: { prefix: 'a/' } }, { match: { bucket: 'pos' }, priority: 'critical' }] });
-    assert.deepEqual(configWarnings(config), [
-      'rules[1].match.bucket: "pos" is not one of this site\'s edge buckets (telemetry): the rule never matches here',
+  it('a rule that names a bucket this site does not list is an error naming the field (it would never match)', () => {
+    assert.deepEqual(problems({ ...minimal(), rules: [{ match: { prefix: 'a/' } }, { match: { bucket: 'pos' }, priority: 'critical' }] }), [
+      'rules[1].match.bucket: "pos" is not one of this site\'s edge buckets (telemetry): the rule would never match',
     ]);
     assert.deepEqual(configWarnings(parse({ ...minimal(), rules: [{ match: { bucket: 'telemetry' }, priority: 'high' }] })), []);
-    assert.deepEqual(configWarnings(parse({ ...minimal(), rules: [{ match: {}, compress: 'zstd' }], bandwidth: [{ limit: '1MiB/s' }] })), [
-      'rules[].compress: accepted but not applied yet: objects land uncompressed',
-      'bandwidth: accepted but not enforced yet',
-    ]);
+  });
+
+  it('refuses what this version cannot do, naming the field, instead of accepting and ignoring it', () => {
+    assert.deepEqual(
+      problems({
+        ...minimal(),
+        edge: { buckets: ['telemetry'], checksums: 'when_supported' },
+        rules: [
+          { match: { suffix: '.jsonl' }, compress: 'zstd' },
+          { match: {}, compress: 'gzip' },
+        ],
+        bandwidth: [{ window: 'Mon-Fri 08:00-18:00', limit: '2MiB/s' }, { limit: 0 }],
+      }),
+      [
+        'edge.checksums: is refused at the edge: Tributary only reads there, and checks what it reads with its own MD5 and SHA-256; remove it',
+        'rules[0].compress: "zstd" is refused: this version of Tributary lands objects as they are; remove it or set none',
+        'rules[1].compress: "gzip" is refused: this version of Tributary lands objects as they are; remove it or set none',
+        'bandwidth[0].limit: is refused: this version of Tributary sends at full speed and would not hold a limit; remove the window or set unlimited',
+        'bandwidth[1].limit: is refused: this version of Tributary sends at full speed and would not hold a limit; remove the window or set unlimited',
+      ],
+    );
+    const accepted = parse({
+      ...minimal(),
+      rules: [{ match: {}, compress: 'none' }],
+      bandwidth: [{ window: 'Sat,Sun', limit: 'unlimited' }, { limit: 'off' }],
+    });
+    assert.deepEqual(accepted.rules[0]?.compress, 'none');
+    assert.deepEqual(
+      accepted.bandwidth.map((w) => w.limit),
+      [Infinity, Infinity],
+    );
   });
 
   it('bandwidth windows: days, hours, or both', () => {
@@ -281,21 +308,37 @@ describe('config: values outside their set', () => {
       'mon-fri 8:00-18:00',
       'Mon-Fri  08:00-18:00',
     ]) {
-      assert.equal(parse({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }).bandwidth.length, 1, window);
+      assert.equal(parse({ ...minimal(), bandwidth: [{ window, limit: 'unlimited' }] }).bandwidth.length, 1, window);
     }
     assert.equal(
-      parse({ ...minimal(), bandwidth: [{ window: ' Sun 10:30-11:45 ', limit: '1MiB/s' }] }).bandwidth[0]!.window,
+      parse({ ...minimal(), bandwidth: [{ window: ' Sun 10:30-11:45 ', limit: 'unlimited' }] }).bandwidth[0]!.window,
       'Sun 10:30-11:45',
     );
-    for (const window of ['Mon-Fri 8-18', 'weekdays', 'Mon-Fri 08:00', '25:00-26:00', 'Mon-Fri 08:00-18:00,20:00-22:00', '']) {
+    const malformed: [string, string][] = [
+      ['Mon-Fri 8-18', '"8-18" is not a time range such as 08:00-18:00 (hours 00-23, minutes 00-59, 24:00 as an end)'],
+      ['weekdays', '"weekdays" is not a day or a day range such as Mon-Fri (days: Sun, Mon, Tue, Wed, Thu, Fri, Sat)'],
+      ['Mon-Fri 08:00', '"08:00" is not a time range such as 08:00-18:00 (hours 00-23, minutes 00-59, 24:00 as an end)'],
+      ['25:00-26:00', '"25:00-26:00" is not a time range such as 08:00-18:00 (hours 00-23, minutes 00-59, 24:00 as an end)'],
+      [
+        'Mon-Fri 08:00-18:00,20:00-22:00',
+        '"08:00-18:00,20:00-22:00" is not a time range such as 08:00-18:00 (hours 00-23, minutes 00-59, 24:00 as an end)',
+      ],
+      ['Mon-Fri 08:00-08:00', '"08:00-08:00" starts where it ends: for all day, leave the hours out'],
+      ['Mon-Fry 08:00-18:00', '"Mon-Fry" is not a day or a day range such as Mon-Fri (days: Sun, Mon, Tue, Wed, Thu, Fri, Sat)'],
+      ['Mon Tue 08:00-18:00', 'expected days, hours or both, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"'],
+    ];
+    for (const [window, why] of malformed) {
       assert.deepEqual(
-        problems({ ...minimal(), bandwidth: [{ window, limit: '1MiB/s' }] }),
+        problems({ ...minimal(), bandwidth: [{ window, limit: 'unlimited' }] }),
         [
-          `bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window.trim())}`,
+          `bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got ${JSON.stringify(window.trim())}: ${why}`,
         ],
         window,
       );
     }
+    assert.deepEqual(problems({ ...minimal(), bandwidth: [{ window: '', limit: 'unlimited' }] }), [
+      'bandwidth[0].window: expected a window such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00", got "": expected days, hours or both, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"',
+    ]);
   });
 
   it('partSize stays within what S3 allows for a part', () => {
@@ -603,7 +646,6 @@ describe('config: a valid config', () => {
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: 'edge-access', secretAccessKey: 'edge-secret' },
-      checksums: 'when_required',
       requestTimeout: 60_000,
       maxAttempts: 3,
       buckets: [
@@ -625,12 +667,12 @@ describe('config: a valid config', () => {
     });
     assert.deepEqual(config.rules, [
       { match: { bucket: 'pos', prefix: 'receipts/' }, priority: 'critical' },
-      { match: { suffix: '.jsonl' }, compress: 'zstd' },
+      { match: { suffix: '.jsonl' }, compress: 'none' },
       { match: { prefix: 'tmp/' }, exclude: true },
     ]);
     assert.equal(config.transfer.concurrency, 8);
     assert.equal(config.transfer.partSize, 16 * MiB);
-    assert.deepEqual(config.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: 2 * MiB }, { limit: Infinity }]);
+    assert.deepEqual(config.bandwidth, [{ window: 'Mon-Fri 08:00-18:00', limit: Infinity }, { limit: Infinity }]);
     assert.equal(config.scan.interval, 60_000);
     assert.deepEqual(config.http, { listen: '127.0.0.1:9464', token: 'the-token' });
     assert.equal(config.deletes, 'ignore');
@@ -650,7 +692,6 @@ describe('config: a valid config', () => {
       journal: join(BASE_DIR, 'tributary-data'),
       edge: {
         region: 'us-east-1',
-        checksums: 'when_required',
         requestTimeout: 60_000,
         maxAttempts: 3,
         forcePathStyle: true,
@@ -705,7 +746,6 @@ describe('config: a valid config', () => {
       edge: { buckets: ['telemetry'], requestTimeout: '250ms' },
       transfer: { partSize: 8 * MiB, multipartThreshold: '1.5MiB', memoryLimit: '1GB', retryBase: 90, retryCap: '1h30m' },
       scan: { interval: '2d' },
-      bandwidth: [{ limit: '512KiB/s' }, { limit: '1MB' }, { limit: 'off' }, { limit: 0 }],
     });
     assert.equal(config.edge.requestTimeout, 250);
     assert.equal(config.transfer.partSize, 8 * MiB);
@@ -714,9 +754,10 @@ describe('config: a valid config', () => {
     assert.equal(config.transfer.retryBase, 90_000, 'a bare number is seconds');
     assert.equal(config.transfer.retryCap, 90 * 60_000);
     assert.equal(config.scan.interval, 2 * 86_400_000);
+    // Rates: what bandwidth[].limit will hold once limits are applied (refused until then).
     assert.deepEqual(
-      config.bandwidth.map((w) => w.limit),
-      [512 * 1024, 1_000_000, Infinity, Infinity],
+      ['512KiB/s', '1MB', 'off', 'unlimited', 0, '0', '0B/s'].map((rate) => parseRate(rate)),
+      [512 * 1024, 1_000_000, Infinity, Infinity, 0, 0, 0],
     );
   });
 
@@ -734,7 +775,7 @@ describe('config: a valid config', () => {
       ...minimal(),
       edge: { buckets: ['telemetry'], credentials: { accessKeyId: 'a', secretAccessKey: 'b' } },
       rules: [{ match: { prefix: 'a/' }, priority: 'high' }],
-      bandwidth: [{ limit: '1MiB/s' }],
+      bandwidth: [{ limit: 'unlimited' }],
     });
     const parts: unknown[] = [
       config,
