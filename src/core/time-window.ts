@@ -60,7 +60,10 @@ function parseHours(text: string): { startMinute: number; endMinute: number } | 
 
 /** The window `text` describes, or a message saying what is wrong with it. */
 export function parseTimeWindow(text: string): TimeWindow | string {
-  const parts = text.trim().replace(/\s*,\s*/g, ',').split(/\s+/);
+  const parts = text
+    .trim()
+    .replace(/\s*,\s*/g, ',')
+    .split(/\s+/);
   if (parts.length === 0 || parts[0] === '' || parts.length > 2) {
     return 'expected days, hours or both, such as "Mon-Fri 08:00-18:00", "Sat,Sun" or "22:00-06:00"';
   }
