@@ -6,7 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import { priorityName } from '../core/object-state.js';
+import { PRIORITY_NAMES, priorityName, type ObjectState } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
 import type { OutageLog } from './outages.js';
@@ -30,6 +30,9 @@ export interface AgentMetrics extends MetricsSink {
   readonly registry: Registry;
 }
 
+/** The states journal.backlog() counts: everything not landed and not given up on for good. */
+const BACKLOG_STATES: readonly ObjectState[] = ['discovered', 'queued', 'transferring', 'failed', 'dead'];
+
 export const LAG_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 86_400];
 
 export function createAgentMetrics(journal: Journal, clock: Clock, outages?: OutageLog): AgentMetrics {
@@ -41,10 +44,17 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     help: 'Objects not yet landed, by state and priority class.',
     labelNames: ['state', 'priority'],
     registers: [registry],
-    // One journal query per scrape sets both backlog gauges.
+    // One journal query per scrape sets both backlog gauges. Every state and priority is
+    // exported, 0 when empty: a series that disappears cannot be alerted on.
     collect() {
       this.reset();
       backlogBytes.reset();
+      for (const state of BACKLOG_STATES) {
+        for (const priority of PRIORITY_NAMES) {
+          this.set({ state, priority }, 0);
+          backlogBytes.set({ state, priority }, 0);
+        }
+      }
       for (const row of journal.backlog()) {
         const labels = { state: row.state, priority: priorityName(row.priority) };
         this.set(labels, row.objects);
@@ -91,9 +101,16 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     labelNames: ['code'],
     registers: [registry],
   });
-  const dedupeSaved = new Counter({
+  // Content dedupe (the same bytes under another key, landed by a copy in the core) has not
+  // landed yet: the counter is exported, at 0, so dashboards and alerts can be written now.
+  new Counter({
     name: 'tributary_dedupe_saved_bytes_total',
-    help: 'Bytes not sent because identical content was already in the core.',
+    help: 'Bytes not sent because content dedupe found the same bytes in the core under another key (a server-side copy landed them).',
+    registers: [registry],
+  });
+  const alreadyInCore = new Counter({
+    name: 'tributary_already_in_core_bytes_total',
+    help: 'Bytes of objects not sent because the core already held that very version at its key (found by a HEAD before the upload, e.g. on a retry after a lost answer).',
     registers: [registry],
   });
   const reachable = {
@@ -166,7 +183,7 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
       onLanded(job, result) {
         replicated.inc();
         bytes.inc({ kind: 'logical' }, job.size);
-        if (result.alreadyPresent) dedupeSaved.inc(job.size);
+        if (result.alreadyPresent) alreadyInCore.inc(job.size);
         lag.observe(Math.max(0, (clock.now() - job.firstSeenAt) / 1000));
       },
       onFailed(_job, error, outcome) {

@@ -26,6 +26,41 @@ test('backlog gauges are read from the journal at scrape time, objects and bytes
   for (const job of journal.claim(10))
     journal.markLanded(job.id, { coreKey: `s/b/${job.key}`, sha256: 'x', coreEtag: null, coreSize: job.size });
   const after = await metrics.registry.metrics();
-  assert.doesNotMatch(after, /^tributary_backlog_objects\{/m);
+  // Nothing pending: every state and priority still has its series, at 0 (alerts need a series).
+  for (const state of ['discovered', 'queued', 'transferring', 'failed', 'dead']) {
+    for (const priority of ['critical', 'high', 'normal', 'bulk']) {
+      assert.match(
+        after,
+        new RegExp(`^tributary_backlog_objects\\{state="${state}",priority="${priority}"\\} 0$`, 'm'),
+        `${state} ${priority}`,
+      );
+      assert.match(
+        after,
+        new RegExp(`^tributary_backlog_bytes\\{state="${state}",priority="${priority}"\\} 0$`, 'm'),
+        `${state} ${priority}`,
+      );
+    }
+  }
+  assert.equal(after.match(/^tributary_backlog_objects\{/gm)?.length, 20);
   assert.match(after, /^tributary_oldest_pending_age_seconds 0$/m);
+});
+
+test('bytes the core already held count as such, not as dedupe savings (no content dedupe yet: that counter stays 0)', async (t) => {
+  const clock = new FakeClock();
+  const journal = openJournal(join(tempDir(t), 'j'), clock);
+  t.after(() => journal.close());
+  const metrics = createAgentMetrics(journal, clock);
+  journal.recordSeen(
+    [{ bucket: 'b', key: 'k', etag: 'e', size: 700, mtime: new Date(0) }],
+    () => ({ priority: 2, excluded: false }),
+    'scan',
+  );
+  const [job] = journal.claim(1);
+  const landed = { coreKey: 's/b/k', sha256: 'x', coreEtag: 'e', coreSize: 700 };
+  metrics.hooks.onLanded?.(job!, { ...landed, alreadyPresent: true }, 5);
+  metrics.hooks.onLanded?.(job!, { ...landed, alreadyPresent: false }, 5);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^tributary_already_in_core_bytes_total 700$/m);
+  assert.match(text, /^tributary_dedupe_saved_bytes_total 0$/m);
+  assert.match(text, /^tributary_bytes_total\{kind="logical"\} 1400$/m);
 });
