@@ -175,7 +175,10 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     },
     hooks: composeHooks(
       metrics.hooks,
-      { onLanded: (job) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), job.size) },
+      // Throughput counts what was moved: a version the core already held landed without a byte sent.
+      {
+        onLanded: (job, result) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), result.alreadyPresent ? 0 : job.size),
+      },
       deps.hooks,
     ),
   });

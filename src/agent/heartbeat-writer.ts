@@ -34,11 +34,17 @@ function freeBytes(folder: string): number | null {
 
 export function createHeartbeatWriter(
   agent: Agent,
-  options: { readonly clock: Clock; readonly log: Logger; readonly mode?: NonNullable<HeartbeatV1['mode']> },
+  options: {
+    readonly clock: Clock;
+    readonly log: Logger;
+    readonly mode?: NonNullable<HeartbeatV1['mode']>;
+    /** When the run began (sync --once writes its one heartbeat at the end): rates are over the run. */
+    readonly startedAt?: number;
+  },
 ): HeartbeatWriter {
   const mode = options.mode ?? 'agent';
   const { config, journal, lake, breaker, recent } = agent;
-  const startedAt = options.clock.now();
+  const startedAt = options.startedAt ?? options.clock.now();
   const intervalMs = config.heartbeat.interval;
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();

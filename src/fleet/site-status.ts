@@ -68,10 +68,13 @@ export function classifySite(
     agentVersion: heartbeat.agentVersion,
   };
   const once = heartbeat.mode === 'once';
+  // A stopped agent, or one not heard from, moves nothing now: no throughput is shown for it.
+  const idle = { objectsPerSecond: null, bytesPerSecond: null };
   if (heartbeat.state === 'stopped' && !once) {
     const left = backlog.pendingObjects + backlog.failedObjects;
     return {
       ...base,
+      ...idle,
       status: 'stopped',
       reason: `agent stopped ${Math.round(ageSeconds)}s ago${left > 0 ? `, ${left} objects pending` : ''}${backlog.deadObjects > 0 ? `, ${backlog.deadObjects} dead` : ''}`,
     };
@@ -80,6 +83,7 @@ export function classifySite(
   if (!Number.isFinite(ageSeconds) || ageSeconds > staleAfter) {
     return {
       ...base,
+      ...idle,
       status: 'stale',
       reason: once
         ? `no sync --once run for ${Math.round(ageSeconds)}s (heartbeat.interval ${heartbeat.intervalSeconds}s)`

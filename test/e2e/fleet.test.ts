@@ -94,7 +94,22 @@ test('fleet: healthy, stale, lagging and failing sites; exit 1; --json; a core-o
 
   const json = await runCli(['fleet', '--json', '-c', file]);
   assert.equal(json.code, 1);
-  const parsed = JSON.parse(json.stdout) as { sites: { site: string; status: string }[]; unhealthy: number };
+  const parsed = JSON.parse(json.stdout) as { sites: { site: string; status: string; bytesPerSecond: number | null }[]; unhealthy: number };
+  // A site not heard from, or stopped, moves nothing now: no throughput, whatever its last heartbeat said.
+  assert.deepEqual(
+    parsed.sites.map((s) => [s.site, s.bytesPerSecond]),
+    [
+      ['store-1', 42_000],
+      ['store-2', null],
+      ['store-3', 42_000],
+      ['store-4', 42_000],
+      ['store-5', null],
+      ['store-6', null],
+      ['store-7', null],
+      ['store-8', 42_000],
+    ],
+  );
+  assert.match(line('store-2'), /^store-2\s+stale\s+4\s+2\.9 KiB\s+12s\s+3s\s+-\s/);
   assert.deepEqual(
     parsed.sites.map((s) => [s.site, s.status]),
     [

@@ -47,6 +47,7 @@ async function expireDueEdgeObjects(agent: Agent, signal: AbortSignal, log: Logg
 
 export async function syncOnce(options: SyncOptions, output: Output, log: Logger): Promise<number> {
   const config = loadConfigOrFail(options.configFile);
+  const runStartedAt = Date.now();
   const progress = createSyncProgress(options.interactive);
   let landedBytes = 0;
   let landedObjects = 0;
@@ -137,7 +138,8 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     const listed = await agent.manifests.flush(options.signal);
     if (listed > 0) log.info({ objects: listed }, 'manifests written');
     // The fleet view sees sites run from cron by this heartbeat (skipped when the core is down).
-    if (summary.stoppedBy !== 'outage') await createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once' }).stop();
+    if (summary.stoppedBy !== 'outage')
+      await createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once', startedAt: runStartedAt }).stop();
     const after = summarizeBacklog(agent.journal.backlog());
     const elapsed = progress.elapsedMs;
     output.out(
