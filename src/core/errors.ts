@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   TRIB_ERR_EDGE_ACCESS_DENIED: 'permanent',
   TRIB_ERR_CORE_ACCESS_DENIED: 'permanent',
   TRIB_ERR_CORE_REJECTED: 'permanent',
+  TRIB_ERR_METADATA_CONFLICT: 'permanent',
+  TRIB_ERR_METADATA_TOO_LARGE: 'permanent',
   TRIB_ERR_CORE_UPLOAD_LOST: 'transient',
   TRIB_ERR_SOURCE_GONE: 'permanent',
   TRIB_ERR_SOURCE_CHANGED: 'superseded',

@@ -1,12 +1,15 @@
 import type { Readable } from 'node:stream';
 
+import type { ContentHeaders } from '../core/object-headers.js';
 import type { IoOptions } from './source-store.js';
 
 export interface LakeHead {
   readonly size: number;
   readonly etag: string | undefined;
-  /** User metadata, lower-case names without the x-amz-meta- prefix. */
+  /** User metadata, lower-case names without the x-amz-meta- prefix: the edge's entries and our lineage. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** The content headers the core answered with (Content-Type, Cache-Control, ...). */
+  readonly content: ContentHeaders;
   /** False when the ETag is opaque (SSE-KMS, SSE-C), true when it is derived from MD5s (etag.ts). */
   readonly etagFromMd5: boolean;
 }
@@ -18,11 +21,18 @@ export interface LakeWrite {
   readonly etagFromMd5: boolean;
 }
 
-export interface LakePutOptions extends IoOptions {
+/** What a new core object carries besides its bytes. */
+export interface LakeObjectOptions {
   readonly metadata: Readonly<Record<string, string>>;
+  /** The content headers it lands with: a replicated object's are the edge object's. */
+  readonly content?: ContentHeaders | undefined;
+  /** Our own objects' type (heartbeat, manifests); wins over `content`'s Content-Type. */
+  readonly contentType?: string | undefined;
+}
+
+export interface LakePutOptions extends IoOptions, LakeObjectOptions {
   /** Base64 MD5 of the body, sent as Content-MD5 so the server verifies what it received. */
   readonly contentMd5: string;
-  readonly contentType?: string | undefined;
 }
 
 /** A body that is streamed rather than held in memory: exactly `length` bytes. */
@@ -43,10 +53,7 @@ export interface LakeStore {
   /** GET of a whole core object (verify --deep, get, restore). */
   read(key: string, options?: IoOptions): Promise<{ readonly body: Readable; readonly size: number }>;
   put(key: string, body: Buffer | StreamBody, options: LakePutOptions): Promise<LakeWrite>;
-  createMultipart(
-    key: string,
-    options: IoOptions & { readonly metadata: Readonly<Record<string, string>>; readonly contentType?: string | undefined },
-  ): Promise<string>;
+  createMultipart(key: string, options: IoOptions & LakeObjectOptions): Promise<string>;
   uploadPart(
     key: string,
     uploadId: string,

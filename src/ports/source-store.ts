@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 
+import type { ObjectHeaders } from '../core/object-headers.js';
+
 /** One object version as a listing or an event describes it. */
 export interface SourceObject {
   readonly bucket: string;
@@ -26,6 +28,13 @@ export interface SourceRead {
   readonly size: number;
   /** False when the answer says the object is encrypted with SSE-KMS or SSE-C: its ETag is no MD5. */
   readonly etagFromMd5: boolean;
+  /** The object's content headers and user metadata, from this same answer (a ranged one too). */
+  readonly headers: ObjectHeaders;
+}
+
+/** An object as a HEAD describes it: the version, and what it carries besides its bytes. */
+export interface SourceHead extends SourceObject {
+  readonly headers: ObjectHeaders;
 }
 
 export interface IoOptions {
@@ -41,8 +50,8 @@ export interface SourceStore {
     range: { readonly start: number; readonly end: number } | undefined,
     options?: IoOptions,
   ): Promise<SourceRead>;
-  /** HEAD of one object: its current ETag, size and Last-Modified. */
-  head(object: Pick<SourceObject, 'bucket' | 'key'>, options?: IoOptions): Promise<SourceObject>;
+  /** HEAD of one object: its current ETag, size, Last-Modified, content headers and user metadata. */
+  head(object: Pick<SourceObject, 'bucket' | 'key'>, options?: IoOptions): Promise<SourceHead>;
   /**
    * DELETE of one object (edge retention only), conditional on its ETag: TRIB_ERR_SOURCE_CHANGED
    * when the server says the object is another version now. Servers that ignore If-Match delete

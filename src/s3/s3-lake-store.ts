@@ -9,6 +9,7 @@ import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
 import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5, etagFromMd5Headers } from './etag.js';
+import { objectHeadersFrom, objectRequestHeaders } from './object-headers.js';
 import { headerValue } from './s3-http.js';
 import { unquoteEtag } from './s3-source-store.js';
 
@@ -50,15 +51,13 @@ export function createS3LakeStore(
     async head(key, options: IoOptions = {}): Promise<LakeHead | undefined> {
       try {
         const response = await http.send({ method: 'HEAD', bucket, key, signal: options.signal });
-        const metadata: Record<string, string> = {};
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = headerValue(value) ?? '';
-        }
+        const { metadata, content } = objectHeadersFrom(response.headers);
         const etag = headerValue(response.headers['etag']);
         return {
           size: Number(headerValue(response.headers['content-length']) ?? 0),
           etag: etag === undefined ? undefined : unquoteEtag(etag),
           metadata,
+          content,
           etagFromMd5: etagFromMd5Headers(response.headers),
         };
       } catch (error) {
@@ -87,9 +86,7 @@ export function createS3LakeStore(
     },
 
     async put(key, body, options) {
-      const headers: Record<string, string> = { 'content-md5': options.contentMd5, ...sse };
-      for (const [name, value] of Object.entries(options.metadata)) headers[`x-amz-meta-${name}`] = value;
-      if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+      const headers: Record<string, string> = { ...objectRequestHeaders(options), 'content-md5': options.contentMd5, ...sse };
       try {
         const response = await http.send({
           method: 'PUT',
@@ -109,16 +106,32 @@ export function createS3LakeStore(
     async createMultipart(key, options) {
       try {
         const { client, commands } = await endpoint.sdk();
-        const response = await client.send(
-          new commands.CreateMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            Metadata: { ...options.metadata },
-            ...sseParams,
-            ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
-          }),
-          sendOptions(options.signal),
-        );
+        const content = options.content ?? {};
+        const contentType = options.contentType ?? content['content-type'];
+        const command = new commands.CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          Metadata: { ...options.metadata },
+          ...sseParams,
+          ...(contentType === undefined ? {} : { ContentType: contentType }),
+          ...(content['content-encoding'] === undefined ? {} : { ContentEncoding: content['content-encoding'] }),
+          ...(content['content-language'] === undefined ? {} : { ContentLanguage: content['content-language'] }),
+          ...(content['content-disposition'] === undefined ? {} : { ContentDisposition: content['content-disposition'] }),
+          ...(content['cache-control'] === undefined ? {} : { CacheControl: content['cache-control'] }),
+        });
+        // The SDK's Expires field is a Date it re-formats, and an edge may hold any string there
+        // ("0" is common): the header goes on the request as the edge sent it (signed after this step).
+        const expires = content.expires;
+        if (expires !== undefined) {
+          command.middlewareStack.add(
+            (next) => (args) => {
+              (args.request as { headers: Record<string, string> }).headers['expires'] = expires;
+              return next(args);
+            },
+            { step: 'build', name: 'tributaryExpiresHeader' },
+          );
+        }
+        const response = await client.send(command, sendOptions(options.signal));
         if (!response.UploadId) {
           throw new TributaryError('TRIB_ERR_CORE_BAD_RESPONSE', `core CreateMultipartUpload ${key}: no upload id in the answer`);
         }

@@ -4,11 +4,12 @@
  * what was actually sent is checked too: not every server honours If-Match.
  */
 import { TributaryError } from '../core/errors.js';
-import type { IoOptions, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
+import type { IoOptions, SourceHead, SourcePage, SourceRead, SourceStore } from '../ports/source-store.js';
 import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5Headers } from './etag.js';
 import { headerValue } from './s3-http.js';
 import { mapS3Error } from './map-error.js';
+import { objectHeadersFrom } from './object-headers.js';
 import { parseListing, unquoteEtag } from './parse-listing.js';
 
 export { unquoteEtag };
@@ -132,10 +133,11 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
         etag,
         size: Number(headerValue(response.headers['content-length']) || 0),
         etagFromMd5: etagFromMd5Headers(response.headers),
+        headers: objectHeadersFrom(response.headers),
       };
     },
 
-    async head(object, options: IoOptions = {}) {
+    async head(object, options: IoOptions = {}): Promise<SourceHead> {
       try {
         const response = await http.send({ method: 'HEAD', bucket: object.bucket, key: object.key, signal: options.signal });
         const lastModified = new Date(headerValue(response.headers['last-modified']) ?? '');
@@ -145,6 +147,7 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
           etag: unquoteEtag(headerValue(response.headers['etag'])),
           size: Number(headerValue(response.headers['content-length']) ?? 0),
           mtime: Number.isNaN(lastModified.getTime()) ? new Date(0) : lastModified,
+          headers: objectHeadersFrom(response.headers),
         };
       } catch (error) {
         throw mapS3Error(error, 'edge', `HEAD ${object.bucket}/${object.key}`);

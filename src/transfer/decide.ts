@@ -3,6 +3,7 @@
  * copy already there), whether a copy found there may stand for this version, and which MD5 the
  * core is asked to check.
  */
+import type { ObjectHeaders } from '../core/object-headers.js';
 import type { JournalObject } from '../ports/journal.js';
 import type { ReplicateContext, ReplicateResult } from './context.js';
 import { isOurs } from './core-copy.js';
@@ -24,18 +25,22 @@ export function trustsCoreCopy(context: Pick<ReplicateContext, 'journal'>, coreK
   return !context.journal.isCoreCopySuspect(coreKey);
 }
 
-/** The landing when the core already holds this version (a retry after a lost answer), else undefined. */
+/**
+ * The landing when the core already holds this version (a retry after a lost answer) with the
+ * headers it lands with (`landing`), else undefined.
+ */
 export async function alreadyInCore(
   context: ReplicateContext,
   job: JournalObject,
   coreKey: string,
   sha256Hex: string,
   md5Hex: string | undefined,
+  landing: ObjectHeaders,
   signal: AbortSignal | undefined,
 ): Promise<ReplicateResult | undefined> {
   if (!shouldHead(context, job) || !trustsCoreCopy(context, coreKey)) return undefined;
   const head = await context.lake.head(coreKey, { signal });
-  if (!isOurs(head, job.size, sha256Hex, md5Hex)) return undefined;
+  if (!isOurs(head, job.size, sha256Hex, md5Hex, landing)) return undefined;
   return { coreKey, sha256: sha256Hex, coreEtag: head?.etag ?? null, coreSize: job.size, alreadyPresent: true };
 }
 

@@ -12,7 +12,7 @@ import { etagContradicts, isOurs } from './core-copy.js';
 import { alreadyInCore, trustsCoreCopy } from './decide.js';
 import { effectivePartSize } from './plan.js';
 import { hashPass, isPlainMd5Etag, readIntoBuffer, sourceCorrupt } from './read-and-hash.js';
-import { landingMetadata } from './upload.js';
+import { landingHeaders } from './upload.js';
 
 /**
  * The upload to continue: the journaled one for this core key, or a new one after a hashing pass
@@ -38,9 +38,11 @@ export async function startOrResume(
   const sha256Hex = hashes.sha256.toString('hex');
   const md5Hex = hashes.md5?.toString('hex');
   if (md5Hex !== undefined && md5Hex !== job.etag.toLowerCase()) throw sourceCorrupt(job, md5Hex);
-  const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
+  // The headers go with the creation: a resumed upload needs nothing more from the edge.
+  const landing = landingHeaders(context, job, sha256Hex, hashes.headers);
+  const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, landing, signal);
   if (present) return present;
-  const uploadId = await lake.createMultipart(coreKey, { metadata: landingMetadata(context, job, sha256Hex), signal });
+  const uploadId = await lake.createMultipart(coreKey, { metadata: landing.metadata, content: landing.content, signal });
   journal.startMultipart(job.id, { uploadId, coreKey, partSize, sha256: sha256Hex, partMd5s: hashes.partMd5s });
   return journal.multipart(job.id)!;
 }

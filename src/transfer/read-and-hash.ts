@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { TributaryError } from '../core/errors.js';
+import type { ObjectHeaders } from '../core/object-headers.js';
 import type { JournalObject } from '../ports/journal.js';
 import type { SourceObject, SourceRead, SourceStore } from '../ports/source-store.js';
 import type { ReplicateContext } from './context.js';
@@ -17,6 +18,8 @@ export interface BufferedRead {
   readonly sha256: Buffer | undefined;
   /** From the edge's answer: false when the object's ETag is opaque (SSE-KMS, SSE-C). */
   readonly etagFromMd5: boolean;
+  /** From the edge's answer: the object's content headers and user metadata. */
+  readonly headers: ObjectHeaders;
 }
 
 /** Whether to compute the MD5: fixed, or decided from the edge's answer (its encryption) before the body. */
@@ -99,7 +102,7 @@ export async function readIntoBuffer(
     options.signal,
   );
   if (offset !== expected) throw wrongLength(object, offset, expected);
-  return { data, md5: md5?.digest(), sha256: sha?.digest(), etagFromMd5: read.etagFromMd5 };
+  return { data, md5: md5?.digest(), sha256: sha?.digest(), etagFromMd5: read.etagFromMd5, headers: read.headers };
 }
 
 export interface WholeObjectHashes {
@@ -108,6 +111,8 @@ export interface WholeObjectHashes {
   /** The MD5 of every `partSize` slice, 16 bytes each in order, when a part size was given. */
   readonly partMd5s: Buffer | undefined;
   readonly etagFromMd5: boolean;
+  /** The object's content headers and user metadata, from the pass's GET. */
+  readonly headers: ObjectHeaders;
 }
 
 /**
@@ -156,7 +161,7 @@ export async function hashWholeObject(
   );
   if (total !== object.size) throw wrongLength(object, total, object.size);
   if (partSize !== undefined && (inPart > 0 || partIndex === 0)) endPart();
-  return { sha256: sha.digest(), md5: md5?.digest(), partMd5s, etagFromMd5: read.etagFromMd5 };
+  return { sha256: sha.digest(), md5: md5?.digest(), partMd5s, etagFromMd5: read.etagFromMd5, headers: read.headers };
 }
 
 /** Content-MD5 (base64) from an MD5 in hex, such as a plain ETag. */

@@ -24,6 +24,11 @@
  * bytes: the metadata travels with the request, before the bytes are checked, so it proves nothing
  * alone. Where the edge is read twice (streamed, multipart), the second read must agree with the
  * hashing pass: the SHA-256 of the streamed body, the MD5 of each part.
+ *
+ * Headers: the core object carries the edge object's content headers and user metadata, taken
+ * from the first GET's answer (the buffered read, the hashing pass), with the lineage beside them
+ * (upload.ts, land/object-metadata.ts). What cannot land that way fails before anything is sent.
+ * A copy already in the core stands for this version only with the same headers.
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
@@ -37,7 +42,7 @@ import { alreadyInCore, wantMd5 } from './decide.js';
 import { completeAndConfirm, startOrResume, uploadParts } from './multipart.js';
 import { planTransfer } from './plan.js';
 import { hashPass, readIntoBuffer, sourceCorrupt } from './read-and-hash.js';
-import { uploadSingle } from './upload.js';
+import { landingHeaders, uploadSingle } from './upload.js';
 
 export type { ReplicateContext, ReplicateResult } from './context.js';
 
@@ -52,7 +57,8 @@ async function replicateBuffered(
     const read = await readIntoBuffer(context.source, job, undefined, { sha256: true, md5: wantMd5(job), signal });
     const md5Hex = read.md5 === undefined ? job.etag.toLowerCase() : read.md5.toString('hex');
     const sha256Hex = read.sha256!.toString('hex');
-    const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
+    const landing = landingHeaders(context, job, sha256Hex, read.headers);
+    const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, landing, signal);
     if (present) return present;
     // With the source's ETag as Content-MD5, the MD5 of what was read is computed only when an
     // answer leaves it open whether those bytes were right, and then once.
@@ -65,7 +71,7 @@ async function replicateBuffered(
       return md5OfRead() === md5Hex ? undefined : sourceCorrupt(job, md5OfRead());
     };
     try {
-      const put = await uploadSingle(context, job, coreKey, read.data, md5Hex, sha256Hex, signal);
+      const put = await uploadSingle(context, job, coreKey, read.data, md5Hex, landing, signal);
       return await confirmPut(context, job, coreKey, put, md5Hex, sha256Hex, signal, checkRead);
     } catch (error) {
       // The core refused bytes checked against the source's ETag: were they wrong as read from the
@@ -89,7 +95,8 @@ async function replicateStreamed(
   const hashes = await hashPass(context, job, { md5: wantMd5(job) }, signal);
   const md5Hex = hashes.md5 === undefined ? job.etag.toLowerCase() : hashes.md5.toString('hex');
   const sha256Hex = hashes.sha256.toString('hex');
-  const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, signal);
+  const landing = landingHeaders(context, job, sha256Hex, hashes.headers);
+  const present = await alreadyInCore(context, job, coreKey, sha256Hex, md5Hex, landing, signal);
   if (present) return present;
   const read = await context.source.read(job, undefined, { signal });
   // The metadata carries the hashing pass's SHA-256: the bytes sent are hashed too, and must agree.
@@ -118,7 +125,7 @@ async function replicateStreamed(
   read.body.pipe(hashing);
   const checkSent = () => (sentDigest() === sha256Hex ? undefined : readsDiffer('the core copy was deleted'));
   try {
-    const put = await uploadSingle(context, job, coreKey, { stream: hashing, length: job.size }, md5Hex, sha256Hex, signal);
+    const put = await uploadSingle(context, job, coreKey, { stream: hashing, length: job.size }, md5Hex, landing, signal);
     return await confirmPut(context, job, coreKey, put, md5Hex, sha256Hex, signal, checkSent);
   } catch (error) {
     if (readError !== undefined) {

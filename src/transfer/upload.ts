@@ -1,13 +1,24 @@
-/** The upload of one object in one PUT (buffered or streamed), with the lineage it lands with. */
+/** The upload of one object in one PUT (buffered or streamed), with what it carries besides its bytes. */
+import type { ObjectHeaders } from '../core/object-headers.js';
 import { lineageMetadata } from '../land/lineage.js';
+import { coreObjectHeaders } from '../land/object-metadata.js';
 import type { JournalObject } from '../ports/journal.js';
 import type { LakeWrite, StreamBody } from '../ports/lake-store.js';
 import type { ReplicateContext } from './context.js';
 import { md5HexToBase64 } from './read-and-hash.js';
 
-/** The metadata a core object of `job` carries: its lineage, with the SHA-256 of its bytes. */
-export function landingMetadata(context: Pick<ReplicateContext, 'site'>, job: JournalObject, sha256Hex: string): Record<string, string> {
-  return lineageMetadata({
+/**
+ * What the core object of `job` carries: the edge's content headers and user metadata, as the
+ * edge's GET answered them, and the lineage with the SHA-256 of its bytes. Throws the per-object
+ * errors of land/object-metadata.ts (a name conflict, too much metadata) before anything is sent.
+ */
+export function landingHeaders(
+  context: Pick<ReplicateContext, 'site'>,
+  job: JournalObject,
+  sha256Hex: string,
+  edge: ObjectHeaders,
+): ObjectHeaders {
+  const lineage = lineageMetadata({
     site: context.site,
     bucket: job.bucket,
     key: job.key,
@@ -16,6 +27,7 @@ export function landingMetadata(context: Pick<ReplicateContext, 'site'>, job: Jo
     sha256Hex,
     size: job.size,
   });
+  return coreObjectHeaders(edge, lineage, job);
 }
 
 /** One PUT with Content-MD5 (the core checks the bytes against it); the answer is confirmed by confirm.ts. */
@@ -25,11 +37,12 @@ export async function uploadSingle(
   coreKey: string,
   body: Buffer | StreamBody,
   md5Hex: string,
-  sha256Hex: string,
+  landing: ObjectHeaders,
   signal: AbortSignal | undefined,
 ): Promise<LakeWrite> {
   const put = await context.lake.put(coreKey, body, {
-    metadata: landingMetadata(context, job, sha256Hex),
+    metadata: landing.metadata,
+    content: landing.content,
     contentMd5: md5HexToBase64(md5Hex),
     signal,
   });

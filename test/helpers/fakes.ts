@@ -5,10 +5,18 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
+import type { ContentHeaders, ObjectHeaders } from '../../src/core/object-headers.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { mapS3Error } from '../../src/s3/map-error.js';
-import type { LakeHead, LakeStore } from '../../src/ports/lake-store.js';
-import type { SourceObject, SourceStore } from '../../src/ports/source-store.js';
+import type { LakeHead, LakeObjectOptions, LakeStore } from '../../src/ports/lake-store.js';
+import type { SourceHead, SourceObject, SourceStore } from '../../src/ports/source-store.js';
+
+const NO_HEADERS: ObjectHeaders = { content: {}, metadata: {} };
+
+/** What a server stores of a write's headers: `contentType` wins over `content`'s, as in the S3 adapter. */
+function storedContent(options: LakeObjectOptions): ContentHeaders {
+  return { ...options.content, ...(options.contentType === undefined ? {} : { 'content-type': options.contentType }) };
+}
 
 export class FakeClock implements Clock {
   constructor(public time = 1_800_000_000_000) {}
@@ -26,15 +34,21 @@ interface Failure {
 }
 
 export class FakeSource implements SourceStore {
-  readonly objects = new Map<string, { data: Buffer; etag: string; mtime: Date }>();
+  readonly objects = new Map<string, { data: Buffer; etag: string; mtime: Date; headers: ObjectHeaders }>();
   readonly failures = new Map<string, Failure>();
   reads = 0;
   lists = 0;
 
-  put(bucket: string, key: string, data: Buffer | string, mtime = new Date('2026-11-27T08:00:00Z')): SourceObject {
+  put(
+    bucket: string,
+    key: string,
+    data: Buffer | string,
+    mtime = new Date('2026-11-27T08:00:00Z'),
+    headers: ObjectHeaders = NO_HEADERS,
+  ): SourceObject {
     const body = typeof data === 'string' ? Buffer.from(data) : data;
     const etag = createHash('md5').update(body).digest('hex');
-    this.objects.set(`${bucket}/${key}`, { data: body, etag, mtime });
+    this.objects.set(`${bucket}/${key}`, { data: body, etag, mtime, headers });
     return { bucket, key, etag, size: body.length, mtime };
   }
 
@@ -74,14 +88,14 @@ export class FakeSource implements SourceStore {
     const o = this.objects.get(`${object.bucket}/${object.key}`);
     if (!o) throw mapS3Error(sdkError.noSuchKey(), 'edge', 'read');
     const data = range ? o.data.subarray(range.start, range.end + 1) : o.data;
-    return { body: Readable.from([data]), etag: o.etag, size: data.length, etagFromMd5: true };
+    return { body: Readable.from([data]), etag: o.etag, size: data.length, etagFromMd5: true, headers: o.headers };
   }
 
-  async head(object: Pick<SourceObject, 'bucket' | 'key'>): Promise<SourceObject> {
+  async head(object: Pick<SourceObject, 'bucket' | 'key'>): Promise<SourceHead> {
     this.maybeFail('head');
     const o = this.objects.get(`${object.bucket}/${object.key}`);
     if (!o) throw mapS3Error(sdkError.noSuchKey(), 'edge', 'head');
-    return { bucket: object.bucket, key: object.key, etag: o.etag, size: o.data.length, mtime: o.mtime };
+    return { bucket: object.bucket, key: object.key, etag: o.etag, size: o.data.length, mtime: o.mtime, headers: o.headers };
   }
 
   async delete(object: Pick<SourceObject, 'bucket' | 'key' | 'etag'>): Promise<void> {
@@ -98,8 +112,11 @@ export class FakeSource implements SourceStore {
 
 export class FakeLake implements LakeStore {
   readonly bucket = 'lake';
-  readonly objects = new Map<string, { data: Buffer; metadata: Record<string, string> }>();
-  readonly uploads = new Map<string, { key: string; metadata: Record<string, string>; parts: Map<number, Buffer> }>();
+  readonly objects = new Map<string, { data: Buffer; metadata: Record<string, string>; content: ContentHeaders }>();
+  readonly uploads = new Map<
+    string,
+    { key: string; metadata: Record<string, string>; content: ContentHeaders; parts: Map<number, Buffer> }
+  >();
   readonly failures = new Map<string, Failure>();
   readonly calls: string[] = [];
   private uploadCounter = 0;
@@ -121,7 +138,13 @@ export class FakeLake implements LakeStore {
     this.maybeFail('head');
     const o = this.objects.get(key);
     return o
-      ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata, etagFromMd5: true }
+      ? {
+          size: o.data.length,
+          etag: createHash('md5').update(o.data).digest('hex'),
+          metadata: o.metadata,
+          content: o.content,
+          etagFromMd5: true,
+        }
       : undefined;
   }
 
@@ -131,7 +154,7 @@ export class FakeLake implements LakeStore {
     return { body: Readable.from([o.data]), size: o.data.length };
   }
 
-  async put(key: string, body: Buffer | { stream: Readable; length: number }, options: { metadata: Readonly<Record<string, string>> }) {
+  async put(key: string, body: Buffer | { stream: Readable; length: number }, options: LakeObjectOptions) {
     this.maybeFail('put');
     let data: Buffer;
     if (Buffer.isBuffer(body)) data = Buffer.from(body);
@@ -140,14 +163,14 @@ export class FakeLake implements LakeStore {
       for await (const chunk of body.stream) chunks.push(chunk as Buffer);
       data = Buffer.concat(chunks);
     }
-    this.objects.set(key, { data, metadata: { ...options.metadata } });
+    this.objects.set(key, { data, metadata: { ...options.metadata }, content: storedContent(options) });
     return { etag: createHash('md5').update(data).digest('hex'), etagFromMd5: true };
   }
 
-  async createMultipart(key: string, options: { metadata: Readonly<Record<string, string>> }) {
+  async createMultipart(key: string, options: LakeObjectOptions) {
     this.maybeFail('create');
     const id = `upload-${++this.uploadCounter}`;
-    this.uploads.set(id, { key, metadata: { ...options.metadata }, parts: new Map() });
+    this.uploads.set(id, { key, metadata: { ...options.metadata }, content: storedContent(options), parts: new Map() });
     return id;
   }
 
@@ -163,7 +186,7 @@ export class FakeLake implements LakeStore {
     this.maybeFail('complete');
     const upload = this.uploads.get(uploadId)!;
     const data = Buffer.concat(parts.map((p) => upload.parts.get(p.partNumber)!));
-    this.objects.set(key, { data, metadata: upload.metadata });
+    this.objects.set(key, { data, metadata: upload.metadata, content: upload.content });
     this.uploads.delete(uploadId);
   }
 

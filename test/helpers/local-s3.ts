@@ -7,7 +7,17 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type HeadObjectCommandInput,
+  type HeadObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { BuildMiddleware, DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
 
 import { localS3Client, startLocalS3, type LocalS3 } from '../../src/demo/s3-server.js';
 
@@ -106,4 +116,58 @@ export async function listKeys(s3: TestS3, bucket: string, prefix = ''): Promise
     if (!page.IsTruncated) return keys;
     startAfter = page.Contents?.at(-1)?.Key;
   }
+}
+
+/** Request headers set exactly as given (the SDK re-formats some fields, such as Expires). */
+function addRawHeaders<I extends object, O extends object>(stack: MiddlewareStack<I, O>, headers: Readonly<Record<string, string>>): void {
+  const setHeaders: BuildMiddleware<I, O> = (next) => (args) => {
+    Object.assign((args.request as { headers: Record<string, string> }).headers, headers);
+    return next(args);
+  };
+  stack.add(setHeaders, { step: 'build', name: 'testRawHeaders' });
+}
+
+/** A PUT with these raw request headers (content headers, `x-amz-meta-*`) besides the body. */
+export async function putObjectWithHeaders(
+  s3: TestS3,
+  bucket: string,
+  key: string,
+  body: Buffer | string,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  const data = typeof body === 'string' ? Buffer.from(body) : body;
+  const command = new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentLength: data.length });
+  addRawHeaders(command.middlewareStack, headers);
+  await s3.client.send(command);
+}
+
+/** Gives an object new headers and metadata in place (CopyObject onto itself, REPLACE): same bytes. */
+export async function replaceObjectHeaders(
+  s3: TestS3,
+  bucket: string,
+  key: string,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  const command = new CopyObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+    MetadataDirective: 'REPLACE',
+  });
+  addRawHeaders(command.middlewareStack, headers);
+  await s3.client.send(command);
+}
+
+/** The headers of a HEAD's answer as the server sent them (lower-case names). */
+export async function headRawHeaders(s3: TestS3, bucket: string, key: string): Promise<Record<string, string>> {
+  let raw: Record<string, string> = {};
+  const command = new HeadObjectCommand({ Bucket: bucket, Key: key });
+  const capture: DeserializeMiddleware<HeadObjectCommandInput, HeadObjectCommandOutput> = (next) => async (args) => {
+    const result = await next(args);
+    raw = { ...(result.response as { headers: Record<string, string> }).headers };
+    return result;
+  };
+  command.middlewareStack.add(capture, { step: 'deserialize', name: 'testResponseHeaders' });
+  await s3.client.send(command);
+  return raw;
 }

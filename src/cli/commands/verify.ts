@@ -1,8 +1,9 @@
 /**
  * `tributary verify [--deep]`: an audit that every edge object in scope is in the core and
  * unchanged since it landed. For each object the edge lists now: the journal must hold that
- * exact version as done, and a HEAD of its core key must show the size and ETag recorded when
- * it landed. `--deep` also reads both sides and compares their SHA-256 with the recorded one.
+ * exact version as done, a HEAD of its core key must show the size and ETag recorded when it
+ * landed, and the content headers and user metadata a HEAD of the edge object shows.
+ * `--deep` also reads both sides and compares their SHA-256 with the recorded one.
  * `--retained` also checks the core copies of the objects edge retention deleted from the edge.
  * Exit 0 only when nothing is missing or different.
  */
@@ -14,11 +15,12 @@ import { forEachConcurrently } from '../../core/for-each-concurrently.js';
 import { decide } from '../../core/rules.js';
 import { countOf } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
-import type { LakeStore } from '../../ports/lake-store.js';
+import type { LakeHead, LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
 import type { Journal, JournalObject } from '../../ports/journal.js';
 import { META } from '../../land/lineage.js';
 import { coreKeyFor } from '../../land/core-key-for.js';
+import { describeDifference, headerDifferences } from '../../land/object-metadata.js';
 import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
 
 export interface VerifyProblem {
@@ -38,14 +40,44 @@ async function sha256Of(read: () => Promise<{ body: NodeJS.ReadableStream }>): P
 type Finding = Pick<VerifyProblem, 'problem' | 'detail'>;
 
 /** The core copy of a landed row against what was recorded when it landed: present, size, ETag. */
-async function coreCopyProblem(row: JournalObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding | undefined> {
+async function coreCopyProblem(
+  row: JournalObject,
+  coreKey: string,
+  lake: LakeStore,
+  signal: AbortSignal,
+): Promise<Finding | { readonly head: LakeHead }> {
   const head = await lake.head(coreKey, { signal });
   if (head === undefined) return { problem: 'missing', detail: `core object ${coreKey} does not exist` };
   if (head.size !== row.coreSize) return { problem: 'different', detail: `core size ${head.size}, landed as ${row.coreSize ?? '?'}` };
   if (row.coreEtag !== null && head.etag !== undefined && head.etag !== row.coreEtag) {
     return { problem: 'different', detail: `core ETag ${head.etag}, landed as ${row.coreEtag}` };
   }
-  return undefined;
+  return { head };
+}
+
+/**
+ * The core copy's content headers and user metadata against the edge object's, from a HEAD of
+ * each (the listing has neither). Lineage entries are ours alone and not compared.
+ */
+async function headersProblem(
+  object: SourceObject,
+  core: LakeHead,
+  source: SourceStore,
+  signal: AbortSignal,
+): Promise<Finding | undefined> {
+  let edge;
+  try {
+    edge = await source.head(object, { signal });
+  } catch (error) {
+    // Deleted at the edge since the listing: no edge object to compare with any more.
+    if (coerceError(error).code === 'TRIB_ERR_SOURCE_GONE') return undefined;
+    throw error;
+  }
+  if (edge.etag !== object.etag || edge.size !== object.size) {
+    return { problem: 'pending', detail: `changed at the edge while verify ran (ETag ${edge.etag}, listed ${object.etag})` };
+  }
+  const differences = headerDifferences(edge.headers, core);
+  return differences.length === 0 ? undefined : { problem: 'different', detail: differences.map(describeDifference).join('; ') };
 }
 
 /** `--deep`: the core copy re-read, against the SHA-256 recorded when it landed. */
@@ -109,7 +141,9 @@ async function checkOne(
     };
   }
   const core = await coreCopyProblem(row, row.coreKey, lake, signal);
-  if (core !== undefined) return { ...at, ...core };
+  if (!('head' in core)) return { ...at, ...core };
+  const headers = await headersProblem(object, core.head, source, signal);
+  if (headers !== undefined) return { ...at, ...headers };
   if (deep) {
     const edgeSha = await sha256Of(() => source.read(object, undefined, { signal }));
     if (edgeSha !== row.sha256) return { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, landed as ${row.sha256 ?? '?'}` };
@@ -125,8 +159,8 @@ async function checkOne(
  */
 async function checkRetained(row: JournalObject, lake: LakeStore, deep: boolean, signal: AbortSignal): Promise<VerifyProblem | undefined> {
   const coreKey = row.coreKey ?? '';
-  const found =
-    (await coreCopyProblem(row, coreKey, lake, signal)) ?? (deep ? await coreShaProblem(row, coreKey, lake, signal) : undefined);
+  const core = await coreCopyProblem(row, coreKey, lake, signal);
+  const found = !('head' in core) ? core : deep ? await coreShaProblem(row, coreKey, lake, signal) : undefined;
   return found === undefined
     ? undefined
     : { bucket: row.bucket, key: row.key, problem: found.problem, detail: `deleted from the edge by retention; ${found.detail}` };

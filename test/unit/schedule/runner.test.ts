@@ -193,7 +193,7 @@ test('a retried object whose identical copy is already in the core is not upload
   await pass(agent);
   // The core got it after all (a lost answer): it holds our bytes and SHA-256.
   const sha = createHash('sha256').update(body).digest('hex');
-  lake.objects.set('site-a/edge/a.txt', { data: Buffer.from(body), metadata: { 'tributary-sha256': sha } });
+  lake.objects.set('site-a/edge/a.txt', { data: Buffer.from(body), metadata: { 'tributary-sha256': sha }, content: {} });
   const putsBefore = lake.calls.filter((c) => c === 'put').length;
   clock.advance(60_000);
   await pass(agent);
@@ -263,7 +263,7 @@ test('after a crash between landing and journaling, the object is found in the c
   await agent.scan();
   const [claimed] = agent.journal.claim(1); // the crashed run had claimed it ...
   const sha = createHash('sha256').update(body).digest('hex');
-  lake.objects.set('site-a/edge/a.txt', { data: Buffer.from(body), metadata: { 'tributary-sha256': sha } }); // ... and uploaded it
+  lake.objects.set('site-a/edge/a.txt', { data: Buffer.from(body), metadata: { 'tributary-sha256': sha }, content: {} }); // ... and uploaded it
   assert.equal(claimed!.state, 'transferring');
   assert.equal(agent.journal.recoverInFlight(), 1); // what a restart does first
   await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });

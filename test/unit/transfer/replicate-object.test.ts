@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 
 import { coerceError, TributaryError } from '../../../src/core/errors.js';
+import type { ObjectHeaders } from '../../../src/core/object-headers.js';
 import { openJournal } from '../../../src/journal/open-journal.js';
 import type { Journal, JournalObject } from '../../../src/ports/journal.js';
 import type { LakeHead } from '../../../src/ports/lake-store.js';
@@ -78,6 +79,7 @@ function setUp(
   source: FakeSource,
   lake: FakeLake,
   size: number,
+  headers?: ObjectHeaders,
 ): { context: ReplicateContext; journal: Journal; data: Buffer; job: () => JournalObject } {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-replicate-'));
   const journal = openJournal(dir, new FakeClock());
@@ -86,7 +88,7 @@ function setUp(
     rmSync(dir, { recursive: true, force: true });
   });
   const data = randomBytes(size);
-  journal.recordSeen([source.put('edge', 'site/x.bin', data)], () => ({ priority: 2, excluded: false }), 'scan');
+  journal.recordSeen([source.put('edge', 'site/x.bin', data, undefined, headers)], () => ({ priority: 2, excluded: false }), 'scan');
   const context: ReplicateContext = {
     site: 'site-a',
     keyTemplate: '{site}/{bucket}/{key}',
@@ -286,4 +288,106 @@ test('an event row whose version a newer row holds is superseded, not transferre
   journal.recordSeen([a], () => ({ priority: 2, excluded: false }), 'scan');
   await assert.rejects(replicateObject(context, inFlight), (error: unknown) => coerceError(error).code === 'TRIB_ERR_SOURCE_CHANGED');
   assert.equal(lake.calls.includes('put'), false);
+});
+
+const EDGE_HEADERS: ObjectHeaders = {
+  content: {
+    'content-type': 'application/json',
+    'content-encoding': 'gzip',
+    'content-language': 'de-CH',
+    'content-disposition': 'attachment; filename="x.json"',
+    'cache-control': 'max-age=60',
+    expires: 'Tue, 01 Jan 2030 00:00:00 GMT',
+  },
+  metadata: { owner: 'team-a', note: '=?UTF-8?B?w6l0w6k=?=' },
+};
+
+for (const [path, size] of [
+  ['buffered', 32 << 10],
+  ['streamed', 300 << 10],
+  ['multipart', (5 << 20) + 3],
+] as const) {
+  test(`${path}: the core copy carries the edge object's content headers and user metadata beside the lineage`, async (t) => {
+    const lake = new FakeLake();
+    const { context, journal, data, job } = setUp(t, new FakeSource(), lake, size, EDGE_HEADERS);
+    assert.equal(await attempt(context, journal, job()), undefined);
+    const landed = lake.objects.get('site-a/edge/site/x.bin')!;
+    assert.equal(landed.data.equals(data), true);
+    assert.deepEqual(landed.content, EDGE_HEADERS.content);
+    assert.equal(landed.metadata['owner'], 'team-a');
+    assert.equal(landed.metadata['note'], '=?UTF-8?B?w6l0w6k=?=');
+    assert.equal(landed.metadata['tributary-sha256'], sha256(data));
+    assert.equal(lake.calls.includes(path === 'multipart' ? 'create' : 'put'), true);
+  });
+
+  test(`${path}: a user entry named like a lineage entry fails the object before anything is sent`, async (t) => {
+    const lake = new FakeLake();
+    const headers = { content: {}, metadata: { 'tributary-source-key': 'mine' } };
+    const { context, journal, job } = setUp(t, new FakeSource(), lake, size, headers);
+    const error = await attempt(context, journal, job());
+    assert.equal(error?.code, 'TRIB_ERR_METADATA_CONFLICT');
+    assert.match(error.message, /edge edge\/site\/x\.bin: user metadata x-amz-meta-tributary-source-key has the name of a lineage entry/);
+    assert.deepEqual(
+      lake.calls.filter((c) => c !== 'head'),
+      [],
+      'no PUT, no multipart upload',
+    );
+    assert.equal(lake.objects.size + lake.uploads.size, 0);
+  });
+}
+
+test('a copy in the core with our bytes but other headers does not stand for a version whose headers changed', async (t) => {
+  const lake = new FakeLake();
+  const source = new FakeSource();
+  const { context, journal, data, job } = setUp(t, source, lake, 32 << 10, EDGE_HEADERS);
+  const looking = { ...context, headBeforePut: 'always' as const };
+  assert.equal(await attempt(looking, journal, job()), undefined);
+  // Same bytes written again at the edge with another type and metadata: a new Last-Modified.
+  const later = new Date('2026-11-28T08:00:00Z');
+  const changed: ObjectHeaders = { content: { ...EDGE_HEADERS.content, 'content-type': 'text/plain' }, metadata: { owner: 'team-b' } };
+  journal.recordSeen([source.put('edge', 'site/x.bin', data, later, changed)], () => ({ priority: 2, excluded: false }), 'scan');
+  const puts = lake.calls.filter((c) => c === 'put').length;
+  assert.equal(await attempt(looking, journal, job()), undefined);
+  assert.equal(lake.calls.filter((c) => c === 'put').length, puts + 1, 'sent again, with the new headers');
+  const landed = lake.objects.get('site-a/edge/site/x.bin')!;
+  assert.deepEqual(landed.content, changed.content);
+  assert.equal(landed.metadata['owner'], 'team-b');
+  assert.equal(landed.metadata['tributary-source-mtime'], later.toISOString());
+  // With the headers now the same, the next look finds the copy and sends nothing.
+  journal.recordSeen(
+    [source.put('edge', 'site/x.bin', data, new Date('2026-11-29T08:00:00Z'), changed)],
+    () => ({ priority: 2, excluded: false }),
+    'scan',
+  );
+  assert.equal(await attempt(looking, journal, job()), undefined);
+  assert.equal(lake.calls.filter((c) => c === 'put').length, puts + 1, 'not sent a third time');
+  assert.equal(job().state, 'done');
+});
+
+test('multipart: a resumed upload lands with the headers given at its creation, without reading them again', async (t) => {
+  /** Fails part 2 once, after part 1 was acknowledged and journaled. */
+  class PartTwoFailsLake extends FakeLake {
+    failed = false;
+    override async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer) {
+      if (partNumber === 2 && !this.failed) {
+        this.failed = true;
+        throw new TributaryError('TRIB_ERR_CORE_SERVER', 'core UploadPart: 500');
+      }
+      return super.uploadPart(key, uploadId, partNumber, body);
+    }
+  }
+  const lake = new PartTwoFailsLake();
+  const source = new FakeSource();
+  const { context, journal, data, job } = setUp(t, source, lake, (10 << 20) + 5, EDGE_HEADERS);
+  const oneAtATime = { ...context, partConcurrency: 1 };
+  assert.equal((await attempt(oneAtATime, journal, job()))?.code, 'TRIB_ERR_CORE_SERVER');
+  assert.equal(journal.multipart(job().id)?.parts.size, 1, 'part 1 journaled');
+  const readsBefore = source.reads;
+  assert.equal(await attempt(oneAtATime, journal, job()), undefined);
+  assert.equal(lake.calls.filter((c) => c === 'create').length, 1, 'the same upload, resumed');
+  assert.equal(source.reads - readsBefore, 2, 'parts 2 and 3 read, no hashing pass for the headers');
+  const landed = lake.objects.get('site-a/edge/site/x.bin')!;
+  assert.equal(landed.data.equals(data), true);
+  assert.deepEqual(landed.content, EDGE_HEADERS.content);
+  assert.equal(landed.metadata['owner'], 'team-a');
 });
