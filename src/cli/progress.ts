@@ -1,5 +1,5 @@
 /**
- * Progress of a sync pass: a live bar (objects, bytes, rate, ETA) when stderr is a terminal,
+ * Progress of a sync pass: a live bar (bytes, objects, rate, ETA) when stderr is a terminal,
  * and nothing but the final summary line otherwise (logs and CI stay readable).
  */
 import { createRequire } from 'node:module';
@@ -7,52 +7,67 @@ import { createRequire } from 'node:module';
 import type { SingleBar as SingleBarClass } from 'cli-progress';
 
 import { formatBytes, formatDuration } from '../core/units.js';
+import { createTransferRate } from './transfer-rate.js';
 
 export interface SyncProgress {
   /** True when a bar is drawn (totals are only worth computing then). */
   readonly interactive: boolean;
   setTotals(objects: number, bytes: number): void;
-  objectDone(bytes: number): void;
+  /** An object landed; `alreadyPresent` when the core held it and none of its bytes were sent. */
+  objectDone(bytes: number, alreadyPresent: boolean): void;
   bytesSent(bytes: number): void;
   stop(): void;
-  /** Bytes per second since start. */
-  rate(): number;
   readonly elapsedMs: number;
+  /** What the bar shows now: its value and total (bytes) and the fields beside it. */
+  snapshot(): { readonly value: number; readonly total: number; readonly fields: Record<string, string | number> };
 }
 
-export function createSyncProgress(interactive: boolean): SyncProgress {
-  const started = Date.now();
+/**
+ * The bar advances by bytes (sent, or found in the core already), not by objects: one 10 GiB
+ * object and a thousand 1 KiB ones are not the same progress. The ETA comes from a moving rate
+ * (transfer-rate.ts), so it counts down steadily instead of swinging with each object.
+ */
+export function createSyncProgress(interactive: boolean, clock: () => number = Date.now): SyncProgress {
+  const started = clock();
   let totalObjects = 0;
   let totalBytes = 0;
   let doneObjects = 0;
-  let sentBytes = 0;
+  let doneBytes = 0;
+  const rate = createTransferRate();
   // Loaded only for a terminal: a sync pass in a script or under cron never draws a bar.
   const SingleBar = interactive
     ? (createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof SingleBarClass }).SingleBar
     : undefined;
   const bar = SingleBar
     ? new SingleBar({
-        format: ' {bar} {percentage}% | {value}/{total} objects | {sent}/{size} | {speed} | ETA {remaining}',
+        format: ' {bar} {percentage}% | {done}/{size} | {objects}/{totalObjects} objects | {speed} | ETA {eta}',
         barCompleteChar: '█',
         barIncompleteChar: '░',
         hideCursor: true,
         stream: process.stderr,
         fps: 5,
-        etaBuffer: 50,
       })
     : undefined;
+  const value = () => Math.min(doneBytes, totalBytes);
   const payload = () => {
-    const elapsed = (Date.now() - started) / 1000;
-    const speed = elapsed > 0 ? sentBytes / elapsed : 0;
-    const remaining = Math.max(0, totalBytes - sentBytes);
+    const now = clock();
+    const eta = rate.etaMs(totalBytes - doneBytes, now);
     return {
-      sent: formatBytes(sentBytes),
+      done: formatBytes(value()),
       size: formatBytes(totalBytes),
-      speed: `${formatBytes(speed)}/s`,
-      remaining: speed > 0 ? formatDuration((remaining / speed) * 1000) : '-',
+      objects: doneObjects,
+      totalObjects,
+      speed: `${formatBytes(rate.bytesPerSecond(now))}/s`,
+      eta: eta === undefined ? '-' : formatDuration(eta),
     };
   };
   let barStarted = false;
+  const redraw = () => bar?.update(value(), payload());
+  const add = (bytes: number) => {
+    doneBytes += bytes;
+    rate.add(bytes, clock());
+    redraw();
+  };
   return {
     interactive: bar !== undefined,
     setTotals(objects, bytes) {
@@ -60,31 +75,26 @@ export function createSyncProgress(interactive: boolean): SyncProgress {
       totalBytes = bytes;
       if (!bar) return;
       if (!barStarted) {
-        bar.start(totalObjects, doneObjects, payload());
+        bar.start(Math.max(1, totalBytes), value(), payload());
         barStarted = true;
       } else {
-        bar.setTotal(totalObjects);
-        bar.update(doneObjects, payload());
+        bar.setTotal(Math.max(1, totalBytes));
+        redraw();
       }
     },
-    objectDone() {
+    objectDone(bytes, alreadyPresent) {
       doneObjects += 1;
-      bar?.update(doneObjects, payload());
+      if (alreadyPresent) add(bytes);
+      else redraw();
     },
-    bytesSent(bytes) {
-      sentBytes += bytes;
-      bar?.update(doneObjects, payload());
-    },
+    bytesSent: add,
     stop() {
       if (barStarted) bar?.stop();
       barStarted = false;
     },
-    rate() {
-      const elapsed = (Date.now() - started) / 1000;
-      return elapsed > 0 ? sentBytes / elapsed : 0;
-    },
     get elapsedMs() {
-      return Date.now() - started;
+      return clock() - started;
     },
+    snapshot: () => ({ value: value(), total: totalBytes, fields: payload() }),
   };
 }

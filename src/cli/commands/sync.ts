@@ -60,7 +60,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
         landedBytes += job.size;
         landedObjects += 1;
         if (result.alreadyPresent) alreadyPresent += 1;
-        progress.objectDone(job.size);
+        progress.objectDone(job.size, result.alreadyPresent);
       },
       onFailed: (job, error, outcome) => {
         const line = { bucket: job.bucket, key: job.key, code: error.code, attempt: job.attempts + 1, err: error.message };
