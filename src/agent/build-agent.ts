@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import { silentMetrics } from '../observability/silent-metrics.js';
 import { createManifestWriter, type ManifestWriter } from './manifest-writer.js';
+import { objectLogHooks } from './object-log.js';
 import { createOutageLog, type OutageLog } from '../observability/outages.js';
 import { createRecentLandings, type RecentLandings } from '../observability/recent-landings.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -88,7 +89,7 @@ function composeHooks(...sets: (RunnerHooks | undefined)[]): RunnerHooks {
   return {
     onStart: (job) => present.forEach((set) => set.onStart?.(job)),
     onLanded: (job, result, ms) => present.forEach((set) => set.onLanded?.(job, result, ms)),
-    onFailed: (job, error, outcome) => present.forEach((set) => set.onFailed?.(job, error, outcome)),
+    onFailed: (job, error, outcome, next) => present.forEach((set) => set.onFailed?.(job, error, outcome, next)),
   };
 }
 
@@ -175,6 +176,7 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     },
     hooks: composeHooks(
       metrics.hooks,
+      objectLogHooks(log),
       // Throughput counts what was moved: a version the core already held landed without a byte sent.
       {
         onLanded: (job, result) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), result.alreadyPresent ? 0 : job.size),

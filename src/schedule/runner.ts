@@ -40,7 +40,8 @@ export const DEFERRAL_BACKOFF: BackoffSettings = { baseMs: 500, capMs: 30_000 };
 export interface RunnerHooks {
   onStart?(job: JournalObject): void;
   onLanded?(job: JournalObject, result: TransferResult, durationMs: number): void;
-  onFailed?(job: JournalObject, error: TributaryError, outcome: 'retry' | 'dead' | 'released' | 'superseded'): void;
+  /** `nextAttemptAt`: when the object runs again (a retry or a release with a delay). */
+  onFailed?(job: JournalObject, error: TributaryError, outcome: 'retry' | 'dead' | 'released' | 'superseded', nextAttemptAt?: number): void;
 }
 
 export interface RunnerOptions {
@@ -121,7 +122,7 @@ export function createRunner(options: RunnerOptions): Runner {
       case 'throttled': {
         const delay = backoffDelayMs(job.deferrals + 1, options.backoff, err.retryAfterSeconds);
         journal.release(job.id, { nextAttemptAt: now + delay, code: err.code, message: err.message });
-        hooks?.onFailed?.(job, err, 'released');
+        hooks?.onFailed?.(job, err, 'released', now + delay);
         return;
       }
       case 'unreachable':
@@ -132,7 +133,7 @@ export function createRunner(options: RunnerOptions): Runner {
           // keeps failing so on its own while the link works for the others.
           const delay = backoffDelayMs(Math.min(job.deferrals + 1, 7), DEFERRAL_BACKOFF);
           journal.release(job.id, { nextAttemptAt: now + delay, code: err.code, message: err.message });
-          hooks?.onFailed?.(job, err, 'released');
+          hooks?.onFailed?.(job, err, 'released', now + delay);
           return;
         }
         break;
@@ -182,7 +183,7 @@ export function createRunner(options: RunnerOptions): Runner {
       nextAttemptAt: now + delay,
     });
     failed += 1;
-    hooks?.onFailed?.(job, err, 'retry');
+    hooks?.onFailed?.(job, err, 'retry', now + delay);
   }
 
   function start(job: JournalObject, signal: AbortSignal): void {

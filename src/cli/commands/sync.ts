@@ -62,12 +62,6 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
         if (result.alreadyPresent) alreadyPresent += 1;
         progress.objectDone(job.size, result.alreadyPresent);
       },
-      onFailed: (job, error, outcome) => {
-        const line = { bucket: job.bucket, key: job.key, code: error.code, attempt: job.attempts + 1, err: error.message };
-        if (outcome === 'dead') log.error(line, 'object is dead');
-        else if (outcome === 'retry') log.warn(line, 'object failed; will retry');
-        else log.debug(line, `object ${outcome}`);
-      },
     },
   });
   try {
