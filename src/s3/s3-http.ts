@@ -149,6 +149,9 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
         try {
           return await once(request);
         } catch (error) {
+          // undici rejects with the signal's reason (a shutdown aborts with Error('SIGTERM')): a
+          // request cut off by its signal is a cancellation, whatever the reason says.
+          if (request.signal?.aborted) throw Object.assign(new Error('the request was cancelled'), { name: 'AbortError', cause: error });
           const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
           const retryable = status === undefined ? isRetryableNetworkError(error) : RETRYABLE_STATUS.has(status);
           const resendable = request.body === undefined || Buffer.isBuffer(request.body);

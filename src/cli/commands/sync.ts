@@ -129,7 +129,17 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     );
     progress.stop();
     if (summary.stoppedBy === 'idle') await agent.propagateDeletions(options.signal);
-    const listed = await agent.manifests.flush(options.signal);
+    if (summary.stoppedBy === 'signal') {
+      log.info(
+        { landed: summary.landed, reason: String((options.signal.reason as Error | undefined)?.message ?? 'signal') },
+        'sync stopped by a signal: objects in flight were released for the next run (no attempt used); listing what landed',
+      );
+    }
+    // What landed is listed even after a stop signal: the manifest goes out with its own deadline
+    // (a second signal still cuts it short), so an orderly stop leaves nothing unlisted.
+    const listed = await agent.manifests.flush(
+      AbortSignal.any([AbortSignal.timeout(10_000), ...(options.forceSignal ? [options.forceSignal] : [])]),
+    );
     if (listed > 0) log.info({ objects: listed }, 'manifests written');
     // The fleet view sees sites run from cron by this heartbeat (skipped when the core is down).
     if (summary.stoppedBy !== 'outage')
