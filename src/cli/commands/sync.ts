@@ -131,7 +131,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     if (summary.stoppedBy === 'idle') await agent.propagateDeletions(options.signal);
     if (summary.stoppedBy === 'signal') {
       log.info(
-        { landed: summary.landed, reason: String((options.signal.reason as Error | undefined)?.message ?? 'signal') },
+        { landed: summary.landed, reason: (options.signal.reason as Error | undefined)?.message ?? 'signal' },
         'sync stopped by a signal: objects in flight were released for the next run (no attempt used); listing what landed',
       );
     }
