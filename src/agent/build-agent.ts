@@ -3,7 +3,9 @@
  * -> transfer. The only module that imports the concrete adapters (s3/, journal/).
  */
 import { readCaBundle } from '../config/ca-bundle.js';
+import { coerceError } from '../core/errors.js';
 import { decide } from '../core/rules.js';
+import type { Side } from '../core/side.js';
 import type { Config } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
 import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
@@ -18,7 +20,8 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
-import { createS3Endpoint } from '../s3/endpoint.js';
+import { createS3Endpoint, type S3Endpoint } from '../s3/endpoint.js';
+import { diagnoseSilentEndpoint } from '../s3/not-s3.js';
 import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../schedule/circuit-breaker.js';
@@ -44,7 +47,10 @@ export interface Agent<Metrics extends MetricsSink = MetricsSink> {
   /** Endpoint outages: the one in progress and the last one (metrics, heartbeat). */
   readonly outages: OutageLog;
   readonly targets: readonly ScanTarget[];
-  /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
+  /**
+   * Checks both endpoints (each is S3 and spoken to in the right scheme, credentials accepted,
+   * buckets exist) before any work.
+   */
   preflight(signal?: AbortSignal): Promise<void>;
   scan(signal?: AbortSignal, onPage?: (listed: number) => void): Promise<ScanResult>;
   /** deletes: propagate — carries out pending deletions (one round at a time); a no-op otherwise. */
@@ -124,6 +130,20 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
       else log.info({ side }, `${side} reachable again`);
     },
   });
+
+  /** Preflight of one side: an endpoint that closes every connection is diagnosed (not-s3.ts). */
+  const preflightSide = async (side: Side, endpoint: S3Endpoint | undefined, check: () => Promise<void>, signal?: AbortSignal) => {
+    try {
+      await check();
+    } catch (error) {
+      const err = coerceError(error);
+      // Every connection closed without an answer (the client already tried again): an endpoint
+      // that speaks TLS to an http:// URL, or no S3 at all. Only at start-up: later, a closed
+      // connection is what a WAN does.
+      if (err.reason === 'reset' && endpoint !== undefined) throw await diagnoseSilentEndpoint(side, endpoint.url, signal);
+      throw err;
+    }
+  };
 
   const context: ReplicateContext = {
     site: config.site,
@@ -220,8 +240,8 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     outages,
     targets,
     async preflight(signal) {
-      await lake.probe({ signal });
-      for (const target of targets) await source.checkBucket(target.name, { signal });
+      await preflightSide('core', coreEndpoint, () => lake.probe({ signal }), signal);
+      for (const target of targets) await preflightSide('edge', edgeEndpoint, () => source.checkBucket(target.name, { signal }), signal);
     },
     scan(signal, onPage) {
       return scanAll(

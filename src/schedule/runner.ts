@@ -7,22 +7,23 @@
  *   throttled    -> queued again after max(Retry-After, backoff); no attempt used
  *   unreachable  -> queued again, no attempt used; feeds the circuit breaker (one probe at a time
  *                   while the endpoint is down). An object that keeps failing this way while the
- *                   endpoint is otherwise fine starts using attempts after MAX_DEFERRALS.
+ *                   endpoint is otherwise fine starts using attempts after MAX_DEFERRALS. This
+ *                   covers an endpoint that refuses the credentials, fails TLS or is no S3 too:
+ *                   an outage, not a reason to stop.
  *   superseded   -> the edge is asked for the current version, which is journaled (and so queued);
  *                   this version becomes superseded, or dead when the object is gone
  *   permanent    -> dead with its reason
  *   cancelled    -> queued again (shutdown)
- *   fatal        -> queued again, and the runner stops with that error
+ *   fatal        -> queued again, and the runner stops with that error (the journal failed)
  *
  * Claims happen only when a slot is free (pull, not push).
  */
 import { setMaxListeners } from 'node:events';
 
-import { coerceError, TributaryError } from '../core/errors.js';
+import { coerceError, outageOf, TributaryError } from '../core/errors.js';
 import { backoffDelayMs, type BackoffSettings } from './policy/backoff.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
-import type { Side } from '../core/side.js';
 import { createWaker } from '../core/waker.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { Transfer, TransferResult } from '../ports/transfer.js';
@@ -85,11 +86,6 @@ export interface RunSummary {
   readonly fatal?: TributaryError;
 }
 
-const ERROR_SIDE: Record<string, Side> = {
-  TRIB_ERR_EDGE_UNREACHABLE: 'edge',
-  TRIB_ERR_CORE_UNREACHABLE: 'core',
-};
-
 export interface Runner {
   run(options: RunOptions): Promise<RunSummary>;
   readonly inFlight: number;
@@ -125,7 +121,7 @@ export function createRunner(options: RunnerOptions): Runner {
         return;
       }
       case 'unreachable':
-        breaker.recordUnreachable(ERROR_SIDE[err.code] ?? 'core');
+        breaker.recordUnreachable(outageOf(err)?.side ?? 'core');
         if (job.deferrals < MAX_DEFERRALS) {
           // 0.5 s, 1 s, 2 s ... up to 30 s: prompt after an outage (an object is deferred once or
           // twice by one), and MAX_DEFERRALS still spans about 20 minutes for an object that

@@ -173,16 +173,19 @@ test('a version overwritten while in flight, whose successor a scan journaled me
   );
 });
 
-test('bad credentials are fatal: the runner stops, the object stays queued, nothing is done', async (t) => {
+test('credentials refused while running: an endpoint outage, no attempt used, nothing lost', async (t) => {
   const { source, lake, agent, journal } = setup(t);
-  source.put('edge', 'a.txt', 'alpha');
-  source.put('edge', 'b.txt', 'bravo');
+  for (const key of ['a.txt', 'b.txt', 'c.txt']) source.put('edge', key, key);
   lake.failNext('put', sdkError.badSignature, 10);
   const summary = await pass(agent);
-  assert.equal(summary.stoppedBy, 'fatal');
-  assert.equal(summary.fatal?.code, 'TRIB_ERR_CORE_AUTH');
+  assert.equal(summary.stoppedBy, 'outage', 'the breaker opened; no fatal stop');
+  assert.equal(summary.fatal, undefined);
+  assert.equal(agent.breaker.side, 'core');
   const rows = journalRows(journal);
-  assert.ok(rows.every((r) => r.state === 'queued' && r.attempts === 0));
+  assert.ok(
+    rows.every((r) => r.state === 'queued' && r.attempts === 0 && r.last_error_code === 'TRIB_ERR_CORE_AUTH'),
+    JSON.stringify(rows),
+  );
 });
 
 test('a retried object whose identical copy is already in the core is not uploaded again', async (t) => {
