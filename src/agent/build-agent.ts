@@ -3,7 +3,9 @@
  * -> transfer. The only module that imports the concrete adapters (s3/, journal/).
  */
 import { readCaBundle } from '../config/ca-bundle.js';
+import { coerceError, type TributaryError } from '../core/errors.js';
 import { decide } from '../core/rules.js';
+import type { Side } from '../core/side.js';
 import type { Config } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
 import { scanAll, type ScanResult, type ScanTarget } from '../detect/scanner.js';
@@ -19,10 +21,12 @@ import { systemClock, type Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
-import { createS3Endpoint } from '../s3/endpoint.js';
+import { createS3Endpoint, type S3Endpoint } from '../s3/endpoint.js';
+import { diagnoseSilentEndpoint } from '../s3/not-s3.js';
 import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../schedule/circuit-breaker.js';
+import { createEndpointHealth, type EndpointHealth } from '../schedule/endpoint-health.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
 import { retentionPolicy, runRetentionRound, type RetentionDeps, type RetentionRound } from '../transfer/edge-retention.js';
@@ -42,10 +46,15 @@ export interface Agent<Metrics extends MetricsSink = MetricsSink> {
   /** Landings of the last minutes (the heartbeat's lag percentiles and throughput). */
   readonly recent: RecentLandings;
   readonly manifests: ManifestWriter;
-  /** Endpoint outages: the one in progress and the last one (metrics, heartbeat). */
+  /** Endpoint outages: the ones in progress and the last one (metrics, heartbeat). */
   readonly outages: OutageLog;
+  /** Whether each endpoint serves us: the one record every view of reachability reads. */
+  readonly health: EndpointHealth;
   readonly targets: readonly ScanTarget[];
-  /** Checks both endpoints (buckets exist, credentials accepted) before any work. */
+  /**
+   * Checks both endpoints (each is S3 and spoken to in the right scheme, credentials accepted,
+   * buckets exist) before any work.
+   */
   preflight(signal?: AbortSignal): Promise<void>;
   scan(signal?: AbortSignal, onPage?: (listed: number) => void): Promise<ScanResult>;
   /** deletes: propagate — carries out pending deletions (one round at a time); a no-op otherwise. */
@@ -75,6 +84,8 @@ export interface AgentDependencies<Metrics extends MetricsSink = MetricsSink> {
 }
 
 const PART_CONCURRENCY = 4;
+/** How stale the journal's "last checked" of an endpoint may get while nothing changes. */
+const JOURNAL_CHECK_MS = 5000;
 /** Concurrent hashing passes over large objects (see ReplicateContext.hashPasses). */
 const HASH_PASSES = 2;
 
@@ -110,21 +121,69 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
   const recovered = journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
 
+  const health = createEndpointHealth(clock);
   const breaker = createCircuitBreaker({
     threshold: 3,
     clock,
     probe: async (side, signal) => {
-      if (side === 'core') await lake.probe({ signal });
-      else await source.checkBucket(config.edge.buckets[0]!.name, { signal });
+      try {
+        if (side === 'core') await lake.probe({ signal });
+        else await source.checkBucket(config.edge.buckets[0]!.name, { signal });
+      } catch (error) {
+        health.recordError(side, error);
+        throw error;
+      }
     },
-    onChange: (open, side) => {
-      metrics.setReachable(side, !open);
-      if (open) outages.opened(side);
-      else outages.closed(side);
-      if (open) log.warn({ side }, `${side} unreachable: pausing transfers, probing until it answers`);
-      else log.info({ side }, `${side} reachable again`);
+    onChange: (open, side, reason, detail) => {
+      if (open) {
+        log.warn({ side, reason }, `${side} unreachable: pausing transfers, probing until it answers`);
+        health.markUnreachable(side, reason ?? 'network', detail ?? `${side} unreachable`);
+      } else health.recordSuccess(side);
     },
   });
+  // Everything that shows reachability follows the record. The journal row (for `status`, another
+  // process) is rewritten on every change and otherwise at most every JOURNAL_CHECK_MS, for the
+  // time it was last checked.
+  const persistedAt: Record<Side, number> = { edge: -Infinity, core: -Infinity };
+  health.subscribe((side, record, changed) => {
+    if (changed) {
+      metrics.setReachable(side, record.reachable);
+      if (record.reachable) {
+        outages.closed(side);
+        log.info({ side }, `${side} reachable again`);
+        // Heard from it elsewhere (a scan, a probe, a landing): transfers need not wait for the
+        // breaker's next probe.
+        if (breaker.isOpen && breaker.side === side) breaker.recordSuccess();
+      } else {
+        outages.opened(side, record.since);
+        log.warn({ side, reason: record.reason, err: record.detail }, `${side} unreachable (${record.reason ?? 'unknown'})`);
+      }
+    }
+    if (!changed && record.checkedAt - persistedAt[side] < JOURNAL_CHECK_MS) return;
+    try {
+      journal.recordEndpointHealth(side, record);
+      persistedAt[side] = record.checkedAt;
+    } catch (error) {
+      // The journal is failing: whatever writes next (a claim, a landing) stops the agent with it.
+      log.debug({ err: coerceError(error).message }, 'endpoint health not recorded');
+    }
+  });
+
+  /** Preflight of one side: any failure is recorded, and a silent endpoint diagnosed (not-s3.ts). */
+  const preflightSide = async (side: Side, endpoint: S3Endpoint | undefined, check: () => Promise<void>, signal?: AbortSignal) => {
+    try {
+      await check();
+      health.recordSuccess(side);
+    } catch (error) {
+      let err: TributaryError = coerceError(error);
+      // Every connection closed without an answer (the client already tried again): an endpoint
+      // that speaks TLS to an http:// URL, or no S3 at all. Only at start-up: later, a closed
+      // connection is what a WAN does.
+      if (err.reason === 'reset' && endpoint !== undefined) err = await diagnoseSilentEndpoint(side, endpoint.url, signal);
+      health.recordError(side, err);
+      throw err;
+    }
+  };
 
   const context: ReplicateContext = {
     site: config.site,
@@ -174,12 +233,18 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
       journal.forgetMultipart(job.id);
       journal.markSuperseded(job.id, reason);
     },
+    endpointDown: (side) => !health.isReachable(side),
     hooks: composeHooks(
       metrics.hooks,
       objectLogHooks(log),
-      // Throughput counts what was moved: a version the core already held landed without a byte sent.
       {
-        onLanded: (job, result) => recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), result.alreadyPresent ? 0 : job.size),
+        onLanded: (job, result) => {
+          // Throughput counts what was moved: a version the core already held landed without a byte sent.
+          recent.record(Math.max(0, (clock.now() - job.firstSeenAt) / 1000), result.alreadyPresent ? 0 : job.size);
+          // Read from the one, written to the other: both serve us.
+          health.recordSuccess('edge');
+          health.recordSuccess('core');
+        },
       },
       deps.hooks,
     ),
@@ -223,25 +288,37 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     recent,
     manifests: createManifestWriter({ site: config.site, journal, lake, log }),
     outages,
+    health,
     targets,
     async preflight(signal) {
-      await lake.probe({ signal });
-      for (const target of targets) await source.checkBucket(target.name, { signal });
+      await preflightSide('core', coreEndpoint, () => lake.probe({ signal }), signal);
+      for (const target of targets) await preflightSide('edge', edgeEndpoint, () => source.checkBucket(target.name, { signal }), signal);
     },
-    scan(signal, onPage) {
-      return scanAll(
-        {
-          source,
-          journal,
-          rules: config.rules,
-          pageSize: config.scan.pageSize,
-          clock,
-          trackDeletes: config.deletes === 'propagate',
-          ...(onPage === undefined ? {} : { onPage: (_t, r) => onPage(r.listed) }),
-        },
-        targets,
-        signal,
-      );
+    async scan(signal, onPage) {
+      try {
+        const result = await scanAll(
+          {
+            source,
+            journal,
+            rules: config.rules,
+            pageSize: config.scan.pageSize,
+            clock,
+            trackDeletes: config.deletes === 'propagate',
+            // Every page is an answer: a long scan keeps the edge's health fresh without probes.
+            onPage: (_t, r) => {
+              health.recordSuccess('edge');
+              onPage?.(r.listed);
+            },
+          },
+          targets,
+          signal,
+        );
+        health.recordSuccess('edge');
+        return result;
+      } catch (error) {
+        health.recordError('edge', error);
+        throw error;
+      }
     },
     propagateDeletions(signal) {
       if (config.deletes !== 'propagate') return Promise.resolve({ deleted: 0, skipped: 0, failed: 0 });

@@ -15,6 +15,7 @@ import { coerceError, isConfigError } from '../core/errors.js';
 import { createEventIntake } from '../detect/event-intake.js';
 import { parseListen } from '../core/listen-address.js';
 import { buildStatus } from '../report/status-report.js';
+import { probeTimingFor } from '../schedule/endpoint-health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Config } from '../config/schema.js';
 
@@ -45,8 +46,15 @@ export async function runDaemon(config: Config, log: Logger, signals: AgentSigna
       token: config.http.token,
       metrics: agent.metrics,
       status: () => buildStatus(config.site, agent.journal, Date.now(), { edgeRetention: agent.retentionEnabled }),
-      ready: () =>
-        agent.breaker.isOpen && agent.breaker.side === 'core' ? { ok: false, reason: 'the core is unreachable' } : { ok: true },
+      ready: () => {
+        const core = agent.health.state('core');
+        return core.reachable
+          ? { ok: true }
+          : {
+              ok: false,
+              reason: `the core is unreachable since ${new Date(core.since).toISOString()} (${core.reason ?? 'unknown'}): ${core.detail ?? ''}`,
+            };
+      },
       events: {
         maxBodyBytes: config.events.maxBodySize,
         handle: createEventIntake({
@@ -68,21 +76,39 @@ export async function runDaemon(config: Config, log: Logger, signals: AgentSigna
       'agent started',
     );
     heartbeat.start();
+    // The loops beside the runner end with it, also when it stops on its own (a fatal error).
+    const runnerDone = new AbortController();
+    const stopping = AbortSignal.any([signals.stop, runnerDone.signal]);
+    // A change of reachability is news for the fleet view now, not at the next interval.
+    agent.health.subscribe((_side, _record, changed) => {
+      if (changed) heartbeat.poke();
+    });
     manifestTimer = setInterval(() => void agent.manifests.flush(), config.manifests.interval);
 
+    // An idle agent hears from the edge only at each scan: probes fill the gaps, so an outage
+    // shows within 30 s or one scan interval, whichever is shorter (schedule/endpoint-health.ts).
+    // The core is heard from by every heartbeat.
+    const firstBucket = config.edge.buckets[0]!.name;
+    const watching = agent.health.watch(
+      'edge',
+      (signal) => agent.source.checkBucket(firstBucket, { signal }),
+      probeTimingFor(config.scan.interval),
+      stopping,
+    );
+
     const scanning = (async () => {
-      while (!signals.stop.aborted) {
+      while (!stopping.aborted) {
         try {
-          const result = await agent.scan(signals.stop, () => waker.notify());
+          const result = await agent.scan(stopping, () => waker.notify());
           log.info({ listed: result.listed, queued: result.queued, changed: result.changed, resumed: result.resumed }, 'scan complete');
-          await agent.propagateDeletions(signals.stop);
+          await agent.propagateDeletions(stopping);
         } catch (error) {
           const err = coerceError(error);
-          if (err.errorClass === 'cancelled' || signals.stop.aborted) break;
+          if (err.errorClass === 'cancelled' || stopping.aborted) break;
           log.warn({ code: err.code, err: err.message }, 'scan failed; will try again at the next interval');
         }
         waker.notify();
-        await sleep(config.scan.interval, undefined, { signal: signals.stop }).catch(() => undefined);
+        await sleep(config.scan.interval, undefined, { signal: stopping }).catch(() => undefined);
       }
     })();
 
@@ -92,15 +118,15 @@ export async function runDaemon(config: Config, log: Logger, signals: AgentSigna
     let retentionFatal: unknown;
     const expiring = (async () => {
       if (!agent.retentionEnabled) return;
-      while (!signals.stop.aborted) {
-        await sleep(config.retention.interval, undefined, { signal: signals.stop }).catch(() => undefined);
-        if (signals.stop.aborted) break;
-        if (agent.breaker.isOpen) continue;
+      while (!stopping.aborted) {
+        await sleep(config.retention.interval, undefined, { signal: stopping }).catch(() => undefined);
+        if (stopping.aborted) break;
+        if (agent.breaker.isOpen || !agent.health.isReachable('edge') || !agent.health.isReachable('core')) continue;
         try {
-          await agent.expireEdgeObjects(signals.stop);
+          await agent.expireEdgeObjects(stopping);
         } catch (error) {
           const err = coerceError(error);
-          if (err.errorClass === 'cancelled' || signals.stop.aborted) break;
+          if (err.errorClass === 'cancelled' || stopping.aborted) break;
           if (err.errorClass === 'fatal') {
             log.error({ code: err.code, err: err.message }, 'edge retention stopped');
             retentionFatal = err;
@@ -118,8 +144,10 @@ export async function runDaemon(config: Config, log: Logger, signals: AgentSigna
       drainMs: DRAIN_MS,
       wake: () => waker.wait(),
     });
+    runnerDone.abort();
     await scanning;
     await expiring;
+    await watching;
     clearInterval(manifestTimer);
     await agent.manifests.flush();
     await heartbeat.stop();

@@ -1,7 +1,10 @@
 /**
- * Writes the agent's heartbeat to the core every `heartbeat.interval`, and once more with state
- * `stopped` on a clean shutdown; `sync --once` writes one (`mode: once`) at the end of its run. A heartbeat that cannot be written (core unreachable) is logged
- * and skipped: the next one carries the news; a fleet view notices the gap as staleness.
+ * Writes the agent's heartbeat to the core every `heartbeat.interval`, at once when an endpoint
+ * becomes unreachable or reachable again (`poke`), and once more with state `stopped` on a clean
+ * shutdown; `sync --once` writes one (`mode: once`) at the end of its run. A heartbeat that cannot
+ * be written (core unreachable) is logged and skipped: the next one carries the news; a fleet view
+ * notices the gap as staleness. Each write is heard from the core, or a failure of it, for the
+ * endpoint health record.
  */
 import { createHash } from 'node:crypto';
 import { statfsSync } from 'node:fs';
@@ -17,6 +20,8 @@ import { AGENT_VERSION } from './version.js';
 export interface HeartbeatWriter {
   /** Writes one now and then every interval. */
   start(): void;
+  /** Writes one now (after the one in flight), if started: the news should not wait an interval. */
+  poke(): void;
   /** Stops the timer and writes the final heartbeat. */
   stop(): Promise<void>;
   /** Stops the timer without a final heartbeat (an unclean stop). */
@@ -43,7 +48,8 @@ export function createHeartbeatWriter(
   },
 ): HeartbeatWriter {
   const mode = options.mode ?? 'agent';
-  const { config, journal, lake, breaker, recent } = agent;
+  const { config, journal, lake, recent, health } = agent;
+  const endpointUrls = [config.edge.endpoint, config.core.endpoint].filter((url): url is string => url !== undefined);
   const startedAt = options.startedAt ?? options.clock.now();
   const intervalMs = config.heartbeat.interval;
   let timer: NodeJS.Timeout | undefined;
@@ -61,7 +67,8 @@ export function createHeartbeatWriter(
       backlog: summarizeBacklog(journal.backlog()),
       oldestPendingSince: journal.oldestPendingSince(),
       recent: recent.summary(),
-      reachable: { edge: !(breaker.isOpen && breaker.side === 'edge'), core: !(breaker.isOpen && breaker.side === 'core') },
+      endpoints: { edge: health.state('edge'), core: health.state('core') },
+      endpointUrls,
       outage: agent.outages.current(),
       lastOutage: agent.outages.last(),
       journalFreeBytes: freeBytes(config.journal),
@@ -77,16 +84,21 @@ export function createHeartbeatWriter(
     writing = writing.then(async () => {
       waiting -= 1;
       const body = Buffer.from(`${JSON.stringify(snapshot(state), null, 2)}\n`);
+      // A run of sync --once does not wait long for its one heartbeat at the end.
+      const timeoutMs = mode === 'once' ? 10_000 : Math.max(5000, intervalMs);
+      const timeout = AbortSignal.timeout(timeoutMs);
       try {
         await lake.put(heartbeatKey(config.site), body, {
           metadata: {},
           contentMd5: createHash('md5').update(body).digest('base64'),
           contentType: 'application/json',
-          // A run of sync --once does not wait long for its one heartbeat at the end.
-          signal: AbortSignal.timeout(mode === 'once' ? 10_000 : Math.max(5000, intervalMs)),
+          signal: timeout,
         });
+        health.recordSuccess('core');
       } catch (error) {
         const err = coerceError(error);
+        if (timeout.aborted) health.recordFailure('core', 'timeout', `heartbeat PUT not answered within ${timeoutMs / 1000}s`);
+        else health.recordError('core', err);
         options.log.warn({ code: err.code, err: err.message }, 'heartbeat not written');
       }
     });
@@ -98,12 +110,17 @@ export function createHeartbeatWriter(
       void write('running');
       timer = setInterval(() => void write('running'), intervalMs);
     },
+    poke() {
+      if (timer !== undefined) void write('running');
+    },
     async stop() {
       clearInterval(timer);
+      timer = undefined;
       await write('stopped');
     },
     cancel() {
       clearInterval(timer);
+      timer = undefined;
     },
   };
 }

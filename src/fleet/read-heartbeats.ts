@@ -9,6 +9,7 @@ import type { HeartbeatV1 } from '../report/heartbeat.js';
 import { HEARTBEAT_SCHEMA } from '../report/heartbeat.js';
 import type { S3Endpoint } from '../s3/endpoint.js';
 import { mapS3Error } from '../s3/map-error.js';
+import { notS3Listing } from '../s3/not-s3.js';
 import { parseListing } from '../s3/parse-listing.js';
 
 export const SITES_PREFIX = '_tributary/sites/';
@@ -52,7 +53,10 @@ export async function listSites(endpoint: S3Endpoint, bucket: string, signal?: A
         },
         signal,
       });
-      listing = parseListing(await response.body.text(), bucket, 'core');
+      const text = await response.body.text();
+      const notS3 = notS3Listing(response.statusCode, response.headers, text);
+      if (notS3 !== undefined) throw Object.assign(new Error(notS3), { $notS3: notS3, $endpoint: endpoint.url });
+      listing = parseListing(text, bucket, 'core');
     } catch (error) {
       throw mapS3Error(error, 'core', `LIST ${bucket}/${SITES_PREFIX}`);
     }

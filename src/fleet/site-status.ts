@@ -1,16 +1,47 @@
 /**
  * The fleet view's verdict on one site, from its heartbeat alone (pure):
- *   stopped  the agent was stopped cleanly: its last heartbeat says so (and what it left behind)
- *            (not for `sync --once` sites: every run ends so; their interval is the time between runs)
- *   stale    no heartbeat for three intervals (or an unreadable one): the agent may be down
- *   failing  objects are dead at the site
- *   lagging  the oldest pending object is older than `fleet.lagThreshold`
- *   healthy  none of the above
- * The worst applies, in that order: a stale heartbeat says nothing reliable about the rest.
+ *   stopped   the agent was stopped cleanly: its last heartbeat says so (and what it left behind)
+ *             (not for `sync --once` sites: every run ends so; their interval is the time between runs)
+ *   stale     no heartbeat for three intervals (or an unreadable one): the agent may be down
+ *   degraded  the agent runs, but an endpoint does not serve it (down, credentials refused, TLS,
+ *             not S3): since when and why
+ *   failing   objects are dead at the site
+ *   lagging   the oldest pending object is older than `fleet.lagThreshold`
+ *   healthy   none of the above
+ * The worst applies, in that order: a stale heartbeat says nothing reliable about the rest, and an
+ * outage explains a backlog that grows or objects that wait. (A clean stop is checked before
+ * staleness: a stopped agent's last heartbeat only gets older, and that is not news.)
  */
 import type { HeartbeatV1 } from '../report/heartbeat.js';
 
-export type SiteHealth = 'healthy' | 'lagging' | 'stale' | 'stopped' | 'failing';
+export type SiteHealth = 'healthy' | 'lagging' | 'stale' | 'stopped' | 'degraded' | 'failing';
+
+/** `2026-11-27T12:03:04Z`: an instant every site's operator reads the same way. */
+function instant(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * `edge unreachable since 2026-11-27T12:03:04Z (refused)` for each endpoint the heartbeat holds for
+ * unreachable; heartbeats of earlier agents say only `reachable`.
+ */
+/** A heartbeat is JSON from another agent: `false` only when it says so. */
+const saysFalse = (value: unknown) => value === false;
+
+function outages(heartbeat: HeartbeatV1): string[] {
+  const notes: string[] = [];
+  for (const side of ['edge', 'core'] as const) {
+    const endpoint = heartbeat.endpoints?.[side];
+    if (endpoint !== undefined && endpoint !== null && typeof endpoint === 'object') {
+      if (saysFalse(endpoint.reachable))
+        notes.push(`${side} unreachable since ${instant(endpoint.since)}${endpoint.reason === null ? '' : ` (${endpoint.reason})`}`);
+    } else if (saysFalse(heartbeat.reachable?.[side])) {
+      notes.push(`${side} unreachable`);
+    }
+  }
+  return notes;
+}
 
 export interface SiteRow {
   readonly site: string;
@@ -90,6 +121,8 @@ export function classifySite(
         : `no heartbeat for ${Math.round(ageSeconds)}s (interval ${heartbeat.intervalSeconds}s)`,
     };
   }
+  const down = outages(heartbeat);
+  if (down.length > 0) return { ...base, status: 'degraded', reason: down.join('; ') };
   if (backlog.deadObjects > 0) return { ...base, status: 'failing', reason: `${backlog.deadObjects} dead objects` };
   if (heartbeat.oldestPendingAgeSeconds !== null && heartbeat.oldestPendingAgeSeconds * 1000 > lagThresholdMs) {
     return {

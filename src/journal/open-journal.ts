@@ -1,6 +1,7 @@
 /**
  * The Journal over one SQLite file: one module per concept (objects and their states, multipart
- * progress, scan checkpoints, manifests, deletions, retention, suspect copies, statistics), each
+ * progress, scan checkpoints, manifests, deletions, retention, suspect copies, statistics, the
+ * endpoints' health), each
  * preparing its statements once over the same connection and migration sequence. Every write
  * that must be atomic (a page of listing results, a landing, a failure with its backoff) is one
  * transaction. Nothing is cached in the heap: millions of rows stay on disk.
@@ -11,6 +12,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
 import { createCheckpointJournal } from './checkpoints.js';
 import { createDeletionJournal } from './deletions.js';
+import { createEndpointHealthJournal } from './endpoint-health.js';
 import { createGuard } from './guard.js';
 import { createManifestJournal } from './manifests.js';
 import { createMetaStore } from './meta.js';
@@ -46,6 +48,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ...createRetentionJournal(db, clock, guarded, meta),
     ...suspectCopies,
     ...createStatisticsJournal(db),
+    ...createEndpointHealthJournal(guarded, meta),
     close: () => {
       if (!db.open) return;
       objects.flush();

@@ -116,12 +116,12 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
   const reachable = {
     core: new Gauge({
       name: 'tributary_core_reachable',
-      help: '1 when the core answers, 0 while it is unreachable.',
+      help: '1 when the core serves us, 0 while it is unreachable (down, credentials refused, TLS, not S3).',
       registers: [registry],
     }),
     edge: new Gauge({
       name: 'tributary_edge_reachable',
-      help: '1 when the edge answers, 0 while it is unreachable.',
+      help: '1 when the edge serves us, 0 while it is unreachable (down, credentials refused, TLS, not S3).',
       registers: [registry],
     }),
   };
@@ -132,13 +132,15 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
       labelNames: ['side'],
       registers: [registry],
       collect() {
-        const now = outages.current();
-        for (const side of ['edge', 'core'] as const) this.set({ side }, now?.side === side ? (clock.now() - now.startedAt) / 1000 : 0);
+        for (const side of ['edge', 'core'] as const) {
+          const now = outages.current(side);
+          this.set({ side }, now === undefined ? 0 : Math.max(0, (clock.now() - now.startedAt) / 1000));
+        }
       },
     });
     new Gauge({
       name: 'tributary_outages_total',
-      help: 'Completed outages of the endpoint (periods the circuit breaker held it for unreachable).',
+      help: 'Completed outages of the endpoint (periods it was held for unreachable).',
       labelNames: ['side'],
       registers: [registry],
       collect() {

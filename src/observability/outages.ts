@@ -1,6 +1,7 @@
 /**
- * The record of endpoint outages (the circuit breaker's open periods): the one in progress and the
- * last that ended, for /metrics and the heartbeat. Outages are rare: a constant amount of memory.
+ * The record of endpoint outages (the periods the endpoint health record held a side for
+ * unreachable): the ones in progress and the last that ended, for /metrics and the heartbeat.
+ * Outages are rare: a constant amount of memory.
  */
 import type { Clock } from '../ports/clock.js';
 
@@ -15,31 +16,39 @@ export interface Outage {
 }
 
 export interface OutageLog {
-  opened(side: Side): void;
+  /** `side` became unreachable, at `startedAt` (default now). */
+  opened(side: Side, startedAt?: number): void;
   closed(side: Side): void;
-  current(): Outage | undefined;
+  /** The outage in progress on `side`; without a side, the one that started first. */
+  current(side?: Side): Outage | undefined;
   last(): Outage | undefined;
   /** Completed outages and their total seconds, per side. */
   totals(side: Side): { readonly count: number; readonly seconds: number };
 }
 
 export function createOutageLog(clock: Clock): OutageLog {
-  let current: Outage | undefined;
+  const current: Record<Side, Outage | undefined> = { edge: undefined, core: undefined };
   let last: Outage | undefined;
   const totals: Record<Side, { count: number; seconds: number }> = { edge: { count: 0, seconds: 0 }, core: { count: 0, seconds: 0 } };
   return {
-    opened(side) {
-      current = { side, startedAt: clock.now() };
+    opened(side, startedAt) {
+      current[side] ??= { side, startedAt: startedAt ?? clock.now() };
     },
     closed(side) {
-      if (current === undefined) return;
-      const ended = { side, startedAt: current.startedAt, endedAt: clock.now() };
+      const open = current[side];
+      if (open === undefined) return;
+      const ended = { side, startedAt: open.startedAt, endedAt: Math.max(open.startedAt, clock.now()) };
       totals[side].count += 1;
       totals[side].seconds += (ended.endedAt - ended.startedAt) / 1000;
       last = ended;
-      current = undefined;
+      current[side] = undefined;
     },
-    current: () => current,
+    current(side) {
+      if (side !== undefined) return current[side];
+      const { edge, core } = current;
+      if (edge === undefined || core === undefined) return edge ?? core;
+      return core.startedAt < edge.startedAt ? core : edge;
+    },
     last: () => last,
     totals: (side) => ({ ...totals[side] }),
   };

@@ -4,6 +4,7 @@
  */
 import type { CheckpointJournal } from './journal/checkpoints.js';
 import type { DeletionJournal } from './journal/deletions.js';
+import type { EndpointHealthJournal } from './journal/endpoint-health.js';
 import type { ManifestJournal } from './journal/manifests.js';
 import type { MultipartJournal } from './journal/multipart.js';
 import type { ObjectJournal } from './journal/objects.js';
@@ -13,6 +14,7 @@ import type { SuspectCopyJournal } from './journal/suspect-copies.js';
 
 export type * from './journal/checkpoints.js';
 export type * from './journal/deletions.js';
+export type * from './journal/endpoint-health.js';
 export type * from './journal/manifests.js';
 export type * from './journal/multipart.js';
 export type * from './journal/objects.js';
@@ -29,6 +31,7 @@ export interface Journal
     DeletionJournal,
     RetentionJournal,
     SuspectCopyJournal,
-    StatisticsJournal {
+    StatisticsJournal,
+    EndpointHealthJournal {
   close(): void;
 }

@@ -3,7 +3,9 @@
  * fleet view reads (the core never dials in to the edge). Versioned by `schema`; fields are added,
  * never renamed. It holds no secret, no endpoint and no path of the agent's machine.
  */
+import type { Side } from '../core/side.js';
 import type { Outage } from '../observability/outages.js';
+import type { EndpointHealthRecord } from '../ports/journal.js';
 import type { RecentSummary } from '../observability/recent-landings.js';
 import type { BacklogSummary } from './status-report.js';
 
@@ -34,12 +36,49 @@ export interface HeartbeatV1 {
   };
   readonly throughput: { readonly windowSeconds: number; readonly objectsPerSecond: number; readonly bytesPerSecond: number };
   readonly reachable: { readonly edge: boolean; readonly core: boolean };
-  /** The outage in progress (an endpoint unreachable), or null. */
+  /**
+   * Each endpoint's health: since when it is (un)reachable, why, and the error that said so (any
+   * endpoint address in it replaced by `<endpoint>`). Absent in heartbeats of earlier agents.
+   */
+  readonly endpoints?: { readonly edge: HeartbeatEndpoint; readonly core: HeartbeatEndpoint };
+  /** The outage in progress (an endpoint unreachable; the earliest when both are), or null. */
   readonly outage: { readonly side: string; readonly since: string; readonly seconds: number } | null;
   /** The last outage that ended, or null. */
   readonly lastOutage: { readonly side: string; readonly startedAt: string; readonly endedAt: string; readonly seconds: number } | null;
   /** Free bytes on the file system of the journal, or null when it cannot be read. */
   readonly journalFreeBytes: number | null;
+}
+
+export interface HeartbeatEndpoint {
+  readonly reachable: boolean;
+  readonly since: string;
+  /** `refused`, `reset`, `timeout`, `dns`, `network`, `tls`, `http-5xx`, `auth`, `not-s3`; null while reachable. */
+  readonly reason: string | null;
+  readonly detail: string | null;
+  readonly checkedAt: string;
+}
+
+/**
+ * `text` without the addresses of `endpoints` (URL, host:port, host) or any other IP address and
+ * port: the heartbeat names no endpoint (it is read by whoever may read the core bucket).
+ */
+export function withoutEndpoints(text: string, endpoints: readonly string[]): string {
+  let out = text;
+  for (const endpoint of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      continue;
+    }
+    // A bare host name of a few letters (`s3`) would also match words: only longer ones.
+    const forms = [url.href.replace(/\/$/, ''), url.host, url.hostname].filter((form) => form.length > 3);
+    for (const form of forms) out = out.split(form).join('<endpoint>');
+  }
+  return out
+    .replace(/\bhttps?:\/\/[^\s'",;)]+/g, '<endpoint>')
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<endpoint>')
+    .replace(/\[[0-9a-f:.]+\](?::\d+)?/gi, '<endpoint>');
 }
 
 export interface HeartbeatInput {
@@ -53,7 +92,9 @@ export interface HeartbeatInput {
   readonly backlog: BacklogSummary;
   readonly oldestPendingSince: number | undefined;
   readonly recent: RecentSummary;
-  readonly reachable: HeartbeatV1['reachable'];
+  readonly endpoints: Readonly<Record<Side, EndpointHealthRecord>>;
+  /** The endpoint URLs, kept out of the heartbeat's error details. */
+  readonly endpointUrls: readonly string[];
   readonly outage: Outage | undefined;
   readonly lastOutage: Outage | undefined;
   readonly journalFreeBytes: number | null;
@@ -81,7 +122,11 @@ export function buildHeartbeat(input: HeartbeatInput): HeartbeatV1 {
       p99Seconds: input.recent.lagP99Seconds,
     },
     throughput: { windowSeconds: window, objectsPerSecond: input.recent.objects / seconds, bytesPerSecond: input.recent.bytes / seconds },
-    reachable: input.reachable,
+    reachable: { edge: input.endpoints.edge.reachable, core: input.endpoints.core.reachable },
+    endpoints: {
+      edge: endpointView(input.endpoints.edge, input.endpointUrls),
+      core: endpointView(input.endpoints.core, input.endpointUrls),
+    },
     outage:
       input.outage === undefined
         ? null
@@ -100,5 +145,15 @@ export function buildHeartbeat(input: HeartbeatInput): HeartbeatV1 {
             seconds: (input.lastOutage.endedAt - input.lastOutage.startedAt) / 1000,
           },
     journalFreeBytes: input.journalFreeBytes,
+  };
+}
+
+function endpointView(record: EndpointHealthRecord, urls: readonly string[]): HeartbeatEndpoint {
+  return {
+    reachable: record.reachable,
+    since: new Date(record.since).toISOString(),
+    reason: record.reason ?? null,
+    detail: record.detail === undefined ? null : withoutEndpoints(record.detail, urls),
+    checkedAt: new Date(record.checkedAt).toISOString(),
   };
 }

@@ -1,11 +1,11 @@
 /**
- * The status of one agent, read from its journal: backlog by state and priority (objects and
- * bytes), the oldest pending age, what landed lately (rate, lag), the latest errors, and what
- * edge retention did. `tributary status` prints it and the
- * agent serves it as JSON on /status.
+ * The status of one agent, read from its journal: whether each endpoint serves it (as the agent
+ * last recorded it), backlog by state and priority (objects and bytes), the oldest pending age,
+ * what landed lately (rate, lag), the latest errors, and what edge retention did. `tributary
+ * status` prints it and the agent serves it as JSON on /status.
  */
 import { priorityName } from '../core/object-state.js';
-import type { BacklogRow, Journal, RetentionCounts } from '../ports/journal.js';
+import type { BacklogRow, EndpointHealthRecord, Journal, RetentionCounts } from '../ports/journal.js';
 
 export interface BacklogSummary {
   readonly pendingObjects: number;
@@ -55,8 +55,30 @@ function recentLandings(journal: Journal, now: number, windowSeconds: number): R
   };
 }
 
+/** One endpoint's health as the agent recorded it (times in ms since the epoch). */
+export interface EndpointStatus {
+  readonly reachable: boolean;
+  readonly since: number;
+  readonly reason: string | null;
+  readonly detail: string | null;
+  readonly checkedAt: number;
+}
+
+function endpointStatus(record: EndpointHealthRecord | undefined): EndpointStatus | null {
+  if (record === undefined) return null;
+  return {
+    reachable: record.reachable,
+    since: record.since,
+    reason: record.reason ?? null,
+    detail: record.detail ?? null,
+    checkedAt: record.checkedAt,
+  };
+}
+
 export interface StatusReport {
   readonly site: string;
+  /** Whether each endpoint serves the agent, as it last recorded it; null before any agent ran. */
+  readonly endpoints: { readonly edge: EndpointStatus | null; readonly core: EndpointStatus | null };
   readonly backlog: readonly { state: string; priority: string; objects: number; bytes: number }[];
   readonly totals: BacklogSummary;
   readonly oldestPendingAgeSeconds: number | null;
@@ -84,6 +106,7 @@ export function buildStatus(site: string, journal: Journal, now: number, options
   const oldest = journal.oldestPendingSince();
   return {
     site,
+    endpoints: { edge: endpointStatus(journal.endpointHealth('edge')), core: endpointStatus(journal.endpointHealth('core')) },
     backlog: rows.map((r) => ({ state: r.state, priority: priorityName(r.priority), objects: r.objects, bytes: r.bytes })),
     totals: summarizeBacklog(rows),
     oldestPendingAgeSeconds: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),

@@ -12,6 +12,8 @@ import { createS3Http, type S3Http } from './s3-http.js';
 export type SdkModule = typeof S3Sdk;
 
 export interface S3Endpoint {
+  /** The endpoint's URL, as messages name it. */
+  readonly url: string;
   readonly http: S3Http;
   /** The SDK client and its command classes, loaded on first call. */
   sdk(): Promise<{ readonly client: S3Client; readonly commands: SdkModule }>;
@@ -27,8 +29,9 @@ export function createS3Endpoint(settings: EndpointSettings, connections: number
       commands,
     })));
   const credentials = settings.credentials;
+  const url = settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`;
   const http = createS3Http({
-    endpoint: settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`,
+    endpoint: url,
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
     // Static keys from the config, or the SDK's default chain (environment, profile, container, IMDS).
@@ -46,6 +49,7 @@ export function createS3Endpoint(settings: EndpointSettings, connections: number
     ...(ca === undefined ? {} : { ca }),
   });
   return {
+    url,
     http,
     sdk,
     async close() {

@@ -2,7 +2,7 @@
  * The one place where AWS SDK, HTTP and socket errors become Tributary error codes. Everything
  * above the adapter matches on the code and its class, never on SDK error shapes.
  */
-import { TributaryError, type ErrorCode } from '../core/errors.js';
+import { TributaryError, type ErrorCode, type OutageReason } from '../core/errors.js';
 
 import type { Side } from '../core/side.js';
 
@@ -17,6 +17,10 @@ interface SdkLikeError {
   $response?: { statusCode?: number; headers?: Record<string, string | undefined> };
   $retryable?: unknown;
   cause?: unknown;
+  /** The endpoint URL the request went to (the lean client adds it). */
+  $endpoint?: string;
+  /** Why the answer is not one an S3 server gives (the lean client adds it; see not-s3.ts). */
+  $notS3?: string;
 }
 
 const AUTH = new Set([
@@ -76,6 +80,39 @@ const TLS = new Set([
   'CERT_UNTRUSTED',
 ]);
 
+/** The reason a connection failure gives for an endpoint outage. */
+const NETWORK_REASON: Readonly<Record<string, OutageReason>> = {
+  ECONNREFUSED: 'refused',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  ECONNABORTED: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  UND_ERR_CLOSED: 'reset',
+  ERR_STREAM_PREMATURE_CLOSE: 'reset',
+  ETIMEDOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+};
+
+/** OpenSSL's answer when a TLS client meets a server that speaks plain HTTP. */
+function isPlainHttpUnderTls(error: unknown, depth = 0): boolean {
+  if (depth > 4 || error === null || typeof error !== 'object') return false;
+  const e = error as SdkLikeError;
+  if (e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(e.message ?? '')) return true;
+  return isPlainHttpUnderTls(e.cause, depth + 1);
+}
+
+/** Any other OpenSSL failure of the handshake (ERR_SSL_*), by its code. */
+function sslCode(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
+  const e = error as SdkLikeError;
+  if (e.code?.startsWith('ERR_SSL_') === true) return e.code;
+  return sslCode(e.cause, depth + 1);
+}
+
 function tlsCode(error: unknown, depth = 0): string | undefined {
   if (depth > 4 || error === null || typeof error !== 'object') return undefined;
   const e = error as SdkLikeError;
@@ -103,7 +140,7 @@ function retryAfterSeconds(error: SdkLikeError): number | undefined {
 
 function code(
   side: Side,
-  what: 'UNREACHABLE' | 'AUTH' | 'BUCKET_MISSING' | 'THROTTLED' | 'SERVER' | 'BAD_RESPONSE' | 'ACCESS_DENIED',
+  what: 'UNREACHABLE' | 'AUTH' | 'TLS' | 'NOT_S3' | 'BUCKET_MISSING' | 'THROTTLED' | 'SERVER' | 'BAD_RESPONSE' | 'ACCESS_DENIED',
 ): ErrorCode {
   return `TRIB_ERR_${side === 'edge' ? 'EDGE' : 'CORE'}_${what}`;
 }
@@ -121,21 +158,47 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
   const where = `${side} ${operation}`;
   const detail = `${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? ''}`.trim();
 
+  const endpoint = e.$endpoint ?? `the ${side} endpoint`;
+
   if (name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'UND_ERR_ABORTED') {
     return new TributaryError('TRIB_ERR_CANCELLED', `${where}: cancelled`, { cause: error });
+  }
+  if (e.$notS3 !== undefined) {
+    return new TributaryError(code(side, 'NOT_S3'), `${where}: ${endpoint} is not an S3 endpoint: ${e.$notS3}; check ${side}.endpoint`, {
+      cause: error,
+      field: `${side}.endpoint`,
+      reason: 'not-s3',
+    });
   }
   const tls = tlsCode(error);
   if (tls !== undefined) {
     return new TributaryError(
-      side === 'edge' ? 'TRIB_ERR_EDGE_TLS' : 'TRIB_ERR_CORE_TLS',
+      code(side, 'TLS'),
       `${where}: the ${side}'s TLS certificate is not trusted (${tls}); give its certificate authority in ${side}.caBundle`,
-      { cause: error, field: `${side}.caBundle` },
+      { cause: error, field: `${side}.caBundle`, reason: 'tls' },
+    );
+  }
+  if (status === undefined && isPlainHttpUnderTls(error)) {
+    return new TributaryError(code(side, 'TLS'), `${where}: ${endpoint} answers plain HTTP, not TLS: use http:// in ${side}.endpoint`, {
+      cause: error,
+      field: `${side}.endpoint`,
+      reason: 'tls',
+    });
+  }
+  const ssl = status === undefined ? sslCode(error) : undefined;
+  if (ssl !== undefined) {
+    return new TributaryError(
+      code(side, 'TLS'),
+      `${where}: the TLS handshake with ${endpoint} failed (${ssl}): ${e.message ?? ''}`.trim(),
+      { cause: error, field: `${side}.endpoint`, reason: 'tls' },
     );
   }
   const net = networkCode(error);
+  const netReason: OutageReason = (net === undefined ? undefined : NETWORK_REASON[net]) ?? 'network';
   if (net !== undefined && status === undefined) {
     return new TributaryError(code(side, 'UNREACHABLE'), `${where}: ${side} endpoint unreachable (${net}): ${e.message ?? ''}`, {
       cause: error,
+      reason: netReason,
     });
   }
   // S3 sends 301 PermanentRedirect (with x-amz-bucket-region) when the bucket is in another
@@ -154,6 +217,7 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
     return new TributaryError(code(side, 'AUTH'), `${where}: the ${side} rejected the credentials (${name}); check ${side}.credentials`, {
       cause: error,
       field: `${side}.credentials`,
+      reason: 'auth',
     });
   }
   if (name === 'NoSuchBucket') {
@@ -206,9 +270,15 @@ export function mapS3Error(error: unknown, side: Side, operation: string): Tribu
     return new TributaryError(code(side, 'BAD_RESPONSE'), `${where}: malformed response: ${detail}`, { cause: error });
   }
   if (net !== undefined) {
-    return new TributaryError(code(side, 'UNREACHABLE'), `${where}: connection failed (${net}): ${detail}`, { cause: error });
+    return new TributaryError(code(side, 'UNREACHABLE'), `${where}: connection failed (${net}): ${detail}`, {
+      cause: error,
+      reason: netReason,
+    });
   }
-  return new TributaryError(code(side, 'SERVER'), `${where}: ${detail}`, { cause: error });
+  return new TributaryError(code(side, 'SERVER'), `${where}: ${detail}`, {
+    cause: error,
+    ...(status !== undefined && status >= 500 ? { reason: 'http-5xx' as const } : {}),
+  });
 }
 
 /** SDK send options for an optional AbortSignal (the SDK's type does not accept `undefined`). */

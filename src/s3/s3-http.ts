@@ -17,6 +17,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { Dispatcher } from 'undici';
 
 import { backoffDelayMs } from '../schedule/policy/backoff.js';
+import { notS3ErrorAnswer } from './not-s3.js';
 import { canonicalQuery, createSigV4Signer, strictEncode } from './sigv4.js';
 import { Pool } from './undici-pool.js';
 
@@ -68,18 +69,23 @@ export function headerValue(value: string | string[] | undefined): string | unde
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** An error shaped like the SDK's, so one mapping classifies both. */
-export function s3HttpError(statusCode: number, headers: S3HttpResponse['headers'], body: string): Error {
+/**
+ * An error shaped like the SDK's, so one mapping classifies both; with `$notS3` when the answer is
+ * one no S3 server gives (not-s3.ts), which mapS3Error reports as TRIB_ERR_*_NOT_S3.
+ */
+export function s3HttpError(statusCode: number, headers: S3HttpResponse['headers'], body: string, method = 'GET'): Error {
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
   const fallback =
     statusCode === 404 ? 'NotFound' : statusCode === 403 ? 'Forbidden' : statusCode === 412 ? 'PreconditionFailed' : `Http${statusCode}`;
   const flat: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  const notS3 = notS3ErrorAnswer(method, statusCode, headers, body);
   return Object.assign(new Error(message ?? `HTTP ${statusCode}`), {
     name: code ?? fallback,
     $metadata: { httpStatusCode: statusCode },
     $response: { statusCode, headers: flat },
+    ...(notS3 === undefined ? {} : { $notS3: notS3 }),
   });
 }
 
@@ -137,7 +143,7 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
     if (response.statusCode >= 300) {
       const text = request.method === 'HEAD' ? '' : (await response.body.text()).slice(0, 65_536);
       if (request.method === 'HEAD') await response.body.dump();
-      throw s3HttpError(response.statusCode, response.headers, text);
+      throw s3HttpError(response.statusCode, response.headers, text, request.method);
     }
     if (request.method !== 'GET') await response.body.dump();
     return { statusCode: response.statusCode, headers: response.headers, body: response.body };
@@ -155,7 +161,11 @@ export function createS3Http(settings: S3HttpSettings): S3Http {
           const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
           const retryable = status === undefined ? isRetryableNetworkError(error) : RETRYABLE_STATUS.has(status);
           const resendable = request.body === undefined || Buffer.isBuffer(request.body);
-          if (!retryable || !resendable || attempt >= settings.maxAttempts || request.signal?.aborted) throw error;
+          if (!retryable || !resendable || attempt >= settings.maxAttempts || request.signal?.aborted) {
+            // Which endpoint failed, for messages that must name it (not an S3 endpoint, TLS).
+            if (error !== null && typeof error === 'object') Object.assign(error, { $endpoint: settings.endpoint });
+            throw error;
+          }
           const delay = backoffDelayMs(attempt, { baseMs: 100, capMs: 2000 });
           await sleep(delay, undefined, request.signal ? { signal: request.signal } : undefined);
         }

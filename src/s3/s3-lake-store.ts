@@ -9,6 +9,7 @@ import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import { mapS3Error, sendOptions } from './map-error.js';
 import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5, etagFromMd5Headers } from './etag.js';
+import { notS3Object } from './not-s3.js';
 import { objectHeadersFrom, objectRequestHeaders } from './object-headers.js';
 import { headerValue } from './s3-http.js';
 import { unquoteEtag } from './s3-source-store.js';
@@ -198,7 +199,9 @@ export function createS3LakeStore(
       // the signature was accepted.
       try {
         const response = await http.send({ method: 'GET', bucket, key: probeKey, headers: { range: 'bytes=0-0' }, signal: options.signal });
-        await response.body.dump();
+        // A web server's page for any path is no heartbeat of ours (always JSON).
+        const notS3 = notS3Object(response.headers, (await response.body.text()).slice(0, 4096));
+        if (notS3 !== undefined) throw Object.assign(new Error(notS3), { $notS3: notS3, $endpoint: endpoint.url });
       } catch (error) {
         const name = (error as { name?: string }).name;
         if (name === 'NoSuchKey' || name === 'AccessDenied' || name === 'InvalidRange') return;

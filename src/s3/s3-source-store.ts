@@ -9,6 +9,7 @@ import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5Headers } from './etag.js';
 import { headerValue } from './s3-http.js';
 import { mapS3Error } from './map-error.js';
+import { notS3Listing } from './not-s3.js';
 import { objectHeadersFrom } from './object-headers.js';
 import { parseListing, unquoteEtag } from './parse-listing.js';
 
@@ -64,7 +65,10 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
         },
         signal,
       });
-      return parseListing(await response.body.text(), bucket);
+      const text = await response.body.text();
+      const notS3 = notS3Listing(response.statusCode, response.headers, text);
+      if (notS3 !== undefined) throw Object.assign(new Error(notS3), { $notS3: notS3, $endpoint: endpoint.url });
+      return parseListing(text, bucket);
     } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchBucket') {
         throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist; check edge.buckets`, {

@@ -1,11 +1,15 @@
 /**
- * Link down is not object broken. After `threshold` consecutive `unreachable` failures across
- * all transfers the circuit opens: the runner stops claiming and a single probe at a time (with
- * growing, jittered delays) asks the endpoint whether it is back. The first success closes it.
- * Attempts keep measuring problems with one object, not with the WAN.
+ * Link down is not object broken. After `threshold` consecutive endpoint failures across all
+ * transfers (unreachable, credentials refused, TLS, not S3) the circuit opens, with the side and
+ * the reason of the last one: the runner stops claiming and a single probe at a time (with
+ * growing, jittered delays) asks the endpoint whether it is back. The first success closes it,
+ * and so does `recordSuccess` from elsewhere (the endpoint health record heard from the endpoint):
+ * a probe waiting out its delay then stops at once. Attempts keep measuring problems with one
+ * object, not with the WAN.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { OutageReason } from '../core/errors.js';
 import type { Side } from '../core/side.js';
 import { backoffDelayMs } from './policy/backoff.js';
 import type { Clock } from '../ports/clock.js';
@@ -16,7 +20,8 @@ export interface CircuitBreaker {
   readonly openedAt: number | undefined;
   readonly side: Side | undefined;
   recordSuccess(): void;
-  recordUnreachable(side: Side): void;
+  /** One transfer failed because `side` does not serve us; `detail` is the error's message. */
+  recordUnreachable(side: Side, reason: OutageReason, detail: string): void;
   /** Probes until the endpoint answers; resolves when the circuit is closed again. */
   probeUntilClosed(signal: AbortSignal): Promise<void>;
 }
@@ -27,19 +32,24 @@ export interface CircuitBreakerOptions {
   readonly clock: Clock;
   readonly probeBaseMs?: number;
   readonly probeCapMs?: number;
-  readonly onChange?: (open: boolean, side: Side) => void;
+  /** Opened (with the reason and detail of the failure that opened it) or closed. */
+  readonly onChange?: (open: boolean, side: Side, reason: OutageReason | undefined, detail: string | undefined) => void;
 }
 
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
   let consecutive = 0;
   let openedAt: number | undefined;
   let side: Side | undefined;
+  // Aborted when the circuit closes, so a probe's delay ends with it.
+  let closed = new AbortController();
   const settings = { baseMs: options.probeBaseMs ?? 500, capMs: options.probeCapMs ?? 30_000 };
 
   const close = () => {
-    if (openedAt !== undefined && side !== undefined) options.onChange?.(false, side);
     consecutive = 0;
+    if (openedAt === undefined) return;
     openedAt = undefined;
+    closed.abort();
+    if (side !== undefined) options.onChange?.(false, side, undefined, undefined);
   };
 
   return {
@@ -53,17 +63,22 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       return side;
     },
     recordSuccess: close,
-    recordUnreachable(failedSide) {
+    recordUnreachable(failedSide, reason, detail) {
       consecutive += 1;
       side = failedSide;
       if (openedAt === undefined && consecutive >= options.threshold) {
         openedAt = options.clock.now();
-        options.onChange?.(true, failedSide);
+        closed = new AbortController();
+        options.onChange?.(true, failedSide, reason, detail);
       }
     },
     async probeUntilClosed(signal) {
       for (let probe = 1; openedAt !== undefined; probe += 1) {
-        await sleep(backoffDelayMs(probe, settings), undefined, { signal });
+        const waiting = AbortSignal.any([signal, closed.signal]);
+        await sleep(backoffDelayMs(probe, settings), undefined, { signal: waiting }).catch((error: unknown) => {
+          if (signal.aborted) throw error;
+        });
+        if (openedAt === undefined) return;
         try {
           await options.probe(side ?? 'core', signal);
           close();

@@ -7,18 +7,22 @@
  *   throttled    -> queued again after max(Retry-After, backoff); no attempt used
  *   unreachable  -> queued again, no attempt used; feeds the circuit breaker (one probe at a time
  *                   while the endpoint is down). An object that keeps failing this way while the
- *                   endpoint is otherwise fine starts using attempts after MAX_DEFERRALS.
+ *                   endpoint is otherwise fine starts using attempts after MAX_DEFERRALS. This
+ *                   covers an endpoint that refuses the credentials, fails TLS or is no S3 too:
+ *                   an outage with its reason, not a reason to stop.
+ *   transient    -> as unreachable instead, when it is a 5xx of an endpoint the health record
+ *                   already holds for down (`endpointDown`): the outage's, not the object's.
  *   superseded   -> the edge is asked for the current version, which is journaled (and so queued);
  *                   this version becomes superseded, or dead when the object is gone
  *   permanent    -> dead with its reason
  *   cancelled    -> queued again (shutdown)
- *   fatal        -> queued again, and the runner stops with that error
+ *   fatal        -> queued again, and the runner stops with that error (the journal failed)
  *
  * Claims happen only when a slot is free (pull, not push).
  */
 import { setMaxListeners } from 'node:events';
 
-import { coerceError, TributaryError } from '../core/errors.js';
+import { coerceError, outageOf, TributaryError } from '../core/errors.js';
 import { backoffDelayMs, type BackoffSettings } from './policy/backoff.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
@@ -55,6 +59,8 @@ export interface RunnerOptions {
   /** Looks the object up at the edge again and journals what is there now; 'gone' if nothing. */
   readonly refresh: (job: JournalObject, signal: AbortSignal) => Promise<'changed' | 'same' | 'gone'>;
   readonly markSuperseded: (job: JournalObject, reason: string) => void;
+  /** Whether the endpoint health record holds `side` for unreachable now. */
+  readonly endpointDown?: (side: Side) => boolean;
   readonly hooks?: RunnerHooks;
 }
 
@@ -86,11 +92,6 @@ export interface RunSummary {
   readonly fatal?: TributaryError;
 }
 
-const ERROR_SIDE: Record<string, Side> = {
-  TRIB_ERR_EDGE_UNREACHABLE: 'edge',
-  TRIB_ERR_CORE_UNREACHABLE: 'core',
-};
-
 export interface Runner {
   run(options: RunOptions): Promise<RunSummary>;
   readonly inFlight: number;
@@ -109,7 +110,12 @@ export function createRunner(options: RunnerOptions): Runner {
     const err = coerceError(error);
     const now = clock.now();
     const hooks = options.hooks;
-    switch (err.errorClass) {
+    const outage = outageOf(err);
+    const errorClass =
+      err.errorClass === 'transient' && outage !== undefined && options.endpointDown?.(outage.side) === true
+        ? 'unreachable'
+        : err.errorClass;
+    switch (errorClass) {
       case 'cancelled':
         journal.release(job.id);
         hooks?.onFailed?.(job, err, 'released');
@@ -126,7 +132,7 @@ export function createRunner(options: RunnerOptions): Runner {
         return;
       }
       case 'unreachable':
-        breaker.recordUnreachable(ERROR_SIDE[err.code] ?? 'core');
+        breaker.recordUnreachable(outage?.side ?? 'core', outage?.reason ?? 'network', err.message);
         if (job.deferrals < MAX_DEFERRALS) {
           // 0.5 s, 1 s, 2 s ... up to 30 s: prompt after an outage (an object is deferred once or
           // twice by one), and MAX_DEFERRALS still spans about 20 minutes for an object that

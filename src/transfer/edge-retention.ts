@@ -137,10 +137,12 @@ async function deleteFromEdge(deps: RetentionDeps, c: RetentionCandidate, signal
       deps.journal.clearEdgeDeleting(c.id);
       return { outcome: 'kept', note: 'the edge refused the conditional DELETE: the object changed' };
     }
-    // A refusal (access denied, a request the server does not support) certainly deleted
-    // nothing: the object is no longer 'deleting', so a user's deletion of it still propagates.
-    // After a lost answer (a timeout, a reset) the DELETE may have happened: it stays 'deleting'.
-    if (err.errorClass === 'permanent' || err.errorClass === 'fatal') deps.journal.clearEdgeDeleting(c.id);
+    // A refusal (access denied, a request the server does not support, credentials refused, a
+    // TLS handshake that failed, an endpoint that is no S3) certainly deleted nothing: the object
+    // is no longer 'deleting', so a user's deletion of it still propagates. After a lost answer (a
+    // timeout, a reset, a 5xx) the DELETE may have happened: it stays 'deleting'.
+    const refused = err.errorClass === 'permanent' || err.errorClass === 'fatal' || /_(AUTH|TLS|NOT_S3)$/.test(err.code);
+    if (refused) deps.journal.clearEdgeDeleting(c.id);
     throw err;
   }
   return { outcome: 'deleted', note: 'deleted from the edge' };

@@ -40,6 +40,19 @@ for (const side of ['core', 'edge'] as const) {
   });
 }
 
+// While an agent runs, refused credentials are an outage it waits out (test/e2e/edge-outage.test.ts);
+// at start they mean the config is wrong, for the agent as for sync --once.
+test('wrong edge credentials at start: the agent does not start, exit 2 naming edge.credentials', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge'], EDGE_KEYS);
+  const core = await startTestS3(t, dir, 'core', ['lake'], CORE_KEYS);
+  const config = writeTestConfig(dir, edge, core, { edgeCredentials: { accessKeyId: 'WRONGKEY789', secretAccessKey: 'not-the-secret' } });
+  const result = await runCli(['agent', '-c', config], { timeoutMs: 60_000 });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /TRIB_ERR_EDGE_AUTH: .*the edge rejected the credentials \(InvalidAccessKeyId\); check edge\.credentials/);
+  assert.doesNotMatch(result.stderr, /agent started/);
+});
+
 test('a core bucket that does not exist is a clear error', async (t) => {
   const dir = tempDir(t);
   const edge = await startTestS3(t, dir, 'edge', ['edge']);

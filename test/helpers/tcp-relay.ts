@@ -1,7 +1,8 @@
 /**
  * A TCP relay on 127.0.0.1 between the agent and an S3 server that can slow the upload
- * direction to a byte rate (so a multipart upload takes long enough to be interrupted) or
- * refuse connections for a while (an outage). Loopback only.
+ * direction to a byte rate (so a multipart upload takes long enough to be interrupted), close
+ * connections for a while (an outage), or stop listening altogether (connections refused) and
+ * listen again on the same port. Loopback only.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -16,6 +17,11 @@ export interface TcpRelay {
   setUploadRate(rate: number | undefined): void;
   /** While down, new connections are closed at once and open ones are destroyed. */
   setDown(down: boolean): void;
+  /**
+   * Refusing: the port is not listened on (connections are refused) and open connections are
+   * destroyed; then it listens on the same port again.
+   */
+  setRefusing(refusing: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,8 +66,9 @@ export async function startTcpRelay(targetPort: number, options: RelayOptions = 
   await once(server, 'listening');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('relay has no port');
+  const port = address.port;
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://127.0.0.1:${port}`,
     setUploadRate(next) {
       rate = next;
     },
@@ -69,9 +76,21 @@ export async function startTcpRelay(targetPort: number, options: RelayOptions = 
       down = next;
       if (down) for (const socket of sockets) socket.destroy();
     },
+    async setRefusing(refusing) {
+      if (refusing === !server.listening) return;
+      if (refusing) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      } else {
+        server.listen(port, '127.0.0.1');
+        await once(server, 'listening');
+      }
+    },
     async close() {
       down = true;
       for (const socket of sockets) socket.destroy();
+      if (!server.listening) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 2000);
         server.close(() => {

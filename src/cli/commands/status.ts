@@ -1,12 +1,34 @@
 /**
  * `tributary status`: the local view of one agent (src/report/status-report.ts), as a table or
- * as JSON.
+ * as JSON. Its first lines say whether each endpoint serves the agent, as the agent last
+ * recorded it (with when it last checked: an agent that no longer runs checks nothing).
  */
 import { PRIORITY_NAMES } from '../../core/object-state.js';
 import { countOf, durationInConfigUnits, formatBytes, formatDuration } from '../../core/units.js';
-import { buildStatus } from '../../report/status-report.js';
+import { buildStatus, type EndpointStatus } from '../../report/status-report.js';
 import { edgeRetentionConfigured, openLocalJournal } from '../../agent/local-journal.js';
 import { EXIT, loadConfigOrFail, requireJournal, type Output } from '../context.js';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** A local clock time, with the date when it is not today. */
+function clockTime(ms: number, now: number): string {
+  const d = new Date(ms);
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return d.toDateString() === new Date(now).toDateString()
+    ? time
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+}
+
+const ago = (ms: number, now: number) => `${formatDuration(Math.max(0, now - ms))} ago`;
+
+/** `UNREACHABLE since 12:03:04 (2m10s ago): refused: <error>; last checked ...`, or `reachable; ...`. */
+function endpointLine(e: EndpointStatus | null, now: number): string | undefined {
+  if (e === null) return undefined;
+  const checked = `last checked ${clockTime(e.checkedAt, now)} (${ago(e.checkedAt, now)})`;
+  if (e.reachable) return `reachable; ${checked}`;
+  return `UNREACHABLE since ${clockTime(e.since, now)} (${ago(e.since, now)}): ${e.reason ?? 'unknown'}: ${e.detail ?? ''}; ${checked}`;
+}
 
 export function status(file: string, json: boolean, output: Output): number {
   // Only the local journal is read: the S3 secrets need not be in this shell's environment.
@@ -21,6 +43,11 @@ export function status(file: string, json: boolean, output: Output): number {
       return EXIT.ok;
     }
     output.out(`site ${report.site}`);
+    const now = Date.now();
+    for (const side of ['edge', 'core'] as const) {
+      const line = endpointLine(report.endpoints[side], now);
+      if (line !== undefined) output.out(`${side}: ${line}`);
+    }
     const t = report.totals;
     output.out(
       `backlog: ${countOf(t.pendingObjects, 'object')} pending (${formatBytes(t.pendingBytes)}), ${t.failedObjects} failed, ${t.deadObjects} dead; ` +

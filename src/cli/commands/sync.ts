@@ -45,6 +45,13 @@ async function expireDueEdgeObjects(agent: Agent, signal: AbortSignal, log: Logg
   }
 }
 
+/** Which endpoint stopped the pass, and why (the endpoint health record). */
+function outageNote(agent: Agent): string {
+  const side = agent.breaker.side ?? (agent.health.isReachable('edge') ? 'core' : 'edge');
+  const { reason } = agent.health.state(side);
+  return `${side} unreachable${reason === undefined ? '' : ` (${reason})`}`;
+}
+
 export async function syncOnce(options: SyncOptions, output: Output, log: Logger): Promise<number> {
   const config = loadConfigOrFail(options.configFile);
   const runStartedAt = Date.now();
@@ -150,7 +157,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
       `sync: listed ${scan.listed}, landed ${summary.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
         `, ${formatBytes(elapsed > 0 ? (landedBytes * 1000) / elapsed : 0)}/s; pending ${after.pendingObjects}, failed ${after.failedObjects}, dead ${after.deadObjects}` +
         (retention === undefined ? '' : `; deleted from the edge ${retention.deleted}`) +
-        (summary.stoppedBy === 'outage' ? `; stopped: ${agent.breaker.side ?? 'an endpoint'} unreachable` : '') +
+        (summary.stoppedBy === 'outage' ? `; stopped: ${outageNote(agent)}` : '') +
         (summary.stoppedBy === 'signal' ? '; interrupted' : ''),
     );
     return after.pendingObjects + after.failedObjects + after.deadObjects === 0 ? EXIT.ok : EXIT.incomplete;

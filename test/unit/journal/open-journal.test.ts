@@ -268,3 +268,22 @@ test('landedSince: count, bytes and lag percentiles of what landed in a window',
   assert.equal(last10s.lagP50Ms, 95_000);
   assert.deepEqual(journal.landedSince(clock.now() + 1), { objects: 0, bytes: 0, lagP50Ms: null, lagP99Ms: null, lagMaxMs: null });
 });
+
+test("endpoint health: each side's last record survives a reopen (status reads it from another process)", (t) => {
+  const { journal, clock, dir } = open(t);
+  assert.equal(journal.endpointHealth('edge'), undefined, 'nothing before an agent recorded it');
+  const down = {
+    reachable: false,
+    since: clock.now() - 5000,
+    reason: 'refused' as const,
+    detail: 'connect ECONNREFUSED 127.0.0.1:9000',
+    checkedAt: clock.now(),
+  };
+  journal.recordEndpointHealth('edge', down);
+  journal.recordEndpointHealth('core', { reachable: true, since: 1, reason: undefined, detail: undefined, checkedAt: 2 });
+  journal.close();
+  const again = openJournal(dir, clock);
+  t.after(() => again.close());
+  assert.deepEqual(again.endpointHealth('edge'), down);
+  assert.deepEqual(again.endpointHealth('core'), { reachable: true, since: 1, reason: undefined, detail: undefined, checkedAt: 2 });
+});

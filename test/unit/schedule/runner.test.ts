@@ -173,16 +173,38 @@ test('a version overwritten while in flight, whose successor a scan journaled me
   );
 });
 
-test('bad credentials are fatal: the runner stops, the object stays queued, nothing is done', async (t) => {
+test('credentials refused while running: an endpoint outage with reason auth, no attempt used, nothing lost', async (t) => {
   const { source, lake, agent, journal } = setup(t);
-  source.put('edge', 'a.txt', 'alpha');
-  source.put('edge', 'b.txt', 'bravo');
+  for (const key of ['a.txt', 'b.txt', 'c.txt']) source.put('edge', key, key);
   lake.failNext('put', sdkError.badSignature, 10);
   const summary = await pass(agent);
-  assert.equal(summary.stoppedBy, 'fatal');
-  assert.equal(summary.fatal?.code, 'TRIB_ERR_CORE_AUTH');
+  assert.equal(summary.stoppedBy, 'outage', 'the breaker opened; no fatal stop');
+  assert.equal(summary.fatal, undefined);
+  assert.equal(agent.breaker.side, 'core');
+  assert.deepEqual(
+    { reachable: agent.health.state('core').reachable, reason: agent.health.state('core').reason },
+    { reachable: false, reason: 'auth' },
+  );
+  assert.ok(agent.health.isReachable('edge'));
   const rows = journalRows(journal);
-  assert.ok(rows.every((r) => r.state === 'queued' && r.attempts === 0));
+  assert.ok(
+    rows.every((r) => r.state === 'queued' && r.attempts === 0 && r.last_error_code === 'TRIB_ERR_CORE_AUTH'),
+    JSON.stringify(rows),
+  );
+});
+
+test("5xx answers of an endpoint the health record holds for down are the outage's: no attempt used", async (t) => {
+  const { source, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  await agent.scan(); // heard from the edge: reachable
+  // Then its probes fail with 5xx (a proxy in front of it, say), and so does the transfer.
+  agent.health.recordFailure('edge', 'http-5xx', 'edge LIST edge/: InternalError (HTTP 500)');
+  agent.health.recordFailure('edge', 'http-5xx', 'edge LIST edge/: InternalError (HTTP 500)');
+  source.failNext('read', sdkError.internal, 10);
+  const summary = await agent.runner.run({ mode: 'once', retryHorizonMs: 0, maxOutageMs: 0, signal: new AbortController().signal });
+  assert.equal(summary.failed, 0);
+  const [row] = journalRows(journal);
+  assert.deepEqual([row!.state, row!.attempts, row!.last_error_code], ['queued', 0, 'TRIB_ERR_EDGE_SERVER']);
 });
 
 test('a retried object whose identical copy is already in the core is not uploaded again', async (t) => {
