@@ -11,6 +11,7 @@ import { openJournal } from '../journal/open-journal.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import { silentMetrics } from '../observability/silent-metrics.js';
+import { lockJournal, type JournalLock } from './journal-lock.js';
 import { createManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { createOutageLog, type OutageLog } from '../observability/outages.js';
 import { createRecentLandings, type RecentLandings } from '../observability/recent-landings.js';
@@ -71,7 +72,17 @@ export interface AgentDependencies<Metrics extends MetricsSink = MetricsSink> {
   /** Overrides for tests: adapters other than S3. */
   readonly source?: SourceStore;
   readonly lake?: LakeStore;
+  /** How this process uses the journal (default: as its owner, named `tributary`). */
+  readonly journalAccess?: JournalAccess;
 }
+
+/**
+ * The owner of a journal takes its lock (journal-lock.ts) before opening it, named by its command
+ * in the refusal a second owner gets, and recovers what a previous owner left in flight. A reader
+ * (verify) opens it beside a running owner and writes nothing: recovering in-flight rows there
+ * would hand the owner's transfers to nobody.
+ */
+export type JournalAccess = { readonly owner: string } | 'reader';
 
 const PART_CONCURRENCY = 4;
 /** Concurrent hashing passes over large objects (see ReplicateContext.hashPasses). */
@@ -95,18 +106,27 @@ function composeHooks(...sets: (RunnerHooks | undefined)[]): RunnerHooks {
 export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Config, deps: AgentDependencies<Metrics>): Agent<Metrics> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
+  const edgeCa = deps.source === undefined ? readCaBundle(config.edge, 'edge.caBundle') : undefined;
+  const coreCa = deps.lake === undefined ? readCaBundle(config.core, 'core.caBundle') : undefined;
+  // The lock before the journal is opened: opening the journal writes (migrations), and so does recovery.
+  const access = deps.journalAccess ?? { owner: 'tributary' };
+  const lock: JournalLock | undefined = access === 'reader' ? undefined : lockJournal(config.journal, access.owner);
+  let journal: Journal;
+  try {
+    journal = openJournal(config.journal, clock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
-  const edgeEndpoint =
-    deps.source === undefined ? createS3Endpoint(config.edge, sockets, readCaBundle(config.edge, 'edge.caBundle')) : undefined;
-  const coreEndpoint =
-    deps.lake === undefined ? createS3Endpoint(config.core, sockets, readCaBundle(config.core, 'core.caBundle')) : undefined;
+  const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets, edgeCa) : undefined;
+  const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets, coreCa) : undefined;
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
-  const journal = openJournal(config.journal, clock);
   const outages = createOutageLog(clock);
   const metrics = deps.metrics?.(journal, clock, outages) ?? (silentMetrics as Metrics);
   const recent = createRecentLandings(clock);
-  const recovered = journal.recoverInFlight();
+  const recovered = lock === undefined ? 0 : journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
 
   const breaker = createCircuitBreaker({
@@ -285,7 +305,11 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     },
     close() {
       closing ??= (async () => {
-        journal.close();
+        try {
+          journal.close();
+        } finally {
+          lock?.release();
+        }
         await Promise.all([edgeEndpoint?.close(), coreEndpoint?.close()]);
       })();
       return closing;

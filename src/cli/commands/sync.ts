@@ -53,6 +53,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
   let alreadyPresent = 0;
   const agent = buildAgent(config, {
     logger: log,
+    journalAccess: { owner: 'tributary sync --once' },
     onBytesSent: (bytes) => progress.bytesSent(bytes),
     hooks: {
       onLanded: (job, result) => {

@@ -157,7 +157,8 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
   const { deep, json } = options;
   const config = loadConfigOrFail(file);
   requireJournal(config);
-  const agent = buildAgent(config, { logger: log });
+  // A reader: verify works beside a running agent and writes nothing to its journal.
+  const agent = buildAgent(config, { logger: log, journalAccess: 'reader' });
   const problems: VerifyProblem[] = [];
   let checked = 0;
   let retainedChecked = 0;
