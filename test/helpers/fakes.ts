@@ -102,9 +102,19 @@ export class FakeLake implements LakeStore {
   readonly uploads = new Map<string, { key: string; metadata: Record<string, string>; parts: Map<number, Buffer> }>();
   readonly failures = new Map<string, Failure>();
   readonly calls: string[] = [];
+  /** The ETag the core reports for a key instead of its MD5 (as for a multipart upload, or SSE-KMS). */
+  readonly etags = new Map<string, string>();
   private uploadCounter = 0;
 
-  failNext(operation: 'put' | 'head' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete', error: () => unknown, times = 1): void {
+  private etagOf(key: string, data: Buffer): string {
+    return this.etags.get(key) ?? createHash('md5').update(data).digest('hex');
+  }
+
+  failNext(
+    operation: 'put' | 'head' | 'list' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete',
+    error: () => unknown,
+    times = 1,
+  ): void {
     this.failures.set(operation, { error, times });
   }
 
@@ -120,9 +130,23 @@ export class FakeLake implements LakeStore {
   async head(key: string): Promise<LakeHead | undefined> {
     this.maybeFail('head');
     const o = this.objects.get(key);
-    return o
-      ? { size: o.data.length, etag: createHash('md5').update(o.data).digest('hex'), metadata: o.metadata, etagFromMd5: true }
-      : undefined;
+    return o ? { size: o.data.length, etag: this.etagOf(key, o.data), metadata: o.metadata, etagFromMd5: true } : undefined;
+  }
+
+  async list(prefix: string, startAfter: string | undefined, options: { pageSize?: number } = {}) {
+    this.maybeFail('list');
+    const pageSize = options.pageSize ?? 1000;
+    const keys = [...this.objects.keys()]
+      .filter((k) => k.startsWith(prefix) && (startAfter === undefined || Buffer.compare(Buffer.from(k), Buffer.from(startAfter)) > 0))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const page = keys.slice(0, pageSize);
+    return {
+      objects: page.map((key) => {
+        const data = this.objects.get(key)!.data;
+        return { key, etag: this.etagOf(key, data), size: data.length };
+      }),
+      nextStartAfter: keys.length > pageSize ? page.at(-1) : undefined,
+    };
   }
 
   async read(key: string) {
