@@ -1,6 +1,6 @@
 /**
  * The Journal over one SQLite file: one module per concept (objects and their states, multipart
- * progress, scan checkpoints, manifests, deletions, retention, suspect copies, statistics), each
+ * progress, scan checkpoints, adoption, manifests, deletions, retention, suspect copies, statistics), each
  * preparing its statements once over the same connection and migration sequence. Every write
  * that must be atomic (a page of listing results, a landing, a failure with its backoff) is one
  * transaction. Nothing is cached in the heap: millions of rows stay on disk.
@@ -9,6 +9,7 @@ import { coerceError } from '../core/errors.js';
 import { openDatabase, type Db } from '../db/open-database.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
+import { createAdoptionJournal } from './adoption.js';
 import { createCheckpointJournal } from './checkpoints.js';
 import { createDeletionJournal } from './deletions.js';
 import { createGuard } from './guard.js';
@@ -41,6 +42,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ...objects,
     ...multipart,
     ...createCheckpointJournal(db, guarded),
+    ...createAdoptionJournal(db, clock, guarded, meta),
     ...createManifestJournal(db, clock, guarded),
     ...createDeletionJournal(db, clock, guarded),
     ...createRetentionJournal(db, clock, guarded, meta),
