@@ -24,6 +24,7 @@ import { createS3LakeStore } from '../s3/s3-lake-store.js';
 import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../schedule/circuit-breaker.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
+import { createAdoption } from '../transfer/adopt.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
 import { retentionPolicy, runRetentionRound, type RetentionDeps, type RetentionRound } from '../transfer/edge-retention.js';
 
@@ -201,6 +202,20 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
   });
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
+  const adoption = createAdoption({
+    journal,
+    lake,
+    keys: { site: config.site, keyTemplate: config.core.keyTemplate },
+    rules: config.rules,
+    coreEtagsFromMd5: config.core.encryption.mode !== 'aws:kms',
+    pageSize: config.scan.pageSize,
+    concurrency: config.transfer.concurrency,
+    onListingRefused: (target, error) =>
+      log.warn(
+        { bucket: target.name, prefix: target.prefix, code: error.code, err: error.message },
+        'the core refused to list what it holds (s3:ListBucket): this first pass sends every object, none is adopted',
+      ),
+  });
   let deletionRound: Promise<DeletionRound> | undefined;
   const retention = retentionPolicy(config.retention, config.rules);
   const retentionDeps: RetentionDeps | undefined =
@@ -252,11 +267,20 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
           pageSize: config.scan.pageSize,
           clock,
           trackDeletes: config.deletes === 'propagate',
+          adoption,
           ...(onPage === undefined ? {} : { onPage: (_t, r) => onPage(r.listed) }),
         },
         targets,
         signal,
-      );
+      ).then((result) => {
+        if (result.adopting) {
+          log.info(
+            { adopted: result.adopted, bytes: result.adoptedBytes },
+            'adopted what the core already holds: journaled as landed, not sent again',
+          );
+        }
+        return result;
+      });
     },
     propagateDeletions(signal) {
       if (config.deletes !== 'propagate') return Promise.resolve({ deleted: 0, skipped: 0, failed: 0 });
