@@ -17,10 +17,9 @@
  * An edge whose ETags are opaque although they look like MD5s (SSE-KMS at the edge) never matches
  * from the listing: its objects are sent again, never adopted wrongly.
  */
-import { coerceError } from '../core/errors.js';
+import { coerceError, TributaryError } from '../core/errors.js';
 import { forEachConcurrently } from '../core/for-each-concurrently.js';
 import { decide, type Rule } from '../core/rules.js';
-import type { TributaryError } from '../core/errors.js';
 import { coreKeyFor, coreKeyPrefix, type KeyTemplateSettings } from '../land/core-key-for.js';
 import { META } from '../land/lineage.js';
 import type { AdoptedVersion, AdoptionJournal, AdoptionTotals, CoreListingEntry, Journal } from '../ports/journal.js';
@@ -135,7 +134,16 @@ export function createAdoption(deps: AdoptionDeps): Adoption {
         await listCore(target, signal);
       } catch (error) {
         const err = coerceError(error);
-        if (err.errorClass !== 'permanent') throw err;
+        // Unreachable, throttled, failing: the pass waits for the core (the scan fails and is
+        // tried again). Nothing could be sent meanwhile anyway, and what a pass without the
+        // listing queued would be sent again once the core is back: the waste adoption prevents.
+        if (err.errorClass !== 'permanent') {
+          throw new TributaryError(
+            err.code,
+            `${err.message} (the first scan pass of ${target.name}/${target.prefix} lists what the core already holds before it journals anything: it waits for the core)`,
+            { cause: err, ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds }) },
+          );
+        }
         journal.finishAdoption(target.name, target.prefix);
         deps.onListingRefused?.(target, err);
         return false;

@@ -215,6 +215,22 @@ test('an interrupted first pass goes on adopting in the next process, from a fre
   );
 });
 
+test('a core that does not answer: the first pass waits for its listing, journals nothing, and adopts once it answers', async (t) => {
+  const s = setup(t);
+  const object = s.source.put('edge', 'a.json', '{"a":1}\n');
+  landedEarlier(s.lake, object, '{"a":1}\n');
+  s.lake.failNext('list', sdkError.network);
+  const agent = s.make();
+  await assert.rejects(agent.scan(), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'TRIB_ERR_CORE_UNREACHABLE');
+    assert.match(error.message, /first scan pass of edge\/ lists what the core already holds before it journals anything/);
+    return true;
+  });
+  assert.deepEqual(journalRows(s.journal), [], 'nothing queued that would be sent again once the core is back');
+  const result = await agent.scan();
+  assert.deepEqual([result.adopting, result.adopted, result.queued], [true, 1, 0]);
+});
+
 test('a core that refuses the listing: a warning, and the first pass sends everything', async (t) => {
   const s = setup(t);
   const object = s.source.put('edge', 'a.json', '{"a":1}\n');
