@@ -13,6 +13,7 @@ import { openJournal } from '../journal/open-journal.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import { silentMetrics } from '../observability/silent-metrics.js';
+import { lockJournal, type JournalLock } from './journal-lock.js';
 import { createManifestWriter, type ManifestWriter } from './manifest-writer.js';
 import { objectLogHooks } from './object-log.js';
 import { createOutageLog, type OutageLog } from '../observability/outages.js';
@@ -28,6 +29,7 @@ import { createS3SourceStore } from '../s3/s3-source-store.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../schedule/circuit-breaker.js';
 import { createEndpointHealth, type EndpointHealth } from '../schedule/endpoint-health.js';
 import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
+import { createAdoption } from '../transfer/adopt.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
 import { retentionPolicy, runRetentionRound, type RetentionDeps, type RetentionRound } from '../transfer/edge-retention.js';
 
@@ -81,7 +83,17 @@ export interface AgentDependencies<Metrics extends MetricsSink = MetricsSink> {
   /** Overrides for tests: adapters other than S3. */
   readonly source?: SourceStore;
   readonly lake?: LakeStore;
+  /** How this process uses the journal (default: as its owner, named `tributary`). */
+  readonly journalAccess?: JournalAccess;
 }
+
+/**
+ * The owner of a journal takes its lock (journal-lock.ts) before opening it, named by its command
+ * in the refusal a second owner gets, and recovers what a previous owner left in flight. A reader
+ * (verify) opens it beside a running owner and writes nothing: recovering in-flight rows there
+ * would hand the owner's transfers to nobody.
+ */
+export type JournalAccess = { readonly owner: string } | 'reader';
 
 const PART_CONCURRENCY = 4;
 /** How stale the journal's "last checked" of an endpoint may get while nothing changes. */
@@ -107,18 +119,27 @@ function composeHooks(...sets: (RunnerHooks | undefined)[]): RunnerHooks {
 export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Config, deps: AgentDependencies<Metrics>): Agent<Metrics> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
+  const edgeCa = deps.source === undefined ? readCaBundle(config.edge, 'edge.caBundle') : undefined;
+  const coreCa = deps.lake === undefined ? readCaBundle(config.core, 'core.caBundle') : undefined;
+  // The lock before the journal is opened: opening the journal writes (migrations), and so does recovery.
+  const access = deps.journalAccess ?? { owner: 'tributary' };
+  const lock: JournalLock | undefined = access === 'reader' ? undefined : lockJournal(config.journal, access.owner);
+  let journal: Journal;
+  try {
+    journal = openJournal(config.journal, clock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const sockets = config.transfer.concurrency * PART_CONCURRENCY + 4;
-  const edgeEndpoint =
-    deps.source === undefined ? createS3Endpoint(config.edge, sockets, readCaBundle(config.edge, 'edge.caBundle')) : undefined;
-  const coreEndpoint =
-    deps.lake === undefined ? createS3Endpoint(config.core, sockets, readCaBundle(config.core, 'core.caBundle')) : undefined;
+  const edgeEndpoint = deps.source === undefined ? createS3Endpoint(config.edge, sockets, edgeCa) : undefined;
+  const coreEndpoint = deps.lake === undefined ? createS3Endpoint(config.core, sockets, coreCa) : undefined;
   const source = deps.source ?? createS3SourceStore(edgeEndpoint!);
   const lake = deps.lake ?? createS3LakeStore(coreEndpoint!, config.core.bucket, heartbeatKey(config.site), config.core.encryption);
-  const journal = openJournal(config.journal, clock);
   const outages = createOutageLog(clock);
   const metrics = deps.metrics?.(journal, clock, outages) ?? (silentMetrics as Metrics);
   const recent = createRecentLandings(clock);
-  const recovered = journal.recoverInFlight();
+  const recovered = lock === undefined ? 0 : journal.recoverInFlight();
   if (recovered > 0) log.info({ objects: recovered }, 'resuming objects a previous run left in flight');
 
   const health = createEndpointHealth(clock);
@@ -251,6 +272,20 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
   });
 
   const targets = config.edge.buckets.map((b) => ({ name: b.name, prefix: b.prefix }));
+  const adoption = createAdoption({
+    journal,
+    lake,
+    keys: { site: config.site, keyTemplate: config.core.keyTemplate },
+    rules: config.rules,
+    coreEtagsFromMd5: config.core.encryption.mode !== 'aws:kms',
+    pageSize: config.scan.pageSize,
+    concurrency: config.transfer.concurrency,
+    onListingRefused: (target, error) =>
+      log.warn(
+        { bucket: target.name, prefix: target.prefix, code: error.code, err: error.message },
+        'the core refused to list what it holds (s3:ListBucket): this first pass sends every object, none is adopted',
+      ),
+  });
   let deletionRound: Promise<DeletionRound> | undefined;
   const retention = retentionPolicy(config.retention, config.rules);
   const retentionDeps: RetentionDeps | undefined =
@@ -304,6 +339,7 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
             pageSize: config.scan.pageSize,
             clock,
             trackDeletes: config.deletes === 'propagate',
+            adoption,
             // Every page is an answer: a long scan keeps the edge's health fresh without probes.
             onPage: (_t, r) => {
               health.recordSuccess('edge');
@@ -314,6 +350,12 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
           signal,
         );
         health.recordSuccess('edge');
+        if (result.adopting) {
+          log.info(
+            { adopted: result.adopted, bytes: result.adoptedBytes },
+            'adopted what the core already holds: journaled as landed, not sent again',
+          );
+        }
         return result;
       } catch (error) {
         health.recordError('edge', error);
@@ -367,7 +409,11 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     },
     close() {
       closing ??= (async () => {
-        journal.close();
+        try {
+          journal.close();
+        } finally {
+          lock?.release();
+        }
         await Promise.all([edgeEndpoint?.close(), coreEndpoint?.close()]);
       })();
       return closing;

@@ -28,7 +28,7 @@ const DRAIN_MS = 5000;
 
 /** Runs until the stop signal; resolves once everything is closed, rejects with what stopped it otherwise. */
 export async function runDaemon(config: Config, log: Logger, signals: AgentSignals): Promise<void> {
-  const agent = buildAgent(config, { logger: log, metrics: createAgentMetrics });
+  const agent = buildAgent(config, { logger: log, metrics: createAgentMetrics, journalAccess: { owner: 'tributary agent' } });
   const waker = createWaker();
   let http: AgentHttpServer | undefined;
   let manifestTimer: NodeJS.Timeout | undefined;

@@ -63,8 +63,11 @@ export function requireJournal(config: Config): void {
   }
 }
 
-/** Errors that mean the configuration is wrong (bad credentials, missing bucket) exit 2. */
+/**
+ * Errors that mean the configuration is wrong (bad credentials, missing bucket) exit 2, and so
+ * does a journal another process owns: the command was not run, nothing was done.
+ */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommandFailure) return error.exitCode;
-  return isTributaryError(error) && isConfigError(error) ? EXIT.usage : EXIT.incomplete;
+  return isTributaryError(error) && (isConfigError(error) || error.code === 'TRIB_ERR_JOURNAL_LOCKED') ? EXIT.usage : EXIT.incomplete;
 }

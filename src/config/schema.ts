@@ -340,7 +340,11 @@ const configShape = {
     ),
   scan: obj({
     interval: timerDuration(1000, '1s').default(60_000).describe('Time between two reconcile scans of the edge buckets.'),
-    pageSize: positiveInt.default(1000).describe('Keys asked for per list request (S3 returns at most 1000: more is warned about).'),
+    pageSize: positiveInt
+      .default(1000)
+      .describe(
+        "Keys asked for per list request, at the edge and in the core's listing of a first pass (S3 returns at most 1000: more is warned about).",
+      ),
   })
     .prefault({})
     .describe('The reconcile scan: a full listing of the edge buckets that finds what to replicate.'),

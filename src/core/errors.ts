@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   TRIB_ERR_KEY_UNMAPPABLE: 'permanent',
   TRIB_ERR_OBJECT_TOO_LARGE: 'permanent',
   TRIB_ERR_JOURNAL_FAILED: 'fatal',
+  TRIB_ERR_JOURNAL_LOCKED: 'fatal',
   TRIB_ERR_CANCELLED: 'cancelled',
   TRIB_ERR_INTERNAL: 'transient',
 } as const satisfies Record<string, ErrorClass>;

@@ -28,8 +28,11 @@ export function createDeletionJournal(db: Db, clock: Clock, guarded: Guarded): D
     ),
     pendingDeletions: db.prepare<
       [number],
-      { id: number; bucket: string; key: string; core_key: string; sha256: string | null; attempts: number }
-    >('SELECT id, bucket, key, core_key, sha256, attempts FROM deletions WHERE done_at IS NULL ORDER BY id LIMIT ?'),
+      { id: number; bucket: string; key: string; core_key: string; sha256: string | null; core_etag: string | null; attempts: number }
+    >(
+      `SELECT d.id, d.bucket, d.key, d.core_key, d.sha256, o.core_etag, d.attempts
+       FROM deletions d JOIN objects o ON o.id = d.object_id WHERE d.done_at IS NULL ORDER BY d.id LIMIT ?`,
+    ),
     finishDeletion: db.prepare<[number, string, string, number]>(
       'UPDATE deletions SET done_at = ?, outcome = ?, last_error = ? WHERE id = ?',
     ),
@@ -53,9 +56,15 @@ export function createDeletionJournal(db: Db, clock: Clock, guarded: Guarded): D
     requestDeletionsNotSeen: (bucket, prefix, pass) =>
       guarded('request deletions', () => sql.requestNotSeen.run({ detectedBy: 'scan', now: clock.now(), bucket, prefix, pass }).changes),
     pendingDeletions: (limit) =>
-      sql.pendingDeletions
-        .all(limit)
-        .map((r) => ({ id: r.id, bucket: r.bucket, key: r.key, coreKey: r.core_key, sha256: r.sha256, attempts: r.attempts })),
+      sql.pendingDeletions.all(limit).map((r) => ({
+        id: r.id,
+        bucket: r.bucket,
+        key: r.key,
+        coreKey: r.core_key,
+        sha256: r.sha256,
+        coreEtag: r.core_etag,
+        attempts: r.attempts,
+      })),
     finishDeletion: (id, outcome, reason) =>
       guarded('record a deletion', () => {
         sql.finishDeletion.run(clock.now(), outcome, reason, id);

@@ -1,6 +1,6 @@
 /**
  * The Journal over one SQLite file: one module per concept (objects and their states, multipart
- * progress, scan checkpoints, manifests, deletions, retention, suspect copies, statistics, the
+ * progress, scan checkpoints, adoption, manifests, deletions, retention, suspect copies, statistics, the
  * endpoints' health), each
  * preparing its statements once over the same connection and migration sequence. Every write
  * that must be atomic (a page of listing results, a landing, a failure with its backoff) is one
@@ -10,6 +10,7 @@ import { coerceError } from '../core/errors.js';
 import { openDatabase, type Db } from '../db/open-database.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
+import { createAdoptionJournal } from './adoption.js';
 import { createCheckpointJournal } from './checkpoints.js';
 import { createDeletionJournal } from './deletions.js';
 import { createEndpointHealthJournal } from './endpoint-health.js';
@@ -43,6 +44,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ...objects,
     ...multipart,
     ...createCheckpointJournal(db, guarded),
+    ...createAdoptionJournal(db, clock, guarded, meta),
     ...createManifestJournal(db, clock, guarded),
     ...createDeletionJournal(db, clock, guarded),
     ...createRetentionJournal(db, clock, guarded, meta),

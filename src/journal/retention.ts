@@ -20,8 +20,11 @@ export function createRetentionJournal(db: Db, clock: Clock, guarded: Guarded, m
        WHERE id IN (SELECT id FROM objects INDEXED BY objects_edge_expiry
                     WHERE state = 'done' AND edge_expires_at IS NOT NULL AND (edge_retention IS NULL OR edge_retention = 'held') LIMIT ?)`,
     ),
-    unplanned: db.prepare<[number], { id: number; bucket: string; key: string; mtime_ms: number; landed_at: number | null }>(
-      `SELECT id, bucket, key, mtime_ms, landed_at FROM objects INDEXED BY objects_edge_expiry
+    unplanned: db.prepare<
+      [number],
+      { id: number; bucket: string; key: string; mtime_ms: number; landed_at: number | null; first_seen_at: number }
+    >(
+      `SELECT id, bucket, key, mtime_ms, landed_at, first_seen_at FROM objects INDEXED BY objects_edge_expiry
        WHERE state = 'done' AND edge_expires_at IS NULL LIMIT ?`,
     ),
     planExpiry: db.prepare<[number, number]>('UPDATE objects SET edge_expires_at = ? WHERE id = ?'),
@@ -75,7 +78,9 @@ export function createRetentionJournal(db: Db, clock: Clock, guarded: Guarded, m
         const page = sql.unplanned.all(limit);
         db.transaction(() => {
           for (const row of page) {
-            const at = expiresAt({ bucket: row.bucket, key: row.key, mtimeMs: row.mtime_ms, landedAt: row.landed_at ?? row.mtime_ms });
+            // A version adopted from the core has no landing of its own: its period runs from its adoption.
+            const landedAt = row.landed_at ?? row.first_seen_at;
+            const at = expiresAt({ bucket: row.bucket, key: row.key, mtimeMs: row.mtime_ms, landedAt });
             sql.planExpiry.run(at === null ? NEVER : Math.min(at, NEVER), row.id);
           }
         })();

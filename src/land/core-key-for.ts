@@ -29,3 +29,20 @@ export function coreKeyFor(
     );
   }
 }
+
+const DATE_TOKEN = /\{(?:yyyy|mm|dd|hh)\}/;
+
+/**
+ * The prefix every core key of a scan target starts with, for a listing of what the core holds
+ * for it: the part of the template before `{key}` rendered for the site and bucket, then the
+ * target's edge prefix (`site/bucket/prefix` with the default template). Date tokens are not
+ * known before an object is, so the prefix stops at the first one (`site/` for
+ * `{site}/{yyyy}/...`). Odd and over-long keys are escaped behind a backslash (docs/keys.md), so
+ * with an edge prefix theirs do not start with it: they are not listed, and go the usual way.
+ */
+export function coreKeyPrefix(settings: KeyTemplateSettings, bucket: string, edgePrefix: string): string {
+  const beforeKey = settings.keyTemplate.slice(0, settings.keyTemplate.lastIndexOf('{key}'));
+  const date = beforeKey.search(DATE_TOKEN);
+  const fixed = (date === -1 ? beforeKey : beforeKey.slice(0, date)).replaceAll('{site}', settings.site).replaceAll('{bucket}', bucket);
+  return date === -1 ? fixed + edgePrefix : fixed;
+}

@@ -2,6 +2,7 @@
  * The durable journal (SQLite), one port per concept; `Journal` is all of them over one
  * connection. Components take the narrowest one they need.
  */
+import type { AdoptionJournal } from './journal/adoption.js';
 import type { CheckpointJournal } from './journal/checkpoints.js';
 import type { DeletionJournal } from './journal/deletions.js';
 import type { EndpointHealthJournal } from './journal/endpoint-health.js';
@@ -12,6 +13,7 @@ import type { RetentionJournal } from './journal/retention.js';
 import type { StatisticsJournal } from './journal/statistics.js';
 import type { SuspectCopyJournal } from './journal/suspect-copies.js';
 
+export type * from './journal/adoption.js';
 export type * from './journal/checkpoints.js';
 export type * from './journal/deletions.js';
 export type * from './journal/endpoint-health.js';
@@ -27,6 +29,7 @@ export interface Journal
     ObjectJournal,
     MultipartJournal,
     CheckpointJournal,
+    AdoptionJournal,
     ManifestJournal,
     DeletionJournal,
     RetentionJournal,

@@ -46,10 +46,29 @@ export interface CompletedPart {
   readonly etag: string;
 }
 
+/** One object of a core listing. */
+export interface LakeListing {
+  readonly key: string;
+  /** As the server sent it, without quotes. */
+  readonly etag: string;
+  readonly size: number;
+}
+
+export interface LakePage {
+  readonly objects: readonly LakeListing[];
+  /** The key to continue after, or undefined when the listing is complete. */
+  readonly nextStartAfter: string | undefined;
+}
+
 /** The core bucket: where objects land. Keys are full core keys. */
 export interface LakeStore {
   readonly bucket: string;
   head(key: string, options?: IoOptions): Promise<LakeHead | undefined>;
+  /**
+   * One page of the core's keys under `prefix`, after `startAfter` (ListObjectsV2): a new journal
+   * lists what its site already holds in the core before it sends anything.
+   */
+  list(prefix: string, startAfter: string | undefined, options?: IoOptions & { readonly pageSize?: number }): Promise<LakePage>;
   /** GET of a whole core object (verify --deep, get, restore). */
   read(key: string, options?: IoOptions): Promise<{ readonly body: Readable; readonly size: number }>;
   put(key: string, body: Buffer | StreamBody, options: LakePutOptions): Promise<LakeWrite>;

@@ -151,6 +151,36 @@ export function parseListingFast(xml: string, bucket: string): Listing | undefin
   return { objects, isTruncated: truncated.trim() === 'true' };
 }
 
+/** True when `key` sorts after `previous` the way S3 lists keys: by their UTF-8 bytes. */
+function keyAfter(key: string, previous: string): boolean {
+  return Buffer.compare(Buffer.from(key, 'utf8'), Buffer.from(previous, 'utf8')) > 0;
+}
+
+/**
+ * The key the next page starts after, or undefined when the listing is complete. Keys come in
+ * UTF-8 byte order after start-after; a truncated page that does not get past it (a server that
+ * ignores start-after) would be asked for again and again, so it is refused. `operation` names
+ * the listing in the message (`edge LIST telemetry`).
+ */
+export function nextStartAfter(
+  listing: Listing,
+  startAfter: string | undefined,
+  operation: string,
+  side: 'edge' | 'core' = 'edge',
+): string | undefined {
+  if (!listing.isTruncated) return undefined;
+  const code = side === 'edge' ? 'TRIB_ERR_EDGE_BAD_RESPONSE' : 'TRIB_ERR_CORE_BAD_RESPONSE';
+  const last = listing.objects.at(-1);
+  if (last === undefined) throw new TributaryError(code, `${operation}: truncated listing with no keys`);
+  if (startAfter !== undefined && !keyAfter(last.key, startAfter)) {
+    throw new TributaryError(
+      code,
+      `${operation}: the page after ${JSON.stringify(startAfter)} ends at ${JSON.stringify(last.key)}, which is not after it (does the server ignore start-after?)`,
+    );
+  }
+  return last.key;
+}
+
 export function parseListing(xml: string, bucket: string, side: 'edge' | 'core' = 'edge'): Listing {
   return parseListingFast(xml, bucket) ?? parseListingGeneral(xml, bucket, side);
 }

@@ -11,14 +11,9 @@ import { headerValue } from './s3-http.js';
 import { mapS3Error } from './map-error.js';
 import { notS3Listing } from './not-s3.js';
 import { objectHeadersFrom } from './object-headers.js';
-import { parseListing, unquoteEtag } from './parse-listing.js';
+import { nextStartAfter, parseListing, unquoteEtag } from './parse-listing.js';
 
 export { unquoteEtag };
-
-/** True when `key` sorts after `previous` the way S3 lists keys: by their UTF-8 bytes. */
-function keyAfter(key: string, previous: string): boolean {
-  return Buffer.compare(Buffer.from(key, 'utf8'), Buffer.from(previous, 'utf8')) > 0;
-}
 
 /**
  * What is wrong with the answer to a ranged GET, if anything: it must be a 206 for exactly the
@@ -83,19 +78,7 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
   return {
     async list(bucket, prefix, startAfter, pageSize, options: IoOptions = {}): Promise<SourcePage> {
       const page = await listPage(bucket, prefix, startAfter, pageSize, options.signal);
-      const last = page.objects.at(-1);
-      if (page.isTruncated && last === undefined) {
-        throw new TributaryError('TRIB_ERR_EDGE_BAD_RESPONSE', `edge LIST ${bucket}: truncated listing with no keys`);
-      }
-      // Keys come in UTF-8 byte order after start-after; a page that does not get past it (a
-      // server that ignores start-after) would be asked for again and again.
-      if (page.isTruncated && startAfter !== undefined && !keyAfter(last!.key, startAfter)) {
-        throw new TributaryError(
-          'TRIB_ERR_EDGE_BAD_RESPONSE',
-          `edge LIST ${bucket}: the page after ${JSON.stringify(startAfter)} ends at ${JSON.stringify(last!.key)}, which is not after it (does the server ignore start-after?)`,
-        );
-      }
-      return { objects: page.objects, nextStartAfter: page.isTruncated ? last?.key : undefined };
+      return { objects: page.objects, nextStartAfter: nextStartAfter(page, startAfter, `edge LIST ${bucket}`) };
     },
 
     async read(object, range, options: IoOptions = {}): Promise<SourceRead> {

@@ -4,7 +4,9 @@
  *   1. its journal row is `done` and its retention period (per rule, else global) has passed since
  *      it landed and since its Last-Modified;
  *   2. it is the latest version the journal knows of the key;
- *   3. a HEAD of its core copy shows the recorded size, ETag and SHA-256 (lineage metadata);
+ *   3. a HEAD of its core copy shows the recorded size, ETag and SHA-256 (lineage metadata); for
+ *      a version adopted from the core by its plain-MD5 ETag (no SHA-256 recorded), that ETag, which
+ *      is the edge version's;
  *   4. a HEAD at the edge shows that same version (ETag, size, Last-Modified) still there;
  * then the row is marked `deleting` in a commit synced to disk (still done, still the latest
  * version), and only then is the DELETE sent, conditional on the ETag (If-Match) for servers
@@ -21,9 +23,10 @@ import { forEachConcurrently } from '../core/for-each-concurrently.js';
 import { decide, type Rule } from '../core/rules.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal, RetentionCandidate, RetentionOutcome } from '../ports/journal.js';
-import type { LakeStore } from '../ports/lake-store.js';
+import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
 import { META } from '../land/lineage.js';
+import { isPlainMd5Etag } from './read-and-hash.js';
 
 /** Who decides how long an edge object stays after it landed. */
 export interface RetentionPolicy {
@@ -90,6 +93,20 @@ const DEFAULT_HOLD_RECHECK_MS = 24 * 60 * 60_000;
 type Check = RetentionOutcome | { readonly outcome: 'requeued'; readonly note: string } | { readonly outcome: 'ready' };
 
 /**
+ * For a version adopted from the core by its ETag (no SHA-256 recorded): the core copy still shows
+ * the recorded plain-MD5 ETag, derived from the bytes, and that MD5 is the edge version's ETag.
+ */
+function adoptedByMd5Holds(c: RetentionCandidate, core: LakeHead): boolean {
+  return (
+    c.coreEtag !== null &&
+    isPlainMd5Etag(c.coreEtag) &&
+    c.coreEtag.toLowerCase() === c.etag.toLowerCase() &&
+    core.etagFromMd5 &&
+    core.etag?.toLowerCase() === c.coreEtag.toLowerCase()
+  );
+}
+
+/**
  * The checks for one candidate, without deleting anything. The core is asked first and the edge
  * last, so that the edge's answer is as fresh as can be when the DELETE follows. Errors propagate:
  * the caller postpones.
@@ -101,7 +118,7 @@ async function check(deps: RetentionDeps, c: RetentionCandidate, signal: AbortSi
   if (core === undefined) return { outcome: 'requeued', note: `core copy ${c.coreKey} is missing while the edge still has the object` };
   const coreSha = core.metadata[META.sha256];
   const etagDiffers = c.coreEtag !== null && core.etag !== undefined && core.etag !== c.coreEtag;
-  if (c.sha256 === null || core.size !== c.coreSize || coreSha !== c.sha256 || etagDiffers) {
+  if (core.size !== c.coreSize || etagDiffers || !(c.sha256 === null ? adoptedByMd5Holds(c, core) : coreSha === c.sha256)) {
     return {
       outcome: 'held',
       note: `the core copy differs from the replicated version (size ${core.size}, ETag ${core.etag ?? 'none'}, SHA-256 ${coreSha ?? 'none'}; landed ${c.coreSize}, ${c.coreEtag ?? 'none'}, ${c.sha256 ?? 'none'})`,

@@ -5,8 +5,8 @@
  * newer copy from elsewhere is never removed. Failures are retried on the next round.
  */
 import { coerceError } from '../core/errors.js';
-import type { Journal } from '../ports/journal.js';
-import type { LakeStore } from '../ports/lake-store.js';
+import type { Journal, PendingDeletion } from '../ports/journal.js';
+import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import type { SourceStore } from '../ports/source-store.js';
 import { META } from '../land/lineage.js';
 
@@ -14,6 +14,15 @@ export interface DeletionRound {
   readonly deleted: number;
   readonly skipped: number;
   readonly failed: number;
+}
+
+/**
+ * Whether the core copy is the replicated version: its lineage shows the journaled SHA-256, or,
+ * for a version adopted from the core by its ETag (no SHA-256 recorded), it still shows that ETag.
+ */
+function isReplicatedCopy(request: PendingDeletion, head: LakeHead): boolean {
+  if (request.sha256 !== null) return head.metadata[META.sha256] === request.sha256;
+  return request.coreEtag !== null && head.etag === request.coreEtag;
 }
 
 export async function propagateDeletions(
@@ -52,7 +61,7 @@ export async function propagateDeletions(
       if (head === undefined) {
         journal.finishDeletion(request.id, 'deleted', 'already gone from the core');
         deleted += 1;
-      } else if (request.sha256 !== null && head.metadata[META.sha256] !== request.sha256) {
+      } else if (!isReplicatedCopy(request, head)) {
         journal.finishDeletion(request.id, 'skipped', 'the core copy is not the replicated version');
         skipped += 1;
       } else {

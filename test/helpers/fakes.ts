@@ -119,9 +119,19 @@ export class FakeLake implements LakeStore {
   >();
   readonly failures = new Map<string, Failure>();
   readonly calls: string[] = [];
+  /** The ETag the core reports for a key instead of its MD5 (as for a multipart upload, or SSE-KMS). */
+  readonly etags = new Map<string, string>();
   private uploadCounter = 0;
 
-  failNext(operation: 'put' | 'head' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete', error: () => unknown, times = 1): void {
+  private etagOf(key: string, data: Buffer): string {
+    return this.etags.get(key) ?? createHash('md5').update(data).digest('hex');
+  }
+
+  failNext(
+    operation: 'put' | 'head' | 'list' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete',
+    error: () => unknown,
+    times = 1,
+  ): void {
     this.failures.set(operation, { error, times });
   }
 
@@ -140,12 +150,28 @@ export class FakeLake implements LakeStore {
     return o
       ? {
           size: o.data.length,
-          etag: createHash('md5').update(o.data).digest('hex'),
+          etag: this.etagOf(key, o.data),
           metadata: o.metadata,
           content: o.content,
           etagFromMd5: true,
         }
       : undefined;
+  }
+
+  async list(prefix: string, startAfter: string | undefined, options: { pageSize?: number } = {}) {
+    this.maybeFail('list');
+    const pageSize = options.pageSize ?? 1000;
+    const keys = [...this.objects.keys()]
+      .filter((k) => k.startsWith(prefix) && (startAfter === undefined || Buffer.compare(Buffer.from(k), Buffer.from(startAfter)) > 0))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const page = keys.slice(0, pageSize);
+    return {
+      objects: page.map((key) => {
+        const data = this.objects.get(key)!.data;
+        return { key, etag: this.etagOf(key, data), size: data.length };
+      }),
+      nextStartAfter: keys.length > pageSize ? page.at(-1) : undefined,
+    };
   }
 
   async read(key: string) {

@@ -15,7 +15,7 @@ export function retry(file: string, codeOption: string | undefined, output: Outp
   // Only the local journal is read: the S3 secrets need not be in this shell's environment.
   const config = loadConfigOrFail(file, { localOnly: true });
   requireJournal(config);
-  const journal = openLocalJournal(config);
+  const journal = openLocalJournal(config, { owner: 'tributary retry' });
   try {
     const count = journal.retryDead({ code });
     output.out(`re-queued ${countOf(count, 'dead object')}${code ? ` with ${code}` : ''}`);

@@ -34,7 +34,7 @@ export function status(file: string, json: boolean, output: Output): number {
   // Only the local journal is read: the S3 secrets need not be in this shell's environment.
   const config = loadConfigOrFail(file, { localOnly: true });
   requireJournal(config);
-  const journal = openLocalJournal(config);
+  const journal = openLocalJournal(config, 'reader');
   try {
     const edgeRetention = edgeRetentionConfigured(config);
     const report = buildStatus(config.site, journal, Date.now(), { edgeRetention });

@@ -61,6 +61,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
   let alreadyPresent = 0;
   const agent = buildAgent(config, {
     logger: log,
+    journalAccess: { owner: 'tributary sync --once' },
     onBytesSent: (bytes) => progress.bytesSent(bytes),
     hooks: {
       onLanded: (job, result) => {
@@ -101,6 +102,9 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
           queued: first.queued + fresh.queued,
           changed: first.changed + fresh.changed,
           skipped: first.skipped + fresh.skipped,
+          adopted: first.adopted + fresh.adopted,
+          adoptedBytes: first.adoptedBytes + fresh.adoptedBytes,
+          adopting: first.adopting || fresh.adopting,
           resumed: true,
         };
       })
@@ -129,7 +133,8 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     const summary = runOutcome.value;
     if (summary.fatal) throw summary.fatal;
     if (scanOutcome.status === 'rejected' && summary.stoppedBy === 'idle') throw scanOutcome.reason;
-    const scan = scanOutcome.status === 'fulfilled' ? scanOutcome.value : { listed: 0, queued: 0, changed: 0, skipped: 0, resumed: false };
+    const scan =
+      scanOutcome.status === 'fulfilled' ? scanOutcome.value : { listed: 0, queued: 0, changed: 0, skipped: 0, resumed: false, adopted: 0 };
     log.info(
       { listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed },
       'scan complete',
@@ -154,7 +159,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     const after = summarizeBacklog(agent.journal.backlog());
     const elapsed = progress.elapsedMs;
     output.out(
-      `sync: listed ${scan.listed}, landed ${summary.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
+      `sync: listed ${scan.listed}${scan.adopted > 0 ? `, adopted ${scan.adopted} the core already holds` : ''}, landed ${summary.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
         `, ${formatBytes(elapsed > 0 ? (landedBytes * 1000) / elapsed : 0)}/s; pending ${after.pendingObjects}, failed ${after.failedObjects}, dead ${after.deadObjects}` +
         (retention === undefined ? '' : `; deleted from the edge ${retention.deleted}`) +
         (summary.stoppedBy === 'outage' ? `; stopped: ${outageNote(agent)}` : '') +

@@ -30,8 +30,8 @@ export interface VerifyProblem {
   readonly detail: string;
 }
 
-async function sha256Of(read: () => Promise<{ body: NodeJS.ReadableStream }>): Promise<string> {
-  const hash = createHash('sha256');
+async function digestOf(read: () => Promise<{ body: NodeJS.ReadableStream }>, algorithm = 'sha256'): Promise<string> {
+  const hash = createHash(algorithm);
   const { body } = await read();
   for await (const chunk of body) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -82,7 +82,14 @@ async function headersProblem(
 
 /** `--deep`: the core copy re-read, against the SHA-256 recorded when it landed. */
 async function coreShaProblem(row: JournalObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding | undefined> {
-  const landedSha = await sha256Of(() => lake.read(coreKey, { signal }));
+  if (row.sha256 === null) {
+    // Adopted by its plain-MD5 core ETag, with no SHA-256 recorded: the bytes against that MD5.
+    const md5 = await digestOf(() => lake.read(coreKey, { signal }), 'md5');
+    return md5 === row.coreEtag?.toLowerCase()
+      ? undefined
+      : { problem: 'different', detail: `core MD5 ${md5}, adopted with ETag ${row.coreEtag ?? '?'}` };
+  }
+  const landedSha = await digestOf(() => lake.read(coreKey, { signal }));
   return landedSha === row.sha256
     ? undefined
     : { problem: 'different', detail: `core SHA-256 ${landedSha}, landed as ${row.sha256 ?? '?'}` };
@@ -145,8 +152,16 @@ async function checkOne(
   const headers = await headersProblem(object, core.head, source, signal);
   if (headers !== undefined) return { ...at, ...headers };
   if (deep) {
-    const edgeSha = await sha256Of(() => source.read(object, undefined, { signal }));
-    if (edgeSha !== row.sha256) return { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, landed as ${row.sha256 ?? '?'}` };
+    const edgeSha = await digestOf(() => source.read(object, undefined, { signal }));
+    if (row.sha256 === null) {
+      // Adopted from the core by its plain-MD5 ETag: no SHA-256 was recorded, so both sides are
+      // read and compared with each other.
+      const coreSha = await digestOf(() => lake.read(row.coreKey!, { signal }));
+      return coreSha === edgeSha
+        ? undefined
+        : { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, core SHA-256 ${coreSha} (adopted from the core)` };
+    }
+    if (edgeSha !== row.sha256) return { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, landed as ${row.sha256}` };
     const landed = await coreShaProblem(row, row.coreKey, lake, signal);
     if (landed !== undefined) return { ...at, ...landed };
   }
@@ -191,7 +206,8 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
   const { deep, json } = options;
   const config = loadConfigOrFail(file);
   requireJournal(config);
-  const agent = buildAgent(config, { logger: log });
+  // A reader: verify works beside a running agent and writes nothing to its journal.
+  const agent = buildAgent(config, { logger: log, journalAccess: 'reader' });
   const problems: VerifyProblem[] = [];
   let checked = 0;
   let retainedChecked = 0;

@@ -60,6 +60,7 @@ test('migrations are applied once and the schema is versioned', (t) => {
       '0010_suspect_core_copy.sql',
       '0011_suspect_core_copy_index.sql',
       '0012_suspect_core_copies.sql',
+      '0013_adoption.sql',
     ],
   );
 });
