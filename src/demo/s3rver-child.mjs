@@ -15,13 +15,36 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const S3rver = require('s3rver');
-const AWSAccount = require('s3rver/lib/models/account');
+
+/**
+ * Replaces s3rver's only access key (S3RVER) with ours. s3rver has no option for its keys, so
+ * this goes through a private module of s3rver 3.7 (docs/adr/0004-s3rver-access-keys.md); if a
+ * release moves or changes it, the server refuses to start and says so, rather than running
+ * with the wrong keys. test/integration/demo/s3rver-keys.test.ts checks it with real requests.
+ */
+function useAccessKey(accessKeyId, secretAccessKey) {
+  const where = `s3rver ${require('s3rver/package.json').version}: its private module lib/models/account`;
+  let AWSAccount;
+  try {
+    AWSAccount = require('s3rver/lib/models/account');
+  } catch (error) {
+    throw new Error(`${where} cannot be loaded (${error.message}); see docs/adr/0004-s3rver-access-keys.md`);
+  }
+  const account = AWSAccount?.DUMMY_ACCOUNT;
+  if (
+    !(AWSAccount?.registry instanceof Map) ||
+    typeof account?.createKeyPair !== 'function' ||
+    typeof account.revokeAccessKey !== 'function' ||
+    AWSAccount.registry.get('S3RVER') !== account
+  ) {
+    throw new Error(`${where} no longer holds DUMMY_ACCOUNT and its key registry as 3.7 did; see docs/adr/0004-s3rver-access-keys.md`);
+  }
+  account.revokeAccessKey('S3RVER');
+  account.createKeyPair(accessKeyId, secretAccessKey);
+}
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-if (options.accessKeyId && options.secretAccessKey) {
-  AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
-  AWSAccount.DUMMY_ACCOUNT.createKeyPair(options.accessKeyId, options.secretAccessKey);
-}
+if (options.accessKeyId && options.secretAccessKey) useAccessKey(options.accessKeyId, options.secretAccessKey);
 
 const server = new S3rver({
   address: '127.0.0.1',

@@ -14,12 +14,11 @@ import * as tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 import { backoffDelayMs } from '../schedule/policy/backoff.js';
 import { notS3ErrorAnswer } from './not-s3.js';
 import { canonicalQuery, createSigV4Signer, strictEncode } from './sigv4.js';
-import { Pool } from './undici-pool.js';
 
 /** S3's URI encoding of a key: every byte but the unreserved ones, `/` kept as the separator. */
 export function encodeKey(key: string): string {

@@ -55,7 +55,16 @@ interface Probe {
   readonly cuts: readonly number[];
   readonly keepAlive: boolean;
   /** What the generator knows independently of the parser (checked against it too). */
-  readonly expect?: { readonly status: 200; readonly tally: Tally } | { readonly status: 400; readonly error: string };
+  readonly expect?:
+    | { readonly status: 200; readonly tally: Tally; readonly versions: readonly Version[] }
+    | { readonly status: 400; readonly error: string };
+}
+
+/** An object version a record announces, as the generator wrote it: what the journal must then hold. */
+interface Version {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
 }
 
 interface Verdict {
@@ -170,6 +179,8 @@ function exchange(port: number, probe: Probe, keepAlive: Agent): Promise<Answer>
 
 /** Counts what the agent said it did with the records, to compare with its metrics at the end. */
 const answered = zeroTally();
+/** The versions of the records answered `accepted` whose bodies the generator built: the journal must hold exactly these. */
+const acceptedVersions: Version[] = [];
 
 /** Answers by kind of request (printed as a diagnostic). */
 const seen = new Map<string, Map<number, number>>();
@@ -219,7 +230,10 @@ function checkAnswer(probe: Probe, answer: Answer): void {
       answered[outcome] += tally[outcome];
     }
     assert.equal(sum, want.records, `every record is accounted for: ${where}`);
-    if (probe.expect?.status === 200) assert.deepEqual(tally, probe.expect.tally, where);
+    if (probe.expect?.status === 200) {
+      assert.deepEqual(tally, probe.expect.tally, where);
+      acceptedVersions.push(...probe.expect.versions);
+    }
   }
 }
 
@@ -411,8 +425,8 @@ const recordSpecArb: fc.Arbitrary<RecordSpec> = fc
   })
   .map(({ kindName, ...rest }) => ({ ...rest, ...kindName }));
 
-/** The JSON of a record (keys under `prefix`), and what the agent must say it did with it. */
-function buildRecord(spec: RecordSpec, prefix: string): { record: Record<string, unknown>; outcome: Outcome } {
+/** The JSON of a record (keys under `prefix`), what the agent must say it did with it, and the version it announces. */
+function buildRecord(spec: RecordSpec, prefix: string): { record: Record<string, unknown>; outcome: Outcome; version: Version } {
   const object: Record<string, unknown> = { key: encodeKey(`${prefix}${spec.keySuffix}`, spec.source), sequencer: '0055AED6DCD90281E5' };
   if (spec.kind === 'created') {
     object['size'] = spec.sizeAsString ? String(spec.size) : spec.size;
@@ -430,18 +444,25 @@ function buildRecord(spec: RecordSpec, prefix: string): { record: Record<string,
   };
   const outcome: Outcome =
     spec.kind === 'other' ? 'other_kind' : !spec.inScope ? 'out_of_scope' : spec.kind === 'created' ? 'accepted' : 'removed_ignored';
-  return { record, outcome };
+  // S3 event ETags come quoted or not; the quotes around one are not part of it.
+  const etag = (spec.quoteEtag ? `"${spec.etag}"` : spec.etag).replace(/^"+|"+$/g, '');
+  return { record, outcome, version: { key: `${prefix}${spec.keySuffix}`, etag, size: spec.size } };
 }
 
-function buildBody(specs: readonly RecordSpec[], prefix: string): { records: Record<string, unknown>[]; tally: Tally } {
+function buildBody(
+  specs: readonly RecordSpec[],
+  prefix: string,
+): { records: Record<string, unknown>[]; tally: Tally; versions: Version[] } {
   const tally = zeroTally();
+  const versions: Version[] = [];
   const n = (serial += 1);
   const records = specs.map((spec, i) => {
     const built = buildRecord(spec, `${prefix}/${n}/${i}/`);
     tally[built.outcome] += 1;
+    if (built.outcome === 'accepted') versions.push(built.version);
     return built.record;
   });
-  return { records, tally };
+  return { records, tally, versions };
 }
 
 // Wrong values for fields the parser must refuse, and the message naming the field.
@@ -661,11 +682,11 @@ const wellFormedArb: fc.Arbitrary<ProbeShape> = fc
     ),
   )
   .map(([specs, top]) => {
-    const { records, tally } = buildBody(specs, 'ok');
+    const { records, tally, versions } = buildBody(specs, 'ok');
     return {
       label: 'well-formed',
       body: Buffer.from(JSON.stringify({ ...(top ?? {}), Records: records })),
-      expect: { status: 200 as const, tally },
+      expect: { status: 200 as const, tally, versions },
     };
   });
 
@@ -688,12 +709,12 @@ const wronglyTypedArb: fc.Arbitrary<ProbeShape> = fc
 const toleratedArb: fc.Arbitrary<ProbeShape> = fc
   .tuple(fc.array(recordSpecArb, { minLength: 1, maxLength: 4 }), fc.array(toleratedChangeArb, { minLength: 1, maxLength: 3 }))
   .map(([specs, changes]) => {
-    const { records, tally } = buildBody(specs, 'tolerated');
+    const { records, tally, versions } = buildBody(specs, 'tolerated');
     const changed = records.map((r, i) => changes.reduce((acc, change) => change(acc, specs[i]!), r));
     return {
       label: 'tolerated wrong types',
       body: Buffer.from(JSON.stringify({ Records: changed })),
-      expect: { status: 200 as const, tally },
+      expect: { status: 200 as const, tally, versions },
     };
   });
 
@@ -1135,6 +1156,16 @@ test('POST /events fuzzed over HTTP: a clear answer to every request, and the ag
     // Every record answered `accepted` is one journaled version; nothing else was journaled.
     const fuzzed = (db.prepare(`SELECT count(*) AS n FROM objects WHERE substr(key, 1, 6) <> 'after/'`).get() as { n: number }).n;
     assert.equal(fuzzed, answered.accepted);
+    // And those of the bodies the generator built are exactly the versions it announced: key
+    // (decoded as its sender encoded it), ETag and size. (The others are the invalid-UTF-8 keys.)
+    const byKey = (a: Version, b: Version) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const journaled = (
+      db
+        .prepare(`SELECT key, etag, size FROM objects WHERE substr(key, 1, 3) = 'ok/' OR substr(key, 1, 10) = 'tolerated/'`)
+        .all() as Version[]
+    ).map(({ key, etag, size }) => ({ key, etag, size }));
+    assert.ok(acceptedVersions.length > 0, 'the generator sent accepted records');
+    assert.deepEqual(journaled.sort(byKey), [...acceptedVersions].sort(byKey));
     const states = db
       .prepare(`SELECT state, last_error_code AS code, count(*) AS n FROM objects WHERE substr(key, 1, 6) <> 'after/' GROUP BY 1, 2`)
       .all();

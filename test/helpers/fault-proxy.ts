@@ -27,6 +27,8 @@ export interface FaultProxy {
   setRates(rates: FaultRates): void;
   blackhole(ms: number): void;
   readonly injected: Record<keyof FaultRates | 'blackholed', number>;
+  /** Requests that met the fault rates (not blackholed), and how many of them were listings (which `truncate` applies to). */
+  readonly seen: { readonly requests: number; readonly listings: number };
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startFaultProxy(
   let blackholeUntil = 0;
   const random = options.random ?? Math.random;
   const injected = { reset: 0, error500: 0, slowDown: 0, stall: 0, slow: 0, truncate: 0, blackholed: 0 };
+  const seen = { requests: 0, listings: 0 };
   const slowRate = options.slowBytesPerSecond ?? 1024 * 1024;
   const sockets = new Set<Socket>();
 
@@ -105,6 +108,8 @@ export async function startFaultProxy(
       request.resume();
       return; // never answered: the client's timeout decides
     }
+    seen.requests += 1;
+    if (/[?&]list-type=2/.test(request.url ?? '')) seen.listings += 1;
     const r = random();
     let edge = 0;
     const pick = (name: keyof FaultRates) => {
@@ -141,6 +146,7 @@ export async function startFaultProxy(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     injected,
+    seen,
     setRates(next) {
       current = next;
     },
