@@ -108,10 +108,19 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     help: 'Bytes not sent because content dedupe found the same bytes in the core under another key (a server-side copy landed them).',
     registers: [registry],
   });
+  // Two ways the core turns out to hold a version already: a HEAD before its upload (this
+  // process's count), and adoption by a new journal (the journal's count, read at scrape time).
+  let adoptedBytesSeen = 0;
   const alreadyInCore = new Counter({
     name: 'tributary_already_in_core_bytes_total',
-    help: 'Bytes of objects not sent because the core already held that very version at its key (found by a HEAD before the upload, e.g. on a retry after a lost answer).',
+    help: 'Bytes of objects not sent because the core already held that very version at its key: how="head" found by a HEAD before the upload (a retry after a lost answer), how="adopted" proven by a new journal\'s first scan (a lost journal, a reinstalled site).',
+    labelNames: ['how'],
     registers: [registry],
+    collect() {
+      const adopted = journal.adoptedTotals().bytes;
+      if (adopted > adoptedBytesSeen) this.inc({ how: 'adopted' }, adopted - adoptedBytesSeen);
+      adoptedBytesSeen = Math.max(adoptedBytesSeen, adopted);
+    },
   });
   const reachable = {
     core: new Gauge({
@@ -177,6 +186,8 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
   reachable.core.set(1);
   reachable.edge.set(1);
   bytes.inc({ kind: 'logical' }, 0);
+  alreadyInCore.inc({ how: 'head' }, 0);
+  alreadyInCore.inc({ how: 'adopted' }, 0);
   bytes.inc({ kind: 'wire' }, 0);
 
   return {
@@ -185,7 +196,7 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
       onLanded(job, result) {
         replicated.inc();
         bytes.inc({ kind: 'logical' }, job.size);
-        if (result.alreadyPresent) alreadyInCore.inc(job.size);
+        if (result.alreadyPresent) alreadyInCore.inc({ how: 'head' }, job.size);
         lag.observe(Math.max(0, (clock.now() - job.firstSeenAt) / 1000));
       },
       onFailed(_job, error, outcome) {

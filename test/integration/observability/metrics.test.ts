@@ -60,7 +60,29 @@ test('bytes the core already held count as such, not as dedupe savings (no conte
   metrics.hooks.onLanded?.(job!, { ...landed, alreadyPresent: true }, 5);
   metrics.hooks.onLanded?.(job!, { ...landed, alreadyPresent: false }, 5);
   const text = await metrics.registry.metrics();
-  assert.match(text, /^tributary_already_in_core_bytes_total 700$/m);
+  assert.match(text, /^tributary_already_in_core_bytes_total\{how="head"\} 700$/m);
+  assert.match(text, /^tributary_already_in_core_bytes_total\{how="adopted"\} 0$/m);
   assert.match(text, /^tributary_dedupe_saved_bytes_total 0$/m);
   assert.match(text, /^tributary_bytes_total\{kind="logical"\} 1400$/m);
+});
+
+test("what a new journal adopted counts as already in the core (how=adopted), from the journal's total", async (t) => {
+  const clock = new FakeClock();
+  const journal = openJournal(join(tempDir(t), 'j'), clock);
+  t.after(() => journal.close());
+  const metrics = createAgentMetrics(journal, clock);
+  const adopted = (key: string, size: number) => ({
+    object: { bucket: 'b', key, etag: 'e'.repeat(32), size, mtime: new Date(0) },
+    priority: 2,
+    coreKey: `s/b/${key}`,
+    coreEtag: 'e'.repeat(32),
+    coreSize: size,
+    sha256: null,
+  });
+  journal.adopt([adopted('a', 1000), adopted('b', 500)]);
+  assert.match(await metrics.registry.metrics(), /^tributary_already_in_core_bytes_total\{how="adopted"\} 1500$/m);
+  journal.adopt([adopted('c', 250)]);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^tributary_already_in_core_bytes_total\{how="adopted"\} 1750$/m, 'a counter: it grows by what was adopted since');
+  assert.match(text, /^tributary_already_in_core_bytes_total\{how="head"\} 0$/m);
 });
