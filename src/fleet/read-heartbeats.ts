@@ -9,8 +9,7 @@ import type { HeartbeatV1 } from '../report/heartbeat.js';
 import { HEARTBEAT_SCHEMA } from '../report/heartbeat.js';
 import type { S3Endpoint } from '../s3/endpoint.js';
 import { mapS3Error } from '../s3/map-error.js';
-import { notS3Listing } from '../s3/not-s3.js';
-import { parseListing } from '../s3/parse-listing.js';
+import { listPage } from '../s3/list-page.js';
 
 export const SITES_PREFIX = '_tributary/sites/';
 const HEARTBEAT_KEY = /^_tributary\/sites\/([a-z0-9-]+)\/heartbeat\.json$/;
@@ -40,26 +39,7 @@ export async function listSites(endpoint: S3Endpoint, bucket: string, signal?: A
   const sites: string[] = [];
   let startAfter: string | undefined;
   for (;;) {
-    let listing;
-    try {
-      const response = await endpoint.http.send({
-        method: 'GET',
-        bucket,
-        query: {
-          'list-type': '2',
-          prefix: SITES_PREFIX,
-          'encoding-type': 'url',
-          ...(startAfter === undefined ? {} : { 'start-after': startAfter }),
-        },
-        signal,
-      });
-      const text = await response.body.text();
-      const notS3 = notS3Listing(response.statusCode, response.headers, text);
-      if (notS3 !== undefined) throw Object.assign(new Error(notS3), { $notS3: notS3, $endpoint: endpoint.url });
-      listing = parseListing(text, bucket, 'core');
-    } catch (error) {
-      throw mapS3Error(error, 'core', `LIST ${bucket}/${SITES_PREFIX}`);
-    }
+    const listing = await listPage(endpoint, 'core', { bucket, prefix: SITES_PREFIX, startAfter, signal });
     for (const object of listing.objects) {
       const match = HEARTBEAT_KEY.exec(object.key);
       if (match) sites.push(match[1]!);

@@ -12,7 +12,8 @@ import { etagFromMd5, etagFromMd5Headers } from './etag.js';
 import { notS3Object } from './not-s3.js';
 import { objectHeadersFrom, objectRequestHeaders } from './object-headers.js';
 import { headerValue } from './s3-http.js';
-import { nextStartAfter, parseListing, unquoteEtag } from './parse-listing.js';
+import { listPage } from './list-page.js';
+import { nextStartAfter, unquoteEtag } from './parse-listing.js';
 
 /** `probeKey` is a key the agent may read (its own heartbeat); it need not exist. */
 export interface CoreEncryption {
@@ -69,34 +70,17 @@ export function createS3LakeStore(
     },
 
     async list(prefix, startAfter, options = {}): Promise<LakePage> {
-      const operation = `core LIST ${bucket}/${prefix}`;
-      try {
-        const response = await http.send({
-          method: 'GET',
-          bucket,
-          query: {
-            'list-type': '2',
-            'max-keys': String(options.pageSize ?? 1000),
-            'encoding-type': 'url',
-            ...(prefix ? { prefix } : {}),
-            ...(startAfter === undefined ? {} : { 'start-after': startAfter }),
-          },
-          signal: options.signal,
-        });
-        const listing = parseListing(await response.body.text(), bucket, 'core');
-        return {
-          objects: listing.objects.map((o) => ({ key: o.key, etag: o.etag, size: o.size })),
-          nextStartAfter: nextStartAfter(listing, startAfter, operation, 'core'),
-        };
-      } catch (error) {
-        if ((error as { name?: string }).name === 'NoSuchBucket') {
-          throw new TributaryError('TRIB_ERR_CORE_BUCKET_MISSING', `core bucket ${bucket} does not exist; check core.bucket`, {
-            cause: error,
-            field: 'core.bucket',
-          });
-        }
-        throw mapS3Error(error, 'core', operation);
-      }
+      const listing = await listPage(endpoint, 'core', {
+        bucket,
+        prefix,
+        startAfter,
+        maxKeys: options.pageSize ?? 1000,
+        signal: options.signal,
+      });
+      return {
+        objects: listing.objects.map((o) => ({ key: o.key, etag: o.etag, size: o.size })),
+        nextStartAfter: nextStartAfter(listing, startAfter, `core LIST ${bucket}/${prefix}`, 'core'),
+      };
     },
 
     async read(key, options: IoOptions = {}) {

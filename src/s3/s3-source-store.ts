@@ -9,9 +9,9 @@ import type { S3Endpoint } from './endpoint.js';
 import { etagFromMd5Headers } from './etag.js';
 import { headerValue } from './s3-http.js';
 import { mapS3Error } from './map-error.js';
-import { notS3Listing } from './not-s3.js';
+import { listPage } from './list-page.js';
 import { objectHeadersFrom } from './object-headers.js';
-import { nextStartAfter, parseListing, unquoteEtag } from './parse-listing.js';
+import { nextStartAfter, unquoteEtag } from './parse-listing.js';
 
 export { unquoteEtag };
 
@@ -37,47 +37,12 @@ export function rangeProblem(
 export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
   const { http } = endpoint;
 
-  async function listPage(
-    bucket: string,
-    prefix: string,
-    startAfter: string | undefined,
-    maxKeys: number,
-    signal: AbortSignal | undefined,
-  ) {
-    const operation = `LIST ${bucket}/${prefix}`;
-    try {
-      const response = await http.send({
-        method: 'GET',
-        bucket,
-        query: {
-          'list-type': '2',
-          'max-keys': String(maxKeys),
-          // XML 1.0 cannot carry some characters keys may hold; servers that support it send
-          // url-encoded keys and say so (EncodingType), and parseListing decodes them.
-          'encoding-type': 'url',
-          ...(prefix ? { prefix } : {}),
-          ...(startAfter === undefined ? {} : { 'start-after': startAfter }),
-        },
-        signal,
-      });
-      const text = await response.body.text();
-      const notS3 = notS3Listing(response.statusCode, response.headers, text);
-      if (notS3 !== undefined) throw Object.assign(new Error(notS3), { $notS3: notS3, $endpoint: endpoint.url });
-      return parseListing(text, bucket);
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchBucket') {
-        throw new TributaryError('TRIB_ERR_EDGE_BUCKET_MISSING', `edge bucket ${bucket} does not exist; check edge.buckets`, {
-          cause: error,
-          field: 'edge.buckets',
-        });
-      }
-      throw mapS3Error(error, 'edge', operation);
-    }
-  }
+  const listPageOf = (bucket: string, prefix: string, startAfter: string | undefined, maxKeys: number, signal: AbortSignal | undefined) =>
+    listPage(endpoint, 'edge', { bucket, prefix, startAfter, maxKeys, signal });
 
   return {
     async list(bucket, prefix, startAfter, pageSize, options: IoOptions = {}): Promise<SourcePage> {
-      const page = await listPage(bucket, prefix, startAfter, pageSize, options.signal);
+      const page = await listPageOf(bucket, prefix, startAfter, pageSize, options.signal);
       return { objects: page.objects, nextStartAfter: nextStartAfter(page, startAfter, `edge LIST ${bucket}`) };
     },
 
@@ -157,7 +122,7 @@ export function createS3SourceStore(endpoint: S3Endpoint): SourceStore {
 
     async checkBucket(bucket, options: IoOptions = {}): Promise<void> {
       // A one-key listing: the permission the scan needs anyway, and an error body (HEAD has none).
-      await listPage(bucket, '', undefined, 1, options.signal);
+      await listPageOf(bucket, '', undefined, 1, options.signal);
     },
   };
 }
