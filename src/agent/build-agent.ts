@@ -238,6 +238,13 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     return journal.latest(job.bucket, job.key)?.id === job.id ? 'same' : 'changed';
   };
 
+  /** The unfinished upload of a version that will never land (superseded, vanished): freed at the core. */
+  const abandonUpload = (job: JournalObject) => {
+    const upload = journal.multipart(job.id);
+    if (upload) void lake.abortMultipart(upload.coreKey, upload.uploadId);
+    journal.forgetMultipart(job.id);
+  };
+
   const runner = createRunner({
     journal,
     clock,
@@ -248,11 +255,12 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     replicate: (job, signal) => replicateObject(context, job, signal),
     refresh,
     markSuperseded: (job, reason) => {
-      // The unfinished upload of the old version will never complete: free it at the core.
-      const upload = journal.multipart(job.id);
-      if (upload) void lake.abortMultipart(upload.coreKey, upload.uploadId);
-      journal.forgetMultipart(job.id);
+      abandonUpload(job);
       journal.markSuperseded(job.id, reason);
+    },
+    markVanished: (job, reason) => {
+      abandonUpload(job);
+      journal.markVanished(job.id, reason);
     },
     endpointDown: (side) => !health.isReachable(side),
     hooks: composeHooks(
