@@ -34,7 +34,12 @@ test('docs/metrics.md lists every metric the agent registers', async () => {
   const { createAgentMetrics } = await import('../../../src/observability/metrics.js');
   const { createOutageLog } = await import('../../../src/observability/outages.js');
   const clock = { now: () => 0 };
-  const journal = { backlog: () => [], oldestPendingSince: () => undefined } as unknown as Parameters<typeof createAgentMetrics>[0];
+  const journal = {
+    backlog: () => [],
+    oldestPendingSince: () => undefined,
+    settledCounts: () => ({ vanished: { objects: 0, bytes: 0 }, forgotten: { objects: 0, bytes: 0 } }),
+    relandings: () => ({ repair: 0, 'core-copy-missing': 0 }),
+  } as unknown as Parameters<typeof createAgentMetrics>[0];
   const metrics = createAgentMetrics(journal, clock, createOutageLog(clock));
   const doc = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
   const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).filter((name) => name.startsWith('tributary_'));
