@@ -131,12 +131,24 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('retry')
-    .description('re-queue dead objects with fresh attempts')
+    .description('re-queue dead objects with fresh attempts (vanished and forgotten ones are not touched)')
     .addOption(configOption())
     .option('--code <code>', 'only objects that died with this error code')
     .action(async (opts: { config: string; code?: string }) => {
       const { retry } = await import('./commands/retry.js');
       exitCode = retry(opts.config, opts.code, processOutput);
+    });
+
+  program
+    .command('forget')
+    .description('acknowledge dead objects that will never land: they become forgotten, with the reason recorded')
+    .addOption(configOption())
+    .requiredOption('--reason <text>', 'why they will never land (recorded in the journal, shown by status)')
+    .option('--code <code>', 'only objects that died with this error code')
+    .option('--key <bucket/key>', 'only this object')
+    .action(async (opts: { config: string; reason: string; code?: string; key?: string }) => {
+      const { forget } = await import('./commands/forget.js');
+      exitCode = forget(opts.config, { reason: opts.reason, code: opts.code, key: opts.key }, processOutput);
     });
 
   program
