@@ -116,16 +116,22 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('verify')
-    .description('audit: every edge object in scope is in the core and unchanged since it landed')
+    .description('audit: every edge object in scope is in the core and unchanged since it landed (--repair: and put it right)')
     .addOption(configOption())
     .option('--deep', 're-read both sides and compare SHA-256')
     .option('--retained', 'also check the core copies of the objects edge retention deleted from the edge')
+    .option('--repair', 'land again what is missing or different, then check it again (owns the journal: not beside a running agent)')
     .option('--json', 'machine-readable output')
     .addOption(logLevelOption().default('warn'))
-    .action(async (opts: { config: string; deep?: boolean; retained?: boolean; json?: boolean; logLevel: string }) => {
+    .action(async (opts: { config: string; deep?: boolean; retained?: boolean; repair?: boolean; json?: boolean; logLevel: string }) => {
       const { stop } = shutdownSignals();
       const { verify } = await import('./commands/verify.js');
-      const options = { deep: opts.deep === true, json: opts.json === true, retained: opts.retained === true };
+      const options = {
+        deep: opts.deep === true,
+        json: opts.json === true,
+        retained: opts.retained === true,
+        repair: opts.repair === true,
+      };
       exitCode = await verify(opts.config, options, processOutput, createLogger({ level: opts.logLevel }), stop.signal);
     });
 

@@ -111,7 +111,8 @@ export function createObjectJournal(
     ),
     requeueForRepair: db.prepare<[{ sortKey: number; now: number; id: number }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
-         landing_reason = 'repair', vanished_at = NULL, forgotten_at = NULL, forget_reason = NULL, updated_at = @now
+         landing_reason = 'repair', vanished_at = NULL, forgotten_at = NULL, forget_reason = NULL, manifest_batch = NULL,
+         landed_at = NULL, updated_at = @now
        WHERE id = @id AND state IN ('dead', 'vanished', 'forgotten')`,
     ),
     setLandingReason: db.prepare<[{ reason: LandingReason; now: number; id: number }]>(
