@@ -3,7 +3,7 @@
  * -> transfer. The only module that imports the concrete adapters (s3/, journal/).
  */
 import { readCaBundle } from '../config/ca-bundle.js';
-import { coerceError, type TributaryError } from '../core/errors.js';
+import { coerceError, TributaryError } from '../core/errors.js';
 import { decide } from '../core/rules.js';
 import type { Side } from '../core/side.js';
 import type { Config } from '../config/schema.js';
@@ -32,8 +32,9 @@ import { createWeightedSemaphore } from '../transfer/weighted-semaphore.js';
 import { createAdoption } from '../transfer/adopt.js';
 import { propagateDeletions, type DeletionRound } from '../transfer/propagate-deletions.js';
 import { retentionPolicy, runRetentionRound, type RetentionDeps, type RetentionRound } from '../transfer/edge-retention.js';
+import { repairOne, type RepairAction, type RepairDeps, type RepairOutcome } from '../transfer/repair.js';
 
-export type { RetentionRound };
+export type { RetentionRound, RepairAction, RepairOutcome };
 import { replicateObject, type ReplicateContext } from '../transfer/replicate-object.js';
 import { createRunner, type Runner, type RunnerHooks } from '../schedule/runner.js';
 
@@ -68,6 +69,11 @@ export interface Agent<Metrics extends MetricsSink = MetricsSink> {
   expireEdgeObjects(signal?: AbortSignal): Promise<RetentionRound | undefined>;
   /** Whether any edge object may ever be deleted (a retention period is configured). */
   readonly retentionEnabled: boolean;
+  /**
+   * `verify --repair`: queues what verify found missing or different to land as a repair (or
+   * adopts what the core is proven to hold); the runner lands it. Needs the journal's lock.
+   */
+  repair(action: RepairAction, signal?: AbortSignal): Promise<RepairOutcome>;
   /** Closes the journal and the endpoints' connection pools (once; later calls wait for it). */
   close(): Promise<void>;
 }
@@ -238,6 +244,13 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     return journal.latest(job.bucket, job.key)?.id === job.id ? 'same' : 'changed';
   };
 
+  /** The unfinished upload of a version that will never land (superseded, vanished): freed at the core. */
+  const abandonUpload = (job: JournalObject) => {
+    const upload = journal.multipart(job.id);
+    if (upload) void lake.abortMultipart(upload.coreKey, upload.uploadId);
+    journal.forgetMultipart(job.id);
+  };
+
   const runner = createRunner({
     journal,
     clock,
@@ -248,11 +261,12 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     replicate: (job, signal) => replicateObject(context, job, signal),
     refresh,
     markSuperseded: (job, reason) => {
-      // The unfinished upload of the old version will never complete: free it at the core.
-      const upload = journal.multipart(job.id);
-      if (upload) void lake.abortMultipart(upload.coreKey, upload.uploadId);
-      journal.forgetMultipart(job.id);
+      abandonUpload(job);
       journal.markSuperseded(job.id, reason);
+    },
+    markVanished: (job, reason) => {
+      abandonUpload(job);
+      journal.markVanished(job.id, reason);
     },
     endpointDown: (side) => !health.isReachable(side),
     hooks: composeHooks(
@@ -286,6 +300,14 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
         'the core refused to list what it holds (s3:ListBucket): this first pass sends every object, none is adopted',
       ),
   });
+  const repairDeps: RepairDeps = {
+    journal,
+    lake,
+    source,
+    keys: { site: config.site, keyTemplate: config.core.keyTemplate },
+    rules: config.rules,
+    coreEtagsFromMd5: config.core.encryption.mode !== 'aws:kms',
+  };
   let deletionRound: Promise<DeletionRound> | undefined;
   const retention = retentionPolicy(config.retention, config.rules);
   const retentionDeps: RetentionDeps | undefined =
@@ -375,6 +397,12 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
       return deletionRound;
     },
     retentionEnabled: retentionDeps !== undefined,
+    async repair(action, signal) {
+      // A reader must not write: a process beside the agent would hand it rows it does not expect.
+      if (lock === undefined)
+        throw new TributaryError('TRIB_ERR_INTERNAL', 'a repair needs the journal lock: open the journal as its owner');
+      return repairOne(repairDeps, action, signal);
+    },
     expireEdgeObjects(signal) {
       if (retentionDeps === undefined) return Promise.resolve(undefined);
       retentionRound ??= oneAtATime(() => runRetentionRound(retentionDeps, signal))

@@ -13,7 +13,7 @@ import { coerceError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../ports/clock.js';
 import { buildHeartbeat, type HeartbeatV1 } from '../report/heartbeat.js';
-import { summarizeBacklog } from '../report/status-report.js';
+import { backlogOf } from '../report/status-report.js';
 import { heartbeatKey, type Agent } from './build-agent.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -64,7 +64,8 @@ export function createHeartbeatWriter(
       state,
       mode,
       intervalMs,
-      backlog: summarizeBacklog(journal.backlog()),
+      backlog: backlogOf(journal),
+      relandings: journal.relandings(),
       oldestPendingSince: journal.oldestPendingSince(),
       recent: recent.summary(),
       endpoints: { edge: health.state('edge'), core: health.state('core') },

@@ -1,5 +1,5 @@
 /**
- * One log line per object that fails, is retried, goes dead or is superseded, with its bucket, key,
+ * One log line per object that fails, is retried, goes dead, is superseded or vanished, with its bucket, key,
  * error code, attempt and next attempt: what an operator greps for. Releases for a link that is
  * down or throttled are debug lines (the outage itself is logged once, by the circuit breaker),
  * and a shutdown's releases are not failures at all.
@@ -27,6 +27,9 @@ export function objectLogHooks(log: Logger): RunnerHooks {
           return;
         case 'superseded':
           log.info(line, 'object superseded: a newer version of the key replaces it');
+          return;
+        case 'vanished':
+          log.info(line, 'object vanished: deleted at the edge before it could be read (not retried, not a failure)');
           return;
         case 'released':
           if (error.errorClass !== 'cancelled') log.debug(line, 'object deferred: the endpoint is unreachable or throttling');

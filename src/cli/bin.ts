@@ -116,27 +116,45 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('verify')
-    .description('audit: every edge object in scope is in the core and unchanged since it landed')
+    .description('audit: every edge object in scope is in the core and unchanged since it landed (--repair: and put it right)')
     .addOption(configOption())
     .option('--deep', 're-read both sides and compare SHA-256')
     .option('--retained', 'also check the core copies of the objects edge retention deleted from the edge')
+    .option('--repair', 'land again what is missing or different, then check it again (owns the journal: not beside a running agent)')
     .option('--json', 'machine-readable output')
     .addOption(logLevelOption().default('warn'))
-    .action(async (opts: { config: string; deep?: boolean; retained?: boolean; json?: boolean; logLevel: string }) => {
+    .action(async (opts: { config: string; deep?: boolean; retained?: boolean; repair?: boolean; json?: boolean; logLevel: string }) => {
       const { stop } = shutdownSignals();
       const { verify } = await import('./commands/verify.js');
-      const options = { deep: opts.deep === true, json: opts.json === true, retained: opts.retained === true };
+      const options = {
+        deep: opts.deep === true,
+        json: opts.json === true,
+        retained: opts.retained === true,
+        repair: opts.repair === true,
+      };
       exitCode = await verify(opts.config, options, processOutput, createLogger({ level: opts.logLevel }), stop.signal);
     });
 
   program
     .command('retry')
-    .description('re-queue dead objects with fresh attempts')
+    .description('re-queue dead objects with fresh attempts (vanished and forgotten ones are not touched)')
     .addOption(configOption())
     .option('--code <code>', 'only objects that died with this error code')
     .action(async (opts: { config: string; code?: string }) => {
       const { retry } = await import('./commands/retry.js');
       exitCode = retry(opts.config, opts.code, processOutput);
+    });
+
+  program
+    .command('forget')
+    .description('acknowledge dead objects that will never land: they become forgotten, with the reason recorded')
+    .addOption(configOption())
+    .requiredOption('--reason <text>', 'why they will never land (recorded in the journal, shown by status)')
+    .option('--code <code>', 'only objects that died with this error code')
+    .option('--key <bucket/key>', 'only this object')
+    .action(async (opts: { config: string; reason: string; code?: string; key?: string }) => {
+      const { forget } = await import('./commands/forget.js');
+      exitCode = forget(opts.config, { reason: opts.reason, code: opts.code, key: opts.key }, processOutput);
     });
 
   program

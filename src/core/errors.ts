@@ -12,8 +12,9 @@
  *                 circuit breaker (an endpoint outage, with its reason). At start-up (preflight) the
  *                 credential, TLS and not-S3 ones mean the config is wrong: isConfigError.
  * - `permanent`   the object cannot be replicated as it is (gone, denied): `dead` with the reason.
- * - `superseded`  the object changed under us (or its bytes do not match its ETag): the edge is asked
- *                 for the current version; a newer one replaces this one, the same one is retried.
+ * - `superseded`  the object changed under us, is gone (the edge answered 404), or its bytes do not
+ *                 match its ETag: the edge is asked for the current version; a newer one replaces
+ *                 this one, none at all makes it `vanished` (not a failure), the same one is retried.
  * - `cancelled`   shutdown: release without backoff.
  * - `fatal`       nothing useful can continue (journal corrupt or full, a bucket gone): stop.
  */
@@ -46,11 +47,12 @@ export const ERROR_CODES = {
   TRIB_ERR_METADATA_CONFLICT: 'permanent',
   TRIB_ERR_METADATA_TOO_LARGE: 'permanent',
   TRIB_ERR_CORE_UPLOAD_LOST: 'transient',
-  TRIB_ERR_SOURCE_GONE: 'permanent',
+  TRIB_ERR_SOURCE_GONE: 'superseded',
   TRIB_ERR_SOURCE_CHANGED: 'superseded',
   TRIB_ERR_SOURCE_CORRUPT: 'superseded',
   TRIB_ERR_LAND_MISMATCH: 'transient',
   TRIB_ERR_CORE_COPY_MISSING: 'transient',
+  TRIB_ERR_CORE_COPY_DIFFERENT: 'transient',
   TRIB_ERR_KEY_UNMAPPABLE: 'permanent',
   TRIB_ERR_OBJECT_TOO_LARGE: 'permanent',
   TRIB_ERR_JOURNAL_FAILED: 'fatal',

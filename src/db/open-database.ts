@@ -3,6 +3,13 @@
  * NORMAL, foreign keys, a busy timeout) and applies pending migrations in one transaction each.
  * Migrations are the numbered .sql files beside this module; applied ones are recorded in
  * `schema_migrations` and never run twice.
+ *
+ * A migration that rebuilds a table other tables point at (SQLite's 12-step ALTER procedure: a new
+ * table, copy, drop, rename) must run with foreign keys off, or dropping the old table would
+ * cascade into the rows that reference it (multipart progress, deletion requests). Such a file
+ * starts with the line `-- migrate: foreign-keys off`. `PRAGMA foreign_keys` cannot change inside
+ * a transaction, so it is turned off around that migration's transaction, and
+ * `PRAGMA foreign_key_check` must find nothing before it commits (else it rolls back).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +59,9 @@ export function openDatabase(folder: string, options: { readonly readonly?: bool
   return db;
 }
 
+/** The first line of a migration that must run with foreign keys off (see the module comment). */
+const FOREIGN_KEYS_OFF = /^-- migrate: foreign-keys off[ \t]*\r?\n/;
+
 export function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const applied = new Set(
@@ -66,10 +76,24 @@ export function migrate(db: Db): void {
   for (const name of files) {
     if (applied.has(name)) continue;
     const sql = readFileSync(join(migrationsDir, name), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(name, Date.now());
-    })();
+    const foreignKeysOff = FOREIGN_KEYS_OFF.test(sql);
+    const foreignKeysWere = db.pragma('foreign_keys', { simple: true }) as number;
+    if (foreignKeysOff) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(sql);
+        if (foreignKeysOff) {
+          const violations = db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+          if (violations.length > 0) {
+            const some = violations.slice(0, 3).map((v) => `${v.table} row ${v.rowid} -> ${v.parent}`);
+            throw new Error(`migration ${name} would leave ${violations.length} broken foreign keys (${some.join(', ')}); rolled back`);
+          }
+        }
+        db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(name, Date.now());
+      })();
+    } finally {
+      if (foreignKeysOff) db.pragma(`foreign_keys = ${foreignKeysWere === 1 ? 'ON' : 'OFF'}`);
+    }
   }
 }
 

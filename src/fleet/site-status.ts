@@ -5,7 +5,8 @@
  *   stale     no heartbeat for three intervals (or an unreadable one): the agent may be down
  *   degraded  the agent runs, but an endpoint does not serve it (down, credentials refused, TLS,
  *             not S3): since when and why
- *   failing   objects are dead at the site
+ *   failing   objects are dead at the site (vanished and forgotten ones are not: they never make a
+ *             site unhealthy)
  *   lagging   the oldest pending object is older than `fleet.lagThreshold`
  *   healthy   none of the above
  * The worst applies, in that order: a stale heartbeat says nothing reliable about the rest, and an

@@ -1,5 +1,11 @@
 /** Named values and counters in agent_meta (a retention policy, objects deleted from the edge, ...). */
+import type { LandingReason } from '../core/object-state.js';
 import type { Db } from '../db/open-database.js';
+
+/** The agent_meta counter of landings made for `reason` (core/object-state.ts). */
+export function relandingCounter(reason: LandingReason): string {
+  return `relandings_${reason}`;
+}
 
 export interface MetaStore {
   get(name: string): string | undefined;

@@ -4,12 +4,14 @@
  * flushLandings); journal/open-journal.ts flushes them before any other call.
  */
 import type { ErrorCode } from '../core/errors.js';
+import type { LandingReason } from '../core/object-state.js';
 import { sortKey } from '../schedule/policy/claim-order.js';
 import type { Db } from '../db/open-database.js';
 import type { Clock } from '../ports/clock.js';
 import type { FailureFacts, JournalObject, LandedFacts, ObjectJournal, SeenDecision, SeenOutcome } from '../ports/journal.js';
 import type { SourceObject } from '../ports/source-store.js';
 import type { Guarded } from './guard.js';
+import { relandingCounter, type MetaStore } from './meta.js';
 import { MAX_ERROR_TEXT, toObject, type ObjectRow } from './rows.js';
 
 const LANDING_BATCH = 64;
@@ -24,12 +26,15 @@ export interface ObjectJournalInternals {
 
 /**
  * `afterLanding` runs inside each landing's transaction: what other modules clear once a version
- * has landed (its key's suspect mark, its multipart progress).
+ * has landed (its key's suspect mark, its multipart progress). A landing with a reason (a
+ * re-landing, a repair) is counted in agent_meta in the same transaction, so the count is the
+ * journal's whichever process landed it.
  */
 export function createObjectJournal(
   db: Db,
   clock: Clock,
   guarded: Guarded,
+  meta: MetaStore,
   afterLanding: (id: number, coreKey: string) => void,
 ): ObjectJournal & ObjectJournalInternals {
   const sql = {
@@ -58,10 +63,11 @@ export function createObjectJournal(
     ),
     setExactMtime: db.prepare<[number, number, number]>(`UPDATE objects SET mtime_ms = ?, mtime_exact = 1, updated_at = ? WHERE id = ?`),
     startTransfer: db.prepare<[number, number]>(`UPDATE objects SET state = 'transferring', updated_at = ? WHERE id = ?`),
-    landed: db.prepare<[string, string, string | null, number, number, number, number]>(
+    // landing_reason stays: the manifest line of this landing, written later, carries it.
+    landed: db.prepare<[string, string, string | null, number, number, number, number], { landing_reason: LandingReason | null }>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
          landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL
-       WHERE id = ?`,
+       WHERE id = ? RETURNING landing_reason`,
     ),
     failed: db.prepare<[{ state: string; consume: number; code: string; message: string; next: number; now: number; id: number }]>(
       `UPDATE objects SET state = @state, attempts = attempts + @consume, deferrals = deferrals + (1 - @consume),
@@ -87,14 +93,39 @@ export function createObjectJournal(
          last_error = 'interrupted: the agent stopped during the transfer', updated_at = ?
        WHERE state = 'transferring'`,
     ),
+    vanished: db.prepare<[{ message: string; now: number; id: number }]>(
+      `UPDATE objects SET state = 'vanished', vanished_at = @now, last_error_code = 'TRIB_ERR_SOURCE_GONE', last_error = @message,
+         next_attempt_at = 0, updated_at = @now
+       WHERE id = @id AND state IN ('queued', 'transferring', 'failed')`,
+    ),
+    // The edge lists a vanished version again: it was not gone after all.
+    revive: db.prepare<[{ sortKey: number; now: number; id: number }]>(
+      `UPDATE objects SET state = 'queued', vanished_at = NULL, attempts = 0, deferrals = 0, next_attempt_at = 0,
+         sort_key = @sortKey, updated_at = @now
+       WHERE id = @id AND state = 'vanished'`,
+    ),
+    forgetDead: db.prepare<[{ now: number; reason: string; code: string | null; bucket: string | null; key: string | null }]>(
+      `UPDATE objects SET state = 'forgotten', forgotten_at = @now, forget_reason = @reason, updated_at = @now
+       WHERE state = 'dead' AND (@code IS NULL OR last_error_code = @code)
+         AND (@bucket IS NULL OR bucket = @bucket) AND (@key IS NULL OR key = @key)`,
+    ),
+    requeueForRepair: db.prepare<[{ sortKey: number; now: number; id: number }]>(
+      `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
+         landing_reason = 'repair', vanished_at = NULL, forgotten_at = NULL, forget_reason = NULL, manifest_batch = NULL,
+         landed_at = NULL, updated_at = @now
+       WHERE id = @id AND state IN ('dead', 'vanished', 'forgotten')`,
+    ),
+    setLandingReason: db.prepare<[{ reason: LandingReason; now: number; id: number }]>(
+      `UPDATE objects SET landing_reason = @reason, updated_at = @now WHERE id = @id AND state IN ('queued', 'failed')`,
+    ),
     retryDead: db.prepare<[{ now: number; code: string | null }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, updated_at = @now
        WHERE state = 'dead' AND (@code IS NULL OR last_error_code = @code)`,
     ),
-    requeueMissing: db.prepare<[{ code: string; message: string; sortKey: number; now: number; id: number }]>(
+    requeueMissing: db.prepare<[{ code: string; message: string; reason: LandingReason; sortKey: number; now: number; id: number }]>(
       `UPDATE objects SET state = 'queued', attempts = 0, deferrals = 0, next_attempt_at = 0, sort_key = @sortKey,
          first_seen_at = @now, last_error_code = @code, last_error = @message, edge_expires_at = NULL, edge_retention = NULL,
-         edge_retention_note = NULL, manifest_batch = NULL, landed_at = NULL, updated_at = @now
+         edge_retention_note = NULL, manifest_batch = NULL, landed_at = NULL, landing_reason = @reason, updated_at = @now
        WHERE id = @id AND state = 'done'`,
     ),
     // Deleted and kept rows only ever grow in number: they are counted as they are recorded.
@@ -124,7 +155,8 @@ export function createObjectJournal(
   let flushError: unknown;
   const landTx = db.transaction((landings: readonly { id: number; facts: LandedFacts; at: number }[]) => {
     for (const { id, facts, at } of landings) {
-      sql.landed.run(facts.coreKey, facts.sha256, facts.coreEtag, facts.coreSize, at, at, id);
+      const reason = sql.landed.get(facts.coreKey, facts.sha256, facts.coreEtag, facts.coreSize, at, at, id)?.landing_reason;
+      if (reason !== undefined && reason !== null) meta.add(relandingCounter(reason), 1);
       afterLanding(id, facts.coreKey);
     }
   });
@@ -170,6 +202,12 @@ export function createObjectJournal(
         const exact = object.mtimeExact !== false;
         const latest = sql.latest.get(object.bucket, object.key);
         if (latest && latest.etag === object.etag && latest.size === object.size) {
+          // The edge shows a version that vanished (its GET was answered 404 and a listing missed
+          // it): it was not gone after all, or is back; it is queued again rather than lost.
+          if (latest.state === 'vanished' && (latest.mtime_ms === mtimeMs || !exact)) {
+            sql.revive.run({ sortKey: sortKey(latest.priority, now), now, id: latest.id });
+            return 'changed';
+          }
           if (latest.mtime_ms === mtimeMs) return 'unchanged';
           // An event and a listing of the same version: the event's time is not Last-Modified.
           if (!exact) return 'unchanged';
@@ -280,15 +318,41 @@ export function createObjectJournal(
         });
       }),
     recoverInFlight: () => guarded('recover in-flight objects', () => sql.recoverInFlight.run(clock.now()).changes),
+    markVanished: (id, message) =>
+      guarded('record a vanished object', () => {
+        sql.vanished.run({ message: message.slice(0, MAX_ERROR_TEXT), now: clock.now(), id });
+      }),
     retryDead: (filter = {}) =>
       guarded('re-queue dead objects', () => sql.retryDead.run({ now: clock.now(), code: filter.code ?? null }).changes),
-
-    requeueMissing: (id, code: ErrorCode, message) =>
+    forgetDead: (filter, reason) =>
+      guarded(
+        'forget dead objects',
+        () =>
+          sql.forgetDead.run({
+            now: clock.now(),
+            reason: reason.slice(0, MAX_ERROR_TEXT),
+            code: filter.code ?? null,
+            bucket: filter.bucket ?? null,
+            key: filter.key ?? null,
+          }).changes,
+      ),
+    requeueMissing: (id, code: ErrorCode, message, reason = 'core-copy-missing') =>
       guarded('re-queue an object', () => {
         const row = sql.get.get(id);
         if (row === undefined) return;
         const now = clock.now();
-        sql.requeueMissing.run({ code, message: message.slice(0, MAX_ERROR_TEXT), sortKey: sortKey(row.priority, now), now, id });
+        sql.requeueMissing.run({ code, message: message.slice(0, MAX_ERROR_TEXT), reason, sortKey: sortKey(row.priority, now), now, id });
+      }),
+    requeueForRepair: (id) =>
+      guarded('re-queue an object for a repair', () => {
+        const row = sql.get.get(id);
+        if (row === undefined) return false;
+        const now = clock.now();
+        return sql.requeueForRepair.run({ sortKey: sortKey(row.priority, now), now, id }).changes > 0;
+      }),
+    setLandingReason: (id, reason) =>
+      guarded('record why an object lands', () => {
+        sql.setLandingReason.run({ reason, now: clock.now(), id });
       }),
     countRunnable: () => sql.countRunnable.get()?.n ?? 0,
     nextAttemptAt: () => sql.nextAttemptAt.get()?.next ?? undefined,

@@ -36,7 +36,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
   const meta = createMetaStore(db);
   const multipart = createMultipartJournal(db, clock, guarded);
   const { clearKey, ...suspectCopies } = createSuspectCopyJournal(db, clock, guarded);
-  const { pendingLandings, flushError, ...objects } = createObjectJournal(db, clock, guarded, (id, coreKey) => {
+  const { pendingLandings, flushError, ...objects } = createObjectJournal(db, clock, guarded, meta, (id, coreKey) => {
     clearKey(coreKey);
     multipart.forgetMultipart(id);
   });
@@ -49,7 +49,7 @@ export function createJournal(db: Db, clock: Clock, folder = '(memory)'): Journa
     ...createDeletionJournal(db, clock, guarded),
     ...createRetentionJournal(db, clock, guarded, meta),
     ...suspectCopies,
-    ...createStatisticsJournal(db),
+    ...createStatisticsJournal(db, meta),
     ...createEndpointHealthJournal(guarded, meta),
     close: () => {
       if (!db.open) return;

@@ -2,6 +2,7 @@
  * The objects table's row as SQLite returns it, and the JournalObject every port hands out.
  * Shared by the journal's modules; nothing outside journal/ sees a row.
  */
+import type { LandingReason } from '../core/object-state.js';
 import type { JournalObject } from '../ports/journal.js';
 
 export interface ObjectRow {
@@ -28,6 +29,10 @@ export interface ObjectRow {
   first_seen_at: number;
   landed_at: number | null;
   edge_retention?: string | null;
+  vanished_at: number | null;
+  forgotten_at: number | null;
+  forget_reason: string | null;
+  landing_reason: LandingReason | null;
 }
 
 export function toObject(row: ObjectRow): JournalObject {
@@ -54,6 +59,10 @@ export function toObject(row: ObjectRow): JournalObject {
     detectedBy: row.detected_by,
     firstSeenAt: row.first_seen_at,
     landedAt: row.landed_at,
+    vanishedAt: row.vanished_at,
+    forgottenAt: row.forgotten_at,
+    forgetReason: row.forget_reason,
+    landingReason: row.landing_reason,
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import { PRIORITY_NAMES, priorityName, type ObjectState } from '../core/object-state.js';
+import { LANDING_REASONS, PRIORITY_NAMES, priorityName, SETTLED_STATES, type ObjectState } from '../core/object-state.js';
 import type { Clock } from '../ports/clock.js';
 import type { Journal } from '../ports/journal.js';
 import type { OutageLog } from './outages.js';
@@ -76,6 +76,29 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
     collect() {
       const since = journal.oldestPendingSince();
       this.set(since === undefined ? 0 : Math.max(0, (clock.now() - since) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'tributary_objects',
+    help: 'Objects that never landed and are no failure, by state: vanished (deleted at the edge before they could be read), forgotten (dead objects acknowledged by tributary forget). Read from the journal at scrape time.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const counts = journal.settledCounts();
+      for (const state of SETTLED_STATES) this.set({ state }, counts[state].objects);
+    },
+  });
+  // The journal counts landings made for a reason in the transaction of the landing, so this
+  // counter holds what every process did (verify --repair, sync --once, the agent itself).
+  new Counter({
+    name: 'tributary_relandings_total',
+    help: 'Landings made for a reason, counted in the journal whichever process made them: repair (queued by verify --repair), core-copy-missing (edge retention found the core copy gone).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const counts = journal.relandings();
+      this.reset();
+      for (const reason of LANDING_REASONS) this.inc({ reason }, counts[reason]);
     },
   });
   const lag = new Histogram({
@@ -200,6 +223,8 @@ export function createAgentMetrics(journal: Journal, clock: Clock, outages?: Out
         lag.observe(Math.max(0, (clock.now() - job.firstSeenAt) / 1000));
       },
       onFailed(_job, error, outcome) {
+        // A vanished object is no failure: tributary_objects{state="vanished"} counts it.
+        if (outcome === 'vanished') return;
         if (error.errorClass !== 'cancelled' || outcome !== 'released') failures.inc({ code: error.code });
       },
     },

@@ -3,6 +3,7 @@
  * fleet view reads (the core never dials in to the edge). Versioned by `schema`; fields are added,
  * never renamed. It holds no secret, no endpoint and no path of the agent's machine.
  */
+import type { LandingReason } from '../core/object-state.js';
 import type { Side } from '../core/side.js';
 import type { Outage } from '../observability/outages.js';
 import type { EndpointHealthRecord } from '../ports/journal.js';
@@ -10,6 +11,10 @@ import type { RecentSummary } from '../observability/recent-landings.js';
 import type { BacklogSummary } from './status-report.js';
 
 export const HEARTBEAT_SCHEMA = 'tributary.heartbeat/v1';
+
+/** The backlog a heartbeat carries: `vanishedObjects` and `forgottenObjects` are absent in heartbeats of earlier agents. */
+export type HeartbeatBacklog = Omit<BacklogSummary, 'vanishedObjects' | 'forgottenObjects'> &
+  Partial<Pick<BacklogSummary, 'vanishedObjects' | 'forgottenObjects'>>;
 
 export interface HeartbeatV1 {
   readonly schema: typeof HEARTBEAT_SCHEMA;
@@ -26,8 +31,14 @@ export interface HeartbeatV1 {
    */
   readonly mode?: 'agent' | 'once';
   readonly intervalSeconds: number;
-  readonly backlog: BacklogSummary;
+  readonly backlog: HeartbeatBacklog;
   readonly oldestPendingAgeSeconds: number | null;
+  /**
+   * Landings made for a reason, as the journal counts them (whichever process made them):
+   * `repair` (queued by `verify --repair`), `core-copy-missing` (edge retention found the core copy
+   * gone). Absent in heartbeats of earlier agents.
+   */
+  readonly relandings?: Readonly<Record<LandingReason, number>>;
   readonly lag: {
     readonly windowSeconds: number;
     readonly samples: number;
@@ -90,6 +101,7 @@ export interface HeartbeatInput {
   readonly mode: NonNullable<HeartbeatV1['mode']>;
   readonly intervalMs: number;
   readonly backlog: BacklogSummary;
+  readonly relandings: Readonly<Record<LandingReason, number>>;
   readonly oldestPendingSince: number | undefined;
   readonly recent: RecentSummary;
   readonly endpoints: Readonly<Record<Side, EndpointHealthRecord>>;
@@ -114,6 +126,7 @@ export function buildHeartbeat(input: HeartbeatInput): HeartbeatV1 {
     mode: input.mode,
     intervalSeconds: input.intervalMs / 1000,
     backlog: input.backlog,
+    relandings: input.relandings,
     oldestPendingAgeSeconds: input.oldestPendingSince === undefined ? null : Math.max(0, (input.now - input.oldestPendingSince) / 1000),
     lag: {
       windowSeconds: window,

@@ -4,6 +4,7 @@
  * under `_tributary/manifests/site=<site>/dt=<yyyy-mm-dd>/` (Hive-style partitions, by landing day
  * in UTC), one per batch and day, named after the batch so a rewrite lands on the same key.
  */
+import type { LandingReason } from '../core/object-state.js';
 import type { JournalObject } from '../ports/journal.js';
 
 export interface ManifestLine {
@@ -21,6 +22,12 @@ export interface ManifestLine {
   readonly first_seen_at: string;
   readonly landed_at: string;
   readonly lag_seconds: number;
+  /**
+   * Only on a landing made for a reason: `repair` (queued by `verify --repair`), `core-copy-missing`
+   * (landed again after edge retention found the core copy gone). A re-landing of an object listed
+   * before has a line of its own, with its new `landed_at`.
+   */
+  readonly relanding?: LandingReason;
 }
 
 export const MANIFEST_PREFIX = '_tributary/manifests/';
@@ -42,6 +49,7 @@ export function manifestLine(site: string, coreBucket: string, object: JournalOb
     first_seen_at: new Date(object.firstSeenAt).toISOString(),
     landed_at: new Date(landedAt).toISOString(),
     lag_seconds: Math.max(0, (landedAt - object.firstSeenAt) / 1000),
+    ...(object.landingReason === null ? {} : { relanding: object.landingReason }),
   };
 }
 

@@ -1,20 +1,34 @@
 /**
  * The status of one agent, read from its journal: whether each endpoint serves it (as the agent
  * last recorded it), backlog by state and priority (objects and bytes), the oldest pending age,
- * what landed lately (rate, lag), the latest errors, and what edge retention did. `tributary
- * status` prints it and the agent serves it as JSON on /status.
+ * what landed lately (rate, lag), the latest errors (identical ones grouped), the objects that
+ * vanished or were forgotten, re-landings, and what edge retention did. `tributary status` prints
+ * it and the agent serves it as JSON on /status.
  */
-import { priorityName } from '../core/object-state.js';
-import type { BacklogRow, EndpointHealthRecord, Journal, RetentionCounts } from '../ports/journal.js';
+import { priorityName, type LandingReason, type SettledState } from '../core/object-state.js';
+import type {
+  BacklogRow,
+  EndpointHealthRecord,
+  ErrorGroup,
+  ForgottenGroup,
+  Journal,
+  RetentionCounts,
+  StateCount,
+  VanishedObject,
+} from '../ports/journal.js';
 
 export interface BacklogSummary {
   readonly pendingObjects: number;
   readonly pendingBytes: number;
   readonly failedObjects: number;
   readonly deadObjects: number;
+  /** Deleted at the edge before they could be read: terminal, neither pending nor failed nor dead. */
+  readonly vanishedObjects: number;
+  /** Dead objects the operator acknowledged with `tributary forget`: no longer dead. */
+  readonly forgottenObjects: number;
 }
 
-export function summarizeBacklog(rows: readonly BacklogRow[]): BacklogSummary {
+export function summarizeBacklog(rows: readonly BacklogRow[], settled: Readonly<Record<SettledState, StateCount>>): BacklogSummary {
   let pendingObjects = 0;
   let pendingBytes = 0;
   let failedObjects = 0;
@@ -28,7 +42,19 @@ export function summarizeBacklog(rows: readonly BacklogRow[]): BacklogSummary {
     }
     if (row.state === 'failed') pendingBytes += row.bytes;
   }
-  return { pendingObjects, pendingBytes, failedObjects, deadObjects };
+  return {
+    pendingObjects,
+    pendingBytes,
+    failedObjects,
+    deadObjects,
+    vanishedObjects: settled.vanished.objects,
+    forgottenObjects: settled.forgotten.objects,
+  };
+}
+
+/** The backlog summary of a journal now (status, heartbeat, `sync --once`). */
+export function backlogOf(journal: Pick<Journal, 'backlog' | 'settledCounts'>): BacklogSummary {
+  return summarizeBacklog(journal.backlog(), journal.settledCounts());
 }
 
 /** What landed in a recent window: throughput and how far behind the edge the landings were. */
@@ -92,6 +118,17 @@ export interface StatusReport {
     code: string | null;
     error: string | null;
   }[];
+  /**
+   * The latest errors with identical ones grouped: the same state, code and message once each
+   * object's own key is taken out of it (`…`), with how many objects, the latest time (ms) and a few of them.
+   */
+  readonly errorGroups: readonly ErrorGroup[];
+  /** Deleted at the edge before they could be read: how many, and the latest with when they were first seen and vanished (ms). */
+  readonly vanished: StateCount & { readonly latest: readonly VanishedObject[] };
+  /** Dead objects acknowledged by `tributary forget`: how many, and by reason. */
+  readonly forgotten: StateCount & { readonly reasons: readonly ForgottenGroup[] };
+  /** Landings made for a reason, by whichever process: `repair` (verify --repair), `core-copy-missing` (edge retention). */
+  readonly relandings: Readonly<Record<LandingReason, number>>;
   /** With edge retention configured: what it deleted, holds and keeps, and the held objects. */
   readonly edgeRetention?: RetentionCounts & { readonly heldObjects: readonly { bucket: string; key: string; note: string }[] };
   /**
@@ -103,12 +140,13 @@ export interface StatusReport {
 
 export function buildStatus(site: string, journal: Journal, now: number, options: { readonly edgeRetention?: boolean } = {}): StatusReport {
   const rows = journal.backlog();
+  const settled = journal.settledCounts();
   const oldest = journal.oldestPendingSince();
   return {
     site,
     endpoints: { edge: endpointStatus(journal.endpointHealth('edge')), core: endpointStatus(journal.endpointHealth('core')) },
     backlog: rows.map((r) => ({ state: r.state, priority: priorityName(r.priority), objects: r.objects, bytes: r.bytes })),
-    totals: summarizeBacklog(rows),
+    totals: summarizeBacklog(rows, settled),
     oldestPendingAgeSeconds: oldest === undefined ? null : Math.max(0, (now - oldest) / 1000),
     landed: LANDING_WINDOWS_SECONDS.map((window) => recentLandings(journal, now, window)),
     recentErrors: journal.recentErrors(10).map((o) => ({
@@ -119,6 +157,10 @@ export function buildStatus(site: string, journal: Journal, now: number, options
       code: o.lastErrorCode,
       error: o.lastError,
     })),
+    errorGroups: journal.errorGroups(10, 3),
+    vanished: { ...settled.vanished, latest: journal.latestVanished(5) },
+    forgotten: { ...settled.forgotten, reasons: journal.forgottenByReason(5, 3) },
+    relandings: journal.relandings(),
     suspectCoreCopies: journal.suspectCoreCopies(10),
     ...(options.edgeRetention === true ? { edgeRetention: { ...journal.edgeRetentionCounts(), heldObjects: journal.heldOnEdge(10) } } : {}),
   };

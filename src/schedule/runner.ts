@@ -12,8 +12,11 @@
  *                   an outage with its reason, not a reason to stop.
  *   transient    -> as unreachable instead, when it is a 5xx of an endpoint the health record
  *                   already holds for down (`endpointDown`): the outage's, not the object's.
- *   superseded   -> the edge is asked for the current version, which is journaled (and so queued);
- *                   this version becomes superseded, or dead when the object is gone
+ *   superseded   -> the edge is asked for the current version (the error says the version changed,
+ *                   is gone, or read wrong), which is journaled (and so queued): this version becomes
+ *                   superseded; `vanished` when the edge lists nothing at its key any more (deleted
+ *                   before it could be read: terminal, not a failure, no attempt used); the very same
+ *                   version listed is an ordinary transient failure (a 404 for a listed object says so)
  *   permanent    -> dead with its reason
  *   cancelled    -> queued again (shutdown)
  *   fatal        -> queued again, and the runner stops with that error (the journal failed)
@@ -45,7 +48,12 @@ export interface RunnerHooks {
   onStart?(job: JournalObject): void;
   onLanded?(job: JournalObject, result: TransferResult, durationMs: number): void;
   /** `nextAttemptAt`: when the object runs again (a retry or a release with a delay). */
-  onFailed?(job: JournalObject, error: TributaryError, outcome: 'retry' | 'dead' | 'released' | 'superseded', nextAttemptAt?: number): void;
+  onFailed?(
+    job: JournalObject,
+    error: TributaryError,
+    outcome: 'retry' | 'dead' | 'released' | 'superseded' | 'vanished',
+    nextAttemptAt?: number,
+  ): void;
 }
 
 export interface RunnerOptions {
@@ -59,6 +67,8 @@ export interface RunnerOptions {
   /** Looks the object up at the edge again and journals what is there now; 'gone' if nothing. */
   readonly refresh: (job: JournalObject, signal: AbortSignal) => Promise<'changed' | 'same' | 'gone'>;
   readonly markSuperseded: (job: JournalObject, reason: string) => void;
+  /** The object is gone from the edge (refresh found nothing at its key): journal it vanished. */
+  readonly markVanished: (job: JournalObject, reason: string) => void;
   /** Whether the endpoint health record holds `side` for unreachable now. */
   readonly endpointDown?: (side: Side) => boolean;
   readonly hooks?: RunnerHooks;
@@ -88,6 +98,8 @@ export interface RunSummary {
   readonly landed: number;
   readonly failed: number;
   readonly dead: number;
+  /** Deleted at the edge before they could be read. */
+  readonly vanished: number;
   readonly stoppedBy: 'idle' | 'signal' | 'fatal' | 'outage';
   readonly fatal?: TributaryError;
 }
@@ -103,11 +115,12 @@ export function createRunner(options: RunnerOptions): Runner {
   let landed = 0;
   let failed = 0;
   let dead = 0;
+  let vanished = 0;
   let fatal: TributaryError | undefined;
   let onSettled: () => void = () => undefined;
 
   async function settle(job: JournalObject, error: unknown, signal: AbortSignal): Promise<void> {
-    const err = coerceError(error);
+    let err = coerceError(error);
     const now = clock.now();
     const hooks = options.hooks;
     const outage = outageOf(err);
@@ -156,13 +169,22 @@ export function createRunner(options: RunnerOptions): Runner {
           return;
         }
         if (found === 'gone') {
-          const gone = new TributaryError('TRIB_ERR_SOURCE_GONE', `edge ${job.bucket}/${job.key}: deleted before it was replicated`);
-          journal.markFailed(job.id, { code: gone.code, message: gone.message, outcome: 'dead', consumeAttempt: true, nextAttemptAt: 0 });
-          dead += 1;
-          hooks?.onFailed?.(job, gone, 'dead');
+          const gone = new TributaryError(
+            'TRIB_ERR_SOURCE_GONE',
+            `edge ${job.bucket}/${job.key}: deleted at the edge before it could be read (${err.message}; the edge no longer lists the key)`,
+            { cause: err },
+          );
+          options.markVanished(job, gone.message);
+          vanished += 1;
+          hooks?.onFailed?.(job, gone, 'vanished');
           return;
         }
-        break; // same version after all: an ordinary transient failure
+        // The same version after all: an ordinary transient failure. A 404 for an object the edge
+        // still lists is said as such (a listing that lags behind a deletion, or a proxy's 404).
+        if (err.code === 'TRIB_ERR_SOURCE_GONE') {
+          err = new TributaryError(err.code, `${err.message}; yet the edge still lists this version: tried again`, { cause: err });
+        }
+        break;
       }
       case 'permanent':
         journal.markFailed(job.id, { code: err.code, message: err.message, outcome: 'dead', consumeAttempt: true, nextAttemptAt: 0 });
@@ -323,7 +345,7 @@ export function createRunner(options: RunnerOptions): Runner {
         run.forceSignal?.removeEventListener('abort', onForce);
       }
       if (fatal) stoppedBy = 'fatal';
-      return { landed, failed, dead, stoppedBy, ...(fatal ? { fatal } : {}) };
+      return { landed, failed, dead, vanished, stoppedBy, ...(fatal ? { fatal } : {}) };
     },
   };
 }

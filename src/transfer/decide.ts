@@ -9,11 +9,14 @@ import type { ReplicateContext, ReplicateResult } from './context.js';
 import { isOurs } from './core-copy.js';
 import { isPlainMd5Etag, type Md5Wanted } from './read-and-hash.js';
 
-/** transfer.headBeforePut: `auto` looks only for objects an earlier attempt may have landed. */
+/**
+ * transfer.headBeforePut: `auto` looks only for objects an earlier attempt may have landed, or that
+ * land again or as a repair (the core may hold them already: a copy verify could not prove).
+ */
 export function shouldHead(context: Pick<ReplicateContext, 'headBeforePut'>, job: JournalObject): boolean {
   if (context.headBeforePut === 'always') return true;
   if (context.headBeforePut === 'never') return false;
-  return job.attempts > 0 || job.deferrals > 0 || job.lastErrorCode !== null;
+  return job.attempts > 0 || job.deferrals > 0 || job.lastErrorCode !== null || job.landingReason !== null;
 }
 
 /**

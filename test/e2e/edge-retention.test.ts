@@ -181,7 +181,7 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
   assert.equal(second.code, 1, 'dead/f.json stays dead');
   assert.deepEqual((await getObject(core, 'lake', 'site-a/edge/core-missing/g.json')).toString(), '{"v":1,"key":"core-missing/g.json"}\n');
   // Every landing is in the manifests: the object landed again is listed twice, the others once.
-  const lines: { source_key: string; landed_at: string }[] = [];
+  const lines: { source_key: string; landed_at: string; relanding?: string }[] = [];
   for (const key of await listKeys(core, 'lake', '_tributary/manifests/')) {
     for (const line of (await getObject(core, 'lake', key)).toString().trim().split('\n'))
       lines.push(JSON.parse(line) as (typeof lines)[number]);
@@ -190,6 +190,11 @@ test('edge retention: deletes only done, expired objects whose core copy is conf
   assert.equal(landings('core-missing/g.json').length, 2);
   assert.ok(landings('core-missing/g.json')[0]! < landings('core-missing/g.json')[1]!, landings('core-missing/g.json').join());
   assert.equal(landings('ok/a.json').length, 1);
+  // The second landing says why it happened.
+  assert.deepEqual(
+    lines.filter((l) => l.source_key === 'core-missing/g.json').map((l) => l.relanding),
+    [undefined, 'core-copy-missing'],
+  );
 });
 
 test('edge retention in the agent: edge copies go after the period, the core copies stay even with deletes: propagate', async (t) => {

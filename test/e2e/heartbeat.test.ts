@@ -65,7 +65,14 @@ test('heartbeat: written every interval with backlog, lag and reachability, and 
   assert.equal(beat.state, 'running');
   assert.equal(beat.intervalSeconds, 1);
   assert.match(beat.agentVersion, /^\d+\.\d+\.\d+/);
-  assert.deepEqual(beat.backlog, { pendingObjects: 0, pendingBytes: 0, failedObjects: 0, deadObjects: 0 });
+  assert.deepEqual(beat.backlog, {
+    pendingObjects: 0,
+    pendingBytes: 0,
+    failedObjects: 0,
+    deadObjects: 0,
+    vanishedObjects: 0,
+    forgottenObjects: 0,
+  });
   assert.equal(beat.oldestPendingAgeSeconds, null);
   assert.ok(beat.lag.p50Seconds !== null && beat.lag.p50Seconds >= 0 && beat.lag.p99Seconds! >= beat.lag.p50Seconds);
   assert.ok(beat.throughput.objectsPerSecond > 0);

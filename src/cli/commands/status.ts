@@ -53,6 +53,27 @@ export function status(file: string, json: boolean, output: Output): number {
       `backlog: ${countOf(t.pendingObjects, 'object')} pending (${formatBytes(t.pendingBytes)}), ${t.failedObjects} failed, ${t.deadObjects} dead; ` +
         `oldest pending ${report.oldestPendingAgeSeconds === null ? '-' : formatDuration(report.oldestPendingAgeSeconds * 1000)}`,
     );
+    const v = report.vanished;
+    output.out(
+      `vanished: ${countOf(v.objects, 'object')} (${formatBytes(v.bytes)}) deleted at the edge before ${v.objects === 1 ? 'it' : 'they'} could be read (not failures, never retried)`,
+    );
+    for (const o of v.latest) {
+      output.out(`  ${o.bucket}/${o.key}: first seen ${clockTime(o.firstSeenAt, now)}, vanished ${clockTime(o.vanishedAt, now)}`);
+    }
+    const f = report.forgotten;
+    output.out(`forgotten: ${countOf(f.objects, 'dead object')} (${formatBytes(f.bytes)}) acknowledged with tributary forget`);
+    for (const r of f.reasons) {
+      const examples = r.examples.map((e) => `${e.bucket}/${e.key}${e.code === null ? '' : ` (${e.code})`}`).join(', ');
+      output.out(
+        `  ${countOf(r.objects, 'object')}, latest ${clockTime(r.latestAt, now)}: "${r.reason}"; ${r.objects > r.examples.length ? 'e.g. ' : ''}${examples}`,
+      );
+    }
+    const relanded = report.relandings;
+    if (relanded.repair + relanded['core-copy-missing'] > 0) {
+      output.out(
+        `re-landed: ${countOf(relanded.repair, 'object')} by verify --repair, ${relanded['core-copy-missing']} after edge retention found the core copy gone`,
+      );
+    }
     for (const w of report.landed) {
       const lag = w.lagSeconds;
       output.out(
@@ -74,11 +95,18 @@ export function status(file: string, json: boolean, output: Output): number {
         );
       }
     }
-    if (report.recentErrors.length > 0) {
+    if (report.errorGroups.length > 0) {
       output.out('');
-      output.out('latest errors:');
-      for (const e of report.recentErrors) {
-        output.out(`  ${e.state.padEnd(7)} ${e.bucket}/${e.key} (attempts ${e.attempts}) ${e.code ?? ''}: ${e.error ?? ''}`);
+      output.out('latest errors (identical ones grouped):');
+      for (const g of report.errorGroups) {
+        const only = g.objects === 1 ? g.examples[0] : undefined;
+        // One object: as it is, with its own message. Several: how many, when last, a few of them,
+        // and the message they share (their keys taken out of it: `…`).
+        const who =
+          only === undefined
+            ? `${g.objects} objects (latest ${clockTime(g.latestAt, now)}; e.g. ${g.examples.map((e) => `${e.bucket}/${e.key}`).join(', ')})`
+            : `${only.bucket}/${only.key} (attempts ${only.attempts})`;
+        output.out(`  ${g.state.padEnd(7)} ${who} ${g.code}: ${only === undefined ? g.message : (only.error ?? '')}`);
       }
     }
     const suspect = report.suspectCoreCopies;

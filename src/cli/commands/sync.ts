@@ -1,7 +1,7 @@
 /**
  * `tributary sync --once`: one edge retention round when retention is configured, one scan of
  * every configured bucket, then transfers until every object found has landed or failed. Exit 0
- * only when nothing is pending, failed or dead.
+ * only when nothing is pending, failed or dead (vanished and forgotten objects are neither).
  */
 import { buildAgent, type Agent } from '../../agent/build-agent.js';
 import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
@@ -13,7 +13,7 @@ import type { Logger } from '../../observability/logger.js';
 import { createWaker } from '../../core/waker.js';
 import { createSyncProgress } from '../progress.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
-import { summarizeBacklog } from '../../report/status-report.js';
+import { backlogOf } from '../../report/status-report.js';
 
 export interface SyncOptions {
   readonly configFile: string;
@@ -81,7 +81,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     let scanning = true;
     const showTotals = () => {
       if (!progress.interactive) return;
-      const backlog = summarizeBacklog(agent.journal.backlog());
+      const backlog = backlogOf(agent.journal);
       progress.setTotals(landedObjects + backlog.pendingObjects + backlog.failedObjects, landedBytes + backlog.pendingBytes);
     };
     const scanSignal = AbortSignal.any([options.signal, stopScan.signal]);
@@ -156,11 +156,13 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
     // The fleet view sees sites run from cron by this heartbeat (skipped when the core is down).
     if (summary.stoppedBy !== 'outage')
       await createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once', startedAt: runStartedAt }).stop();
-    const after = summarizeBacklog(agent.journal.backlog());
+    const after = backlogOf(agent.journal);
     const elapsed = progress.elapsedMs;
     output.out(
       `sync: listed ${scan.listed}${scan.adopted > 0 ? `, adopted ${scan.adopted} the core already holds` : ''}, landed ${summary.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
         `, ${formatBytes(elapsed > 0 ? (landedBytes * 1000) / elapsed : 0)}/s; pending ${after.pendingObjects}, failed ${after.failedObjects}, dead ${after.deadObjects}` +
+        // Deleted at the edge before they could be read in this run: not a failure of the run.
+        (summary.vanished > 0 ? `, vanished ${summary.vanished} (deleted at the edge before they could be read)` : '') +
         (retention === undefined ? '' : `; deleted from the edge ${retention.deleted}`) +
         (summary.stoppedBy === 'outage' ? `; stopped: ${outageNote(agent)}` : '') +
         (summary.stoppedBy === 'signal' ? '; interrupted' : ''),

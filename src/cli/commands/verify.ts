@@ -1,19 +1,24 @@
 /**
- * `tributary verify [--deep]`: an audit that every edge object in scope is in the core and
- * unchanged since it landed. For each object the edge lists now: the journal must hold that
+ * `tributary verify [--deep] [--repair]`: an audit that every edge object in scope is in the core
+ * and unchanged since it landed. For each object the edge lists now: the journal must hold that
  * exact version as done, a HEAD of its core key must show the size and ETag recorded when it
  * landed, and the content headers and user metadata a HEAD of the edge object shows.
  * `--deep` also reads both sides and compares their SHA-256 with the recorded one.
  * `--retained` also checks the core copies of the objects edge retention deleted from the edge.
  * Exit 0 only when nothing is missing or different.
+ *
+ * `--repair` (the journal's owner, like `sync --once`: never beside a running agent) then puts
+ * back in the queue what it found missing or different (transfer/repair.ts), lands it with the
+ * runner as `sync --once` does (no scan), writes the manifests, and checks those objects again:
+ * exit 0 only when all of them are now in the core and identical. Plain `verify` stays read-only.
  */
 import { createHash } from 'node:crypto';
 
-import { buildAgent } from '../../agent/build-agent.js';
+import { buildAgent, type Agent, type RepairAction, type RepairOutcome } from '../../agent/build-agent.js';
 import { coerceError } from '../../core/errors.js';
 import { forEachConcurrently } from '../../core/for-each-concurrently.js';
 import { decide } from '../../core/rules.js';
-import { countOf } from '../../core/units.js';
+import { countOf, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
 import type { LakeHead, LakeStore } from '../../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../../ports/source-store.js';
@@ -37,7 +42,13 @@ async function digestOf(read: () => Promise<{ body: NodeJS.ReadableStream }>, al
   return hash.digest('hex');
 }
 
-type Finding = Pick<VerifyProblem, 'problem' | 'detail'>;
+/** What was found, and with --repair what puts it right (nothing for what is already on its way). */
+type Finding = Pick<VerifyProblem, 'problem' | 'detail'> & { readonly repair?: RepairAction };
+
+/** A problem as checked: the edge object it is about (none for a retained copy), and its repair. */
+type Checked = VerifyProblem & { readonly object?: SourceObject; readonly repair?: RepairAction };
+
+const plain = (p: Checked): VerifyProblem => ({ bucket: p.bucket, key: p.key, problem: p.problem, detail: p.detail });
 
 /** The core copy of a landed row against what was recorded when it landed: present, size, ETag. */
 async function coreCopyProblem(
@@ -47,12 +58,17 @@ async function coreCopyProblem(
   signal: AbortSignal,
 ): Promise<Finding | { readonly head: LakeHead }> {
   const head = await lake.head(coreKey, { signal });
-  if (head === undefined) return { problem: 'missing', detail: `core object ${coreKey} does not exist` };
-  if (head.size !== row.coreSize) return { problem: 'different', detail: `core size ${head.size}, landed as ${row.coreSize ?? '?'}` };
+  if (head === undefined) return relanding(row, 'missing', `core object ${coreKey} does not exist`);
+  if (head.size !== row.coreSize) return relanding(row, 'different', `core size ${head.size}, landed as ${row.coreSize ?? '?'}`);
   if (row.coreEtag !== null && head.etag !== undefined && head.etag !== row.coreEtag) {
-    return { problem: 'different', detail: `core ETag ${head.etag}, landed as ${row.coreEtag}` };
+    return relanding(row, 'different', `core ETag ${head.etag}, landed as ${row.coreEtag}`);
   }
   return { head };
+}
+
+/** A landed version whose core copy is missing or differs: repaired by landing it again. */
+function relanding(row: JournalObject, problem: 'missing' | 'different', detail: string): Finding {
+  return { problem, detail, repair: { kind: 'reland', row, coreCopy: problem, detail } };
 }
 
 /**
@@ -104,17 +120,50 @@ async function coreShaProblem(row: JournalObject, coreKey: string, lake: LakeSto
 async function unjournaledProblem(object: SourceObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding> {
   const head = await lake.head(coreKey, { signal });
   const notJournaled = 'not in the journal (the next scan queues it)';
-  if (head === undefined) return { problem: 'missing', detail: `${notJournaled}; no core object ${coreKey}` };
+  const repair: RepairAction = { kind: 'journal', object };
+  if (head === undefined) return { problem: 'missing', detail: `${notJournaled}; no core object ${coreKey}`, repair };
   if (head.size === object.size && head.metadata[META.sourceEtag] === object.etag) {
     return {
       problem: 'pending',
       detail: `${notJournaled}; the core already holds ${coreKey} with this version's lineage (the next pass journals it; with transfer.headBeforePut: always it is not sent again)`,
+      repair,
     };
   }
   return {
     problem: 'missing',
     detail: `${notJournaled}; core object ${coreKey} holds other content (source ETag ${head.metadata[META.sourceEtag] ?? 'none'}, ${head.size} bytes)`,
+    repair,
   };
+}
+
+/** What a journaled version that has not landed says: dead, vanished and forgotten ones are missing from the core. */
+function notLandedProblem(row: JournalObject): Finding {
+  const error = row.lastError ? `: ${row.lastError}` : '';
+  switch (row.state) {
+    case 'dead':
+      return { problem: 'missing', detail: `dead${error}`, repair: { kind: 'requeue', row } };
+    case 'vanished':
+      return {
+        problem: 'missing',
+        detail: `vanished (the edge said it was gone; it lists it now)${error}`,
+        repair: { kind: 'requeue', row },
+      };
+    case 'forgotten':
+      return {
+        problem: 'missing',
+        detail: `forgotten with tributary forget ("${row.forgetReason ?? ''}")${error}`,
+        repair: { kind: 'requeue', row },
+      };
+    case 'discovered':
+    case 'queued':
+    case 'transferring':
+    case 'failed':
+    case 'done':
+    case 'skipped':
+    case 'superseded':
+      // On its way (queued, failing, in flight): landed by the next pass, or by a repair's run.
+      return { problem: 'pending', detail: `${row.state}${error}` };
+  }
 }
 
 async function checkOne(
@@ -125,32 +174,38 @@ async function checkOne(
   coreKeyOf: (object: SourceObject) => string,
   deep: boolean,
   signal: AbortSignal,
-): Promise<VerifyProblem | undefined> {
-  const at = { bucket: object.bucket, key: object.key };
+): Promise<Checked | undefined> {
+  const at = { bucket: object.bucket, key: object.key, object };
   const row = journal.latest(object.bucket, object.key);
   if (row === undefined) {
     let coreKey: string;
     try {
       coreKey = coreKeyOf(object);
     } catch (error) {
-      return { ...at, problem: 'missing', detail: `not in the journal; ${coerceError(error).message}` };
+      return {
+        ...at,
+        problem: 'missing',
+        detail: `not in the journal; ${coerceError(error).message}`,
+        repair: { kind: 'journal', object },
+      };
     }
     return { ...at, ...(await unjournaledProblem(object, coreKey, lake, signal)) };
   }
   if (row.etag !== object.etag || row.size !== object.size || row.mtimeMs !== object.mtime.getTime()) {
-    return { ...at, problem: 'pending', detail: `changed at the edge since it was journaled (ETag ${object.etag}, journal ${row.etag})` };
-  }
-  if (row.state !== 'done' || row.coreKey === null) {
     return {
       ...at,
-      problem: row.state === 'dead' ? 'missing' : 'pending',
-      detail: `${row.state}${row.lastError ? `: ${row.lastError}` : ''}`,
+      problem: 'pending',
+      detail: `changed at the edge since it was journaled (ETag ${object.etag}, journal ${row.etag})`,
+      repair: { kind: 'journal', object },
     };
   }
+  if (row.state !== 'done' || row.coreKey === null) return { ...at, ...notLandedProblem(row) };
   const core = await coreCopyProblem(row, row.coreKey, lake, signal);
   if (!('head' in core)) return { ...at, ...core };
   const headers = await headersProblem(object, core.head, source, signal);
-  if (headers !== undefined) return { ...at, ...headers };
+  if (headers !== undefined) {
+    return { ...at, ...(headers.problem === 'different' ? relanding(row, 'different', headers.detail) : headers) };
+  }
   if (deep) {
     const edgeSha = await digestOf(() => source.read(object, undefined, { signal }));
     if (row.sha256 === null) {
@@ -159,11 +214,11 @@ async function checkOne(
       const coreSha = await digestOf(() => lake.read(row.coreKey!, { signal }));
       return coreSha === edgeSha
         ? undefined
-        : { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, core SHA-256 ${coreSha} (adopted from the core)` };
+        : { ...at, ...relanding(row, 'different', `edge SHA-256 ${edgeSha}, core SHA-256 ${coreSha} (adopted from the core)`) };
     }
-    if (edgeSha !== row.sha256) return { ...at, problem: 'different', detail: `edge SHA-256 ${edgeSha}, landed as ${row.sha256}` };
+    if (edgeSha !== row.sha256) return { ...at, ...relanding(row, 'different', `edge SHA-256 ${edgeSha}, landed as ${row.sha256}`) };
     const landed = await coreShaProblem(row, row.coreKey, lake, signal);
-    if (landed !== undefined) return { ...at, ...landed };
+    if (landed !== undefined) return { ...at, ...relanding(row, 'different', landed.detail) };
   }
   return undefined;
 }
@@ -185,8 +240,8 @@ async function checkRetained(row: JournalObject, lake: LakeStore, deep: boolean,
 async function checkAll<T>(
   items: readonly T[],
   concurrency: number,
-  check: (item: T) => Promise<VerifyProblem | undefined>,
-  problems: VerifyProblem[],
+  check: (item: T) => Promise<Checked | undefined>,
+  problems: Checked[],
 ): Promise<number> {
   await forEachConcurrently(items, concurrency, async (item) => {
     const problem = await check(item);
@@ -200,25 +255,145 @@ export interface VerifyOptions {
   readonly json: boolean;
   /** Also the core copies of the objects edge retention deleted. */
   readonly retained: boolean;
+  /** Put right what is missing or different, then check it again (takes the journal's lock). */
+  readonly repair?: boolean;
+}
+
+/**
+ * How a problem was put right: landed again (or at last) as a repair, journaled and landed (the
+ * journal lacked it), adopted (the core held it), or landed as it was already on its way.
+ */
+interface Repaired {
+  readonly bucket: string;
+  readonly key: string;
+  readonly how: 'landed again' | 'journaled and landed' | 'adopted' | 'landed';
+}
+
+export interface RepairReport {
+  /** Versions put back in the queue to land as repairs. */
+  readonly queued: number;
+  /** Edge versions the journal lacked, journaled to land as repairs. */
+  readonly journaled: number;
+  /** Versions the core was proven to hold after all: journaled as landed, nothing sent. */
+  readonly adopted: number;
+  /** Landings of the repair's run (what was queued, and anything else that was runnable). */
+  readonly landed: number;
+  readonly repaired: readonly Repaired[];
+  /** What is still missing, pending or different when checked again. */
+  readonly remaining: readonly VerifyProblem[];
+  /** Why the run stopped before everything landed (an endpoint unreachable, a signal), if it did. */
+  readonly stopped?: string;
+}
+
+interface CheckContext {
+  readonly agent: Agent;
+  readonly coreKeyOf: (object: SourceObject) => string;
+  readonly deep: boolean;
+  readonly concurrency: number;
+  readonly signal: AbortSignal;
+}
+
+const byKey = (a: Pick<VerifyProblem, 'bucket' | 'key'>, b: Pick<VerifyProblem, 'bucket' | 'key'>) =>
+  a.bucket.localeCompare(b.bucket) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * Queues or adopts what each problem needs, lands it with the runner in `once` mode (as `sync
+ * --once` does, without a scan), writes the manifests of what landed, and checks each problem's
+ * edge object again. A copy retention deleted from the edge cannot be landed again from it.
+ */
+async function repairAll(problems: readonly Checked[], context: CheckContext, log: Logger): Promise<RepairReport> {
+  const { agent, signal } = context;
+  const outcomes = new Map<Checked, RepairOutcome | 'none'>();
+  await forEachConcurrently(problems, context.concurrency, async (problem) => {
+    if (problem.repair === undefined) {
+      outcomes.set(problem, 'none');
+      return;
+    }
+    try {
+      outcomes.set(problem, await agent.repair(problem.repair, signal));
+    } catch (error) {
+      const err = coerceError(error);
+      if (err.errorClass === 'fatal' || err.errorClass === 'cancelled') throw err;
+      // Left as it is: checked again below, and reported then.
+      log.warn({ bucket: problem.bucket, key: problem.key, code: err.code, err: err.message }, 'could not repair an object');
+      outcomes.set(problem, 'none');
+    }
+  });
+  const startedAt = Date.now();
+  const run = await agent.runner.run({ mode: 'once', retryHorizonMs: 60_000, maxOutageMs: 60_000, signal, drainMs: 5000 });
+  if (run.fatal) throw run.fatal;
+  const listed = await agent.manifests.flush(AbortSignal.timeout(10_000));
+  log.info({ landed: run.landed, listed, ms: Date.now() - startedAt }, 'repair run complete');
+  const repaired: Repaired[] = [];
+  const remaining: Checked[] = [];
+  await forEachConcurrently(problems, context.concurrency, async (problem) => {
+    if (problem.object === undefined) {
+      remaining.push({ ...problem, detail: `${problem.detail} (not repairable from the edge: retention deleted it there)` });
+      return;
+    }
+    const again = await checkOne(problem.object, agent.journal, agent.lake, agent.source, context.coreKeyOf, context.deep, signal);
+    if (again !== undefined) {
+      remaining.push(again);
+      return;
+    }
+    const outcome = outcomes.get(problem);
+    repaired.push({
+      bucket: problem.bucket,
+      key: problem.key,
+      how:
+        outcome === 'adopted'
+          ? 'adopted'
+          : outcome === 'queued'
+            ? 'landed again'
+            : outcome === 'journaled'
+              ? 'journaled and landed'
+              : 'landed',
+    });
+  });
+  const count = (outcome: RepairOutcome) => [...outcomes.values()].filter((o) => o === outcome).length;
+  const stopped =
+    run.stoppedBy === 'outage'
+      ? `an endpoint stayed unreachable (${agent.health.isReachable('core') ? 'edge' : 'core'})`
+      : run.stoppedBy === 'signal'
+        ? 'interrupted'
+        : undefined;
+  return {
+    queued: count('queued'),
+    journaled: count('journaled'),
+    adopted: count('adopted'),
+    landed: run.landed,
+    repaired: repaired.sort(byKey),
+    remaining: remaining.map(plain).sort(byKey),
+    ...(stopped === undefined ? {} : { stopped }),
+  };
 }
 
 export async function verify(file: string, options: VerifyOptions, output: Output, log: Logger, signal: AbortSignal): Promise<number> {
   const { deep, json } = options;
+  const repair = options.repair === true;
   const config = loadConfigOrFail(file);
   requireJournal(config);
-  // A reader: verify works beside a running agent and writes nothing to its journal.
-  const agent = buildAgent(config, { logger: log, journalAccess: 'reader' });
-  const problems: VerifyProblem[] = [];
+  // A reader: verify works beside a running agent and writes nothing to its journal. A repair
+  // writes and lands: it owns the journal, as sync --once does, and is refused beside an agent.
+  const agent = buildAgent(config, { logger: log, journalAccess: repair ? { owner: 'tributary verify --repair' } : 'reader' });
+  const problems: Checked[] = [];
   let checked = 0;
   let retainedChecked = 0;
+  let repaired: RepairReport | undefined;
+  const startedAt = Date.now();
   try {
     await agent.preflight(signal);
-    const concurrency = Math.max(4, config.transfer.concurrency * 2);
-    const coreKeyOf = (object: SourceObject) =>
-      coreKeyFor(
-        { site: config.site, keyTemplate: config.core.keyTemplate },
-        { bucket: object.bucket, key: object.key, mtimeMs: object.mtime.getTime() },
-      );
+    const context: CheckContext = {
+      agent,
+      deep,
+      signal,
+      concurrency: Math.max(4, config.transfer.concurrency * 2),
+      coreKeyOf: (object) =>
+        coreKeyFor(
+          { site: config.site, keyTemplate: config.core.keyTemplate },
+          { bucket: object.bucket, key: object.key, mtimeMs: object.mtime.getTime() },
+        ),
+    };
     for (const target of agent.targets) {
       let startAfter: string | undefined;
       do {
@@ -226,8 +401,8 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
         const inScope = page.objects.filter((o) => !decide(config.rules, o.bucket, o.key).excluded);
         checked += await checkAll(
           inScope,
-          concurrency,
-          (object) => checkOne(object, agent.journal, agent.lake, agent.source, coreKeyOf, deep, signal),
+          context.concurrency,
+          (object) => checkOne(object, agent.journal, agent.lake, agent.source, context.coreKeyOf, deep, signal),
           problems,
         );
         startAfter = page.nextStartAfter;
@@ -239,21 +414,41 @@ export async function verify(file: string, options: VerifyOptions, output: Outpu
         page.length > 0;
         page = agent.journal.removedFromEdge(page.at(-1)!.id, 1000)
       ) {
-        const retained = await checkAll(page, concurrency, (object) => checkRetained(object, agent.lake, deep, signal), problems);
+        const retained = await checkAll(page, context.concurrency, (object) => checkRetained(object, agent.lake, deep, signal), problems);
         checked += retained;
         retainedChecked += retained;
       }
     }
+    if (repair && problems.length > 0) repaired = await repairAll(problems, context, log);
   } finally {
     await agent.close();
   }
-  problems.sort((a, b) => a.bucket.localeCompare(b.bucket) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const flags = `${deep ? ' --deep' : ''}${options.retained ? ' --retained' : ''}`;
-  if (json) output.out(JSON.stringify({ checked, deep, ...(options.retained ? { retainedChecked } : {}), problems }, null, 2));
-  else {
-    for (const p of problems) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
+  problems.sort(byKey);
+  const found = problems.map(plain);
+  const flags = `${deep ? ' --deep' : ''}${options.retained ? ' --retained' : ''}${repair ? ' --repair' : ''}`;
+  if (json) {
+    const repairJson = repair
+      ? { repair: repaired ?? { queued: 0, journaled: 0, adopted: 0, landed: 0, repaired: [], remaining: [] } }
+      : {};
+    output.out(
+      JSON.stringify({ checked, deep, ...(options.retained ? { retainedChecked } : {}), problems: found, ...repairJson }, null, 2),
+    );
+  } else {
+    for (const p of found) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
     const retainedNote = options.retained ? ` (${retainedChecked} of them deleted from the edge by retention)` : '';
-    output.out(`verify${flags}: ${countOf(checked, 'object')} checked${retainedNote}, ${problems.length} missing, pending or different`);
+    output.out(`verify${flags}: ${countOf(checked, 'object')} checked${retainedNote}, ${found.length} missing, pending or different`);
+    if (repaired !== undefined) {
+      output.out(
+        `repair: queued ${repaired.queued} to land again, journaled ${repaired.journaled} the journal lacked, adopted ${repaired.adopted} the core already holds; ` +
+          `landed ${repaired.landed} in ${formatDuration(Date.now() - startedAt)}${repaired.stopped === undefined ? '' : `; stopped: ${repaired.stopped}`}`,
+      );
+      for (const r of repaired.repaired) output.out(`${'repaired'.padEnd(9)} ${r.bucket}/${r.key}: ${r.how}`);
+      for (const p of repaired.remaining) output.out(`${p.problem.padEnd(9)} ${p.bucket}/${p.key}: ${p.detail}`);
+      output.out(
+        `verify${flags}: ${repaired.repaired.length} of ${found.length} repaired, ${repaired.remaining.length} still missing, pending or different`,
+      );
+    }
   }
-  return problems.length === 0 ? EXIT.ok : EXIT.incomplete;
+  if (repaired !== undefined) return repaired.remaining.length === 0 ? EXIT.ok : EXIT.incomplete;
+  return found.length === 0 ? EXIT.ok : EXIT.incomplete;
 }

@@ -3,7 +3,7 @@
  * detectors record, what the scheduler claims, and how each attempt ends.
  */
 import type { ErrorCode } from '../../core/errors.js';
-import type { ObjectState } from '../../core/object-state.js';
+import type { LandingReason, ObjectState } from '../../core/object-state.js';
 import type { SourceObject } from '../source-store.js';
 
 /** One journaled object version, as the runner and the CLI see it. */
@@ -31,6 +31,13 @@ export interface JournalObject {
   readonly detectedBy: string;
   readonly firstSeenAt: number;
   readonly landedAt: number | null;
+  /** When the edge said it was gone (state `vanished`). */
+  readonly vanishedAt: number | null;
+  /** When and why `tributary forget` acknowledged it (state `forgotten`). */
+  readonly forgottenAt: number | null;
+  readonly forgetReason: string | null;
+  /** Why it is queued to land again, or was landed so (see core/object-state.ts); null for an ordinary landing. */
+  readonly landingReason: LandingReason | null;
 }
 
 export type SeenOutcome = 'new' | 'changed' | 'unchanged';
@@ -56,6 +63,13 @@ export interface FailureFacts {
   readonly nextAttemptAt: number;
 }
 
+/** Which dead objects `tributary forget` acknowledges: all of them, those of one code, of one key, or both. */
+export interface ForgetFilter {
+  readonly code?: string | undefined;
+  readonly bucket?: string | undefined;
+  readonly key?: string | undefined;
+}
+
 export interface ObjectJournal {
   recordSeen(objects: readonly SourceObject[], decide: (object: SourceObject) => SeenDecision, detectedBy: string): SeenOutcome[];
   claim(limit: number): JournalObject[];
@@ -77,9 +91,30 @@ export interface ObjectJournal {
   release(id: number, options?: { readonly nextAttemptAt?: number; readonly code?: ErrorCode; readonly message?: string }): void;
   /** Objects a crash left `transferring` go back to `queued`; their multipart progress stays. */
   recoverInFlight(): number;
+  /**
+   * The edge answered 404 and its listing no longer shows the key: `vanished` (terminal, not a
+   * failure), with the time and the message. Only a version not landed yet.
+   */
+  markVanished(id: number, message: string): void;
   retryDead(filter?: { readonly code?: string | undefined }): number;
-  /** The core copy of a done object is gone while the edge still holds it: replicate it again (its next landing is listed in a manifest again). */
-  requeueMissing(id: number, code: ErrorCode, message: string): void;
+  /**
+   * Dead objects (all, those of `code`, or those of one key) become `forgotten` with the reason and
+   * the time; their error stays. Returns how many.
+   */
+  forgetDead(filter: ForgetFilter, reason: string): number;
+  /**
+   * The core copy of a done object is gone (or differs) while the edge still holds it: replicate it
+   * again, marked with `reason` (default `core-copy-missing`); its next landing is listed in a
+   * manifest again.
+   */
+  requeueMissing(id: number, code: ErrorCode, message: string, reason?: LandingReason): void;
+  /**
+   * A dead, vanished or forgotten version the edge still holds, missing from the core: queued again
+   * with fresh attempts to land as a repair (`verify --repair`). False when the row is in no such state.
+   */
+  requeueForRepair(id: number): boolean;
+  /** Marks a queued version to land as `reason` (a version `verify --repair` journaled). */
+  setLandingReason(id: number, reason: LandingReason): void;
   countRunnable(): number;
   /** Earliest time a queued or failed object may run, if any is waiting. */
   nextAttemptAt(): number | undefined;

@@ -63,6 +63,7 @@ test('migrations are applied once and the schema is versioned', (t) => {
       '0011_suspect_core_copy_index.sql',
       '0012_suspect_core_copies.sql',
       '0013_adoption.sql',
+      '0014_vanished_forgotten_relandings.sql',
     ],
   );
 });

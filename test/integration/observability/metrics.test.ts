@@ -86,3 +86,49 @@ test("what a new journal adopted counts as already in the core (how=adopted), fr
   assert.match(text, /^tributary_already_in_core_bytes_total\{how="adopted"\} 1750$/m, 'a counter: it grows by what was adopted since');
   assert.match(text, /^tributary_already_in_core_bytes_total\{how="head"\} 0$/m);
 });
+
+test('vanished and forgotten objects, and re-landings by reason, are read from the journal at scrape time', async (t) => {
+  const clock = new FakeClock();
+  const folder = join(tempDir(t), 'j');
+  const journal = openJournal(folder, clock);
+  t.after(() => journal.close());
+  const metrics = createAgentMetrics(journal, clock);
+  const object = (key: string) => ({ bucket: 'b', key, etag: key, size: 10, mtime: new Date(0) });
+  journal.recordSeen(['gone', 'dead', 'lands', 'again'].map(object), () => ({ priority: 2, excluded: false }), 'scan');
+  const rows = new Map(journal.claim(10).map((job) => [job.key, job]));
+  const land = (key: string) => journal.markLanded(rows.get(key)!.id, { coreKey: `s/b/${key}`, sha256: 'x', coreEtag: null, coreSize: 10 });
+  journal.markVanished(rows.get('gone')!.id, 'deleted at the edge before it could be read');
+  journal.markFailed(rows.get('dead')!.id, {
+    code: 'TRIB_ERR_CORE_ACCESS_DENIED',
+    message: 'denied',
+    outcome: 'dead',
+    consumeAttempt: true,
+    nextAttemptAt: 0,
+  });
+  land('lands');
+  land('again');
+  const before = await metrics.registry.metrics();
+  assert.match(before, /^tributary_objects\{state="vanished"\} 1$/m);
+  assert.match(before, /^tributary_objects\{state="forgotten"\} 0$/m);
+  assert.match(before, /^tributary_relandings_total\{reason="repair"\} 0$/m);
+  assert.match(before, /^tributary_relandings_total\{reason="core-copy-missing"\} 0$/m);
+
+  assert.equal(journal.forgetDead({}, 'known bad file'), 1);
+  // One re-landing for each reason, each counted when it lands (not when it is queued).
+  journal.requeueMissing(rows.get('lands')!.id, 'TRIB_ERR_CORE_COPY_MISSING', 'gone from the core', 'repair');
+  journal.requeueMissing(rows.get('again')!.id, 'TRIB_ERR_CORE_COPY_MISSING', 'gone from the core');
+  assert.match(await metrics.registry.metrics(), /^tributary_relandings_total\{reason="repair"\} 0$/m);
+  for (const job of journal.claim(10)) journal.markLanded(job.id, { coreKey: `s/b/${job.key}`, sha256: 'x', coreEtag: null, coreSize: 10 });
+  const after = await metrics.registry.metrics();
+  assert.match(after, /^tributary_objects\{state="vanished"\} 1$/m);
+  assert.match(after, /^tributary_objects\{state="forgotten"\} 1$/m);
+  assert.match(after, /^tributary_relandings_total\{reason="repair"\} 1$/m);
+  assert.match(after, /^tributary_relandings_total\{reason="core-copy-missing"\} 1$/m);
+  // Neither vanished nor forgotten objects are backlog.
+  assert.match(after, /^tributary_backlog_objects\{state="dead",priority="normal"\} 0$/m);
+  // Another process (a fresh journal connection, as `verify --repair` and then the agent) sees the same count.
+  journal.close();
+  const reopened = openJournal(folder, clock);
+  t.after(() => reopened.close());
+  assert.match(await createAgentMetrics(reopened, clock).registry.metrics(), /^tributary_relandings_total\{reason="repair"\} 1$/m);
+});

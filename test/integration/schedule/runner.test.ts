@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { buildAgent, type Agent } from '../../../src/agent/build-agent.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { FakeClock, FakeLake, FakeSource, sdkError } from '../../helpers/fakes.js';
-import { journalRows } from '../../helpers/journal-db.js';
+import { journalRows, readJournal } from '../../helpers/journal-db.js';
 import { configForFakes } from '../../helpers/test-config.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
@@ -138,15 +138,93 @@ test('core unreachable: no attempt is used, the circuit opens, and the backlog l
   );
 });
 
-test('an object deleted at the edge before its transfer is dead with TRIB_ERR_SOURCE_GONE', async (t) => {
+test('an object deleted at the edge before its transfer is vanished: when, and why; not dead, not pending, no attempt used', async (t) => {
+  const { source, agent, journal, clock } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  source.put('edge', 'b.txt', 'bravo');
+  await agent.scan();
+  const seenAt = clock.now();
+  clock.advance(5_000);
+  source.objects.delete('edge/a.txt');
+  const summary = await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  assert.deepEqual([summary.landed, summary.failed, summary.dead, summary.vanished], [1, 0, 0, 1]);
+  const rows = readJournal(journal, (db) =>
+    db.prepare('SELECT key, state, attempts, last_error_code, last_error, first_seen_at, vanished_at FROM objects ORDER BY id').all(),
+  ) as {
+    key: string;
+    state: string;
+    attempts: number;
+    last_error_code: string;
+    last_error: string;
+    first_seen_at: number;
+    vanished_at: number;
+  }[];
+  assert.deepEqual(
+    rows.map((r) => [r.key, r.state, r.attempts, r.last_error_code, r.first_seen_at, r.vanished_at]),
+    [
+      ['a.txt', 'vanished', 0, 'TRIB_ERR_SOURCE_GONE', seenAt, seenAt + 5_000],
+      ['b.txt', 'done', 0, null, seenAt, null],
+    ],
+  );
+  assert.match(
+    rows[0]!.last_error,
+    /^edge edge\/a\.txt: deleted at the edge before it could be read \(.*no longer exists.*; the edge no longer lists the key\)$/,
+  );
+  assert.deepEqual(agent.journal.settledCounts().vanished, { objects: 1, bytes: 5 });
+  assert.deepEqual(
+    agent.journal.backlog().map((r) => r.state),
+    [],
+    'neither pending, failed nor dead',
+  );
+  // Never retried: neither by the runner nor by `retry`.
+  assert.equal(agent.journal.retryDead(), 0);
+  assert.equal(agent.journal.nextAttemptAt(), undefined);
+});
+
+test('a 404 for an object the edge still lists is an ordinary transient failure that says so', async (t) => {
   const { source, agent, journal } = setup(t);
   source.put('edge', 'a.txt', 'alpha');
   await agent.scan();
+  source.failNext('read', sdkError.noSuchKey);
+  const summary = await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  assert.deepEqual([summary.failed, summary.vanished], [1, 0]);
+  const [row] = journalRows(journal);
+  assert.deepEqual([row!.state, row!.attempts, row!.last_error_code], ['failed', 1, 'TRIB_ERR_SOURCE_GONE']);
+  assert.match(row!.last_error!, /no longer exists at the edge; yet the edge still lists this version: tried again$/);
+});
+
+test('an object deleted and written again before its GET: the new version is queued, the old one superseded, not vanished', async (t) => {
+  const { source, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'v1');
+  await agent.scan();
+  source.failNext('read', () => {
+    source.put('edge', 'a.txt', 'v2, written after a deletion', new Date('2026-11-27T09:00:00Z'));
+    return sdkError.noSuchKey();
+  });
+  await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  assert.deepEqual(
+    journalRows(journal).map((r) => [r.state, r.size]),
+    [
+      ['superseded', 2],
+      ['done', 28],
+    ],
+  );
+});
+
+test('a vanished version that a scan lists again is queued again and lands', async (t) => {
+  const { source, agent, journal } = setup(t);
+  source.put('edge', 'a.txt', 'alpha');
+  await agent.scan();
+  const kept = source.objects.get('edge/a.txt')!;
   source.objects.delete('edge/a.txt');
   await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
-  const [row] = journalRows(journal);
-  assert.equal(row!.state, 'dead');
-  assert.equal(row!.last_error_code, 'TRIB_ERR_SOURCE_GONE');
+  assert.equal(journalRows(journal)[0]!.state, 'vanished');
+  // The edge lists that very version again (a listing that lagged behind, a restored object).
+  source.objects.set('edge/a.txt', kept);
+  assert.equal((await agent.scan()).changed, 1);
+  await agent.runner.run({ mode: 'once', retryHorizonMs: 0, signal: new AbortController().signal });
+  const rows = readJournal(journal, (db) => db.prepare('SELECT state, vanished_at FROM objects').all());
+  assert.deepEqual(rows, [{ state: 'done', vanished_at: null }]);
 });
 
 test('a version overwritten while in flight, whose successor a scan journaled meanwhile, is superseded, not retried until dead', async (t) => {

@@ -38,6 +38,8 @@ test('docs/metrics.md lists every metric the agent registers', async () => {
     backlog: () => [],
     oldestPendingSince: () => undefined,
     adoptedTotals: () => ({ objects: 0, bytes: 0 }),
+    settledCounts: () => ({ vanished: { objects: 0, bytes: 0 }, forgotten: { objects: 0, bytes: 0 } }),
+    relandings: () => ({ repair: 0, 'core-copy-missing': 0 }),
   } as unknown as Parameters<typeof createAgentMetrics>[0];
   const metrics = createAgentMetrics(journal, clock, createOutageLog(clock));
   const doc = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');

@@ -88,3 +88,10 @@ test('order: stale and stopped before degraded, degraded before failing and lagg
   // A sync --once site whose last run met an edge outage is degraded, not healthy.
   assert.equal(verdict(heartbeat({ ...down, mode: 'once', state: 'stopped' }))[0], 'degraded');
 });
+
+test('vanished and forgotten objects never make a site unhealthy; dead ones make it failing', () => {
+  const settled = { pendingObjects: 0, pendingBytes: 0, failedObjects: 0, deadObjects: 0, vanishedObjects: 40, forgottenObjects: 3 };
+  assert.deepEqual(verdict(heartbeat({ backlog: settled })), ['healthy', '']);
+  assert.deepEqual(verdict(heartbeat({ backlog: settled, mode: 'once', state: 'stopped' })), ['healthy', '']);
+  assert.deepEqual(verdict(heartbeat({ backlog: { ...settled, deadObjects: 1 } })), ['failing', '1 dead objects']);
+});

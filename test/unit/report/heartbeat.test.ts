@@ -29,7 +29,7 @@ test('endpoint addresses are kept out of error details', () => {
   );
 });
 
-test("the heartbeat carries both endpoints' health next to `reachable` and the outages", () => {
+test("the heartbeat carries both endpoints' health next to `reachable`, the outages, vanished and forgotten objects and re-landings", () => {
   const now = Date.parse('2026-11-27T12:10:00Z');
   const beat = buildHeartbeat({
     site: 'store-1',
@@ -39,7 +39,8 @@ test("the heartbeat carries both endpoints' health next to `reachable` and the o
     state: 'running',
     mode: 'agent',
     intervalMs: 30_000,
-    backlog: { pendingObjects: 0, pendingBytes: 0, failedObjects: 0, deadObjects: 0 },
+    backlog: { pendingObjects: 0, pendingBytes: 0, failedObjects: 0, deadObjects: 0, vanishedObjects: 2, forgottenObjects: 1 },
+    relandings: { repair: 3, 'core-copy-missing': 1 },
     oldestPendingSince: undefined,
     recent: { windowSeconds: 300, objects: 0, bytes: 0, lagP50Seconds: null, lagP99Seconds: null },
     endpoints: {
@@ -69,4 +70,14 @@ test("the heartbeat carries both endpoints' health next to `reachable` and the o
     core: { reachable: true, since: '2026-11-27T11:10:00.000Z', reason: null, detail: null, checkedAt: '2026-11-27T12:09:59.000Z' },
   });
   assert.deepEqual(beat.outage, { side: 'edge', since: '2026-11-27T12:09:00.000Z', seconds: 60 });
+  // Vanished and forgotten objects, and the re-landings, as fields of their own (added, never renamed).
+  assert.deepEqual(beat.backlog, {
+    pendingObjects: 0,
+    pendingBytes: 0,
+    failedObjects: 0,
+    deadObjects: 0,
+    vanishedObjects: 2,
+    forgottenObjects: 1,
+  });
+  assert.deepEqual(beat.relandings, { repair: 3, 'core-copy-missing': 1 });
 });

@@ -59,3 +59,13 @@ test('a batch larger than one write chunk gives the same bytes as joined lines, 
 test('an empty batch has no files', () => {
   assert.deepEqual(manifestFiles('s', 'lake', { id: 1, createdAt: 1 }, []), { files: new Map(), lines: 0 });
 });
+
+test('a landing made for a reason says so in its line (`relanding`); an ordinary landing has no such field', () => {
+  const ordinary = { ...object(3), landingReason: null } as JournalObject;
+  assert.equal('relanding' in manifestLine('site-1', 'lake', ordinary), false);
+  for (const reason of ['repair', 'core-copy-missing'] as const) {
+    const line = manifestLine('site-1', 'lake', { ...ordinary, landingReason: reason });
+    assert.equal(line.relanding, reason);
+    assert.equal((JSON.parse(JSON.stringify(line)) as { relanding?: string }).relanding, reason);
+  }
+});

@@ -60,7 +60,7 @@ const cases: [string, unknown, 'edge' | 'core', string, string][] = [
     'unreachable',
   ],
   ['AccessDenied', sdkError.accessDenied(), 'core', 'TRIB_ERR_CORE_ACCESS_DENIED', 'permanent'],
-  ['NoSuchKey at the edge', sdkError.noSuchKey(), 'edge', 'TRIB_ERR_SOURCE_GONE', 'permanent'],
+  ['NoSuchKey at the edge', sdkError.noSuchKey(), 'edge', 'TRIB_ERR_SOURCE_GONE', 'superseded'],
   [
     'PreconditionFailed',
     Object.assign(new Error('x'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }),
