@@ -186,6 +186,8 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
         log.warn({ side, reason: record.reason, err: record.detail }, `${side} unreachable (${record.reason ?? 'unknown'})`);
       }
     }
+    // Only the journal's owner records it: a reader (verify) must not overwrite what the agent saw.
+    if (lock === undefined) return;
     if (!changed && record.checkedAt - persistedAt[side] < JOURNAL_CHECK_MS) return;
     try {
       journal.recordEndpointHealth(side, record);

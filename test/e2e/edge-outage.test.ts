@@ -244,3 +244,47 @@ test('edge outage: the edge refuses the credentials while the agent runs (reason
 test('edge outage with the default scan and heartbeat intervals: an idle agent shows it within 30 s', async (t) => {
   await scenario(t, { fault: refusingEdge, reason: 'refused', replicateAfterwards: false });
 });
+
+test('a site run by sync --once: a run the edge stopped says so in its heartbeat, in status and in fleet; the next good run clears it', async (t) => {
+  const dir = tempDir(t);
+  const edge = await startTestS3(t, dir, 'edge', ['edge']);
+  const core = await startTestS3(t, dir, 'core', ['lake']);
+  await putObject(edge, 'edge', 'a.json', '{"a":1}');
+  const fault = await refusingEdge(t, edge);
+  const doc = testConfigDocument(dir, edge, core, { extra: { heartbeat: { interval: '1h' } } });
+  (doc['edge'] as Record<string, unknown>)['endpoint'] = fault.endpoint;
+  const file = join(dir, 'tributary.yaml');
+  writeFileSync(file, stringify(doc));
+  const fleetFile = join(dir, 'fleet.yaml');
+  writeFileSync(fleetFile, stringify({ core: doc['core'] }));
+  const fleetRow = async () => {
+    const fleet = await runCli(['fleet', '--json', '-c', fleetFile]);
+    return (JSON.parse(fleet.stdout) as { sites: { site: string; status: string; reason: string }[] }).sites[0]!;
+  };
+
+  assert.equal((await runCli(['sync', '--once', '-c', file])).code, 0);
+  assert.equal((await fleetRow()).status, 'healthy');
+
+  // The edge refuses connections: this run cannot even begin.
+  await fault.set(true);
+  const failed = await runCli(['sync', '--once', '-c', file]);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stderr, /TRIB_ERR_EDGE_UNREACHABLE/);
+  const beat = (await readJsonBeingRewritten(core, 'lake', HEARTBEAT)) as Heartbeat;
+  assert.equal(beat.reachable.edge, false);
+  assert.equal(beat.endpoints?.edge.reason, 'refused');
+  const status = await runCli(['status', '-c', file]);
+  assert.match(status.stdout.split('\n').slice(0, 3).join('\n'), /edge: UNREACHABLE since .*refused/);
+  const degraded = await fleetRow();
+  assert.equal(degraded.status, 'degraded');
+  assert.match(degraded.reason, /edge unreachable since .* \(refused\)/);
+
+  // The edge is back: the next run lands what was written meanwhile, and everything says so.
+  await fault.set(false);
+  await putObject(edge, 'edge', 'b.json', '{"b":2}');
+  assert.equal((await runCli(['sync', '--once', '-c', file])).code, 0);
+  assert.deepEqual(await getObject(core, 'lake', 'site-a/edge/b.json'), Buffer.from('{"b":2}'));
+  assert.equal(((await readJsonBeingRewritten(core, 'lake', HEARTBEAT)) as Heartbeat).reachable.edge, true);
+  assert.match((await runCli(['status', '-c', file])).stdout, /edge: reachable/);
+  assert.equal((await fleetRow()).status, 'healthy');
+});

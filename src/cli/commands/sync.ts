@@ -6,7 +6,7 @@
 import { buildAgent, type Agent } from '../../agent/build-agent.js';
 import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
 import { systemClock } from '../../ports/clock.js';
-import { coerceError } from '../../core/errors.js';
+import { coerceError, outageOf } from '../../core/errors.js';
 import type { RetentionRound } from '../../agent/build-agent.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
@@ -72,7 +72,27 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
       },
     },
   });
+  // The fleet sees a site run from cron by the heartbeat each run writes at its end, outages of the
+  // edge included; only a core that does not answer gets none (the fleet then sees it stale).
+  const writeRunHeartbeat = () => createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once', startedAt: runStartedAt }).stop();
   try {
+    return await passOnce();
+  } catch (error) {
+    // A run that an endpoint stopped (at preflight, in the scan) says so where the fleet and
+    // `status` look, at once: there is no second check in a one-shot run.
+    const err = coerceError(error);
+    const outage = outageOf(err);
+    if (outage !== undefined) {
+      agent.health.markUnreachable(outage.side, outage.reason, err.message);
+      if (outage.side === 'edge' && agent.health.isReachable('core')) await writeRunHeartbeat();
+    }
+    throw err;
+  } finally {
+    progress.stop();
+    await agent.close();
+  }
+
+  async function passOnce(): Promise<number> {
     await agent.preflight(options.signal);
     const retention = await expireDueEdgeObjects(agent, options.signal, log);
     // Transfers start with the first page of the scan, not after the last.
@@ -153,9 +173,7 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
       AbortSignal.any([AbortSignal.timeout(10_000), ...(options.forceSignal ? [options.forceSignal] : [])]),
     );
     if (listed > 0) log.info({ objects: listed }, 'manifests written');
-    // The fleet view sees sites run from cron by this heartbeat (skipped when the core is down).
-    if (summary.stoppedBy !== 'outage')
-      await createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once', startedAt: runStartedAt }).stop();
+    if (!(summary.stoppedBy === 'outage' && agent.breaker.side === 'core')) await writeRunHeartbeat();
     const after = backlogOf(agent.journal);
     const elapsed = progress.elapsedMs;
     output.out(
@@ -168,8 +186,5 @@ export async function syncOnce(options: SyncOptions, output: Output, log: Logger
         (summary.stoppedBy === 'signal' ? '; interrupted' : ''),
     );
     return after.pendingObjects + after.failedObjects + after.deadObjects === 0 ? EXIT.ok : EXIT.incomplete;
-  } finally {
-    progress.stop();
-    await agent.close();
   }
 }
