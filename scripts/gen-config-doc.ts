@@ -276,7 +276,8 @@ never promises a saving or a limit that does not happen.
 - \`bandwidth[].limit\`: only \`unlimited\` is accepted; a rate, or \`0\`, is refused (no limit is
   held). Windows are still checked.
 - \`edge.checksums\`: refused: the edge is only read, and what is read is checked with Tributary's
-  own MD5 and SHA-256 (\`core.checksums\` applies to core writes).
+  own MD5 and SHA-256 (\`core.checksums\` applies to the core's multipart uploads, the only writes
+  made through the AWS SDK; single PUTs, manifests and heartbeats carry Content-MD5 instead).
 `;
 }
 

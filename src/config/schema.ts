@@ -107,7 +107,7 @@ const credentials = obj({
 const checksums = z
   .enum(['when_required', 'when_supported'], { error: required('when_required or when_supported') })
   .describe(
-    'When the AWS SDK adds its own CRC checksums. when_required (default) works with every S3-compatible server; when_supported suits AWS S3.',
+    "When the AWS SDK adds its own CRC checksums to the core's multipart uploads (the only writes made through the SDK; single PUTs, manifests and heartbeats carry Content-MD5). when_required (default) works with every S3-compatible server; when_supported suits AWS S3.",
   );
 
 const endpointFields = {

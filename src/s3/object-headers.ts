@@ -19,11 +19,26 @@ function joined(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/**
+ * `aws-chunked` is how a request body was framed on its way in, not how the object is encoded: S3
+ * drops it from the stored Content-Encoding, but some S3-compatible servers store and replay it.
+ * Copied on, it would make strict clients fail to read the object, and a core that drops it would
+ * look different from the edge for ever. It is dropped here, for the copy and the comparison alike.
+ */
+function withoutTransportEncoding(value: string): string | undefined {
+  const codings = value
+    .split(',')
+    .map((coding) => coding.trim())
+    .filter((coding) => coding !== '' && coding.toLowerCase() !== 'aws-chunked');
+  return codings.length === 0 ? undefined : codings.join(',');
+}
+
 /** The object's content headers and user metadata in an answer (header names in lower case, as undici gives them). */
 export function objectHeadersFrom(headers: AnswerHeaders): ObjectHeaders {
   const content: Partial<Record<ContentHeaderName, string>> = {};
   for (const name of CONTENT_HEADERS) {
-    const value = joined(headers[name]);
+    const raw = joined(headers[name]);
+    const value = raw === undefined || name !== 'content-encoding' ? raw : withoutTransportEncoding(raw);
     if (value !== undefined) content[name] = value;
   }
   // fromEntries, not assignment: a metadata entry named __proto__ must stay an entry.

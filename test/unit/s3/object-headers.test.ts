@@ -56,3 +56,10 @@ test('a write sends the content headers and metadata; our own type wins over the
     'content-type': 'application/json',
   });
 });
+
+test('aws-chunked, a framing of the request body that some servers store, is no encoding of the object: dropped', () => {
+  assert.deepEqual(objectHeadersFrom({ 'content-encoding': 'aws-chunked' }).content, {});
+  assert.deepEqual(objectHeadersFrom({ 'content-encoding': 'aws-chunked,gzip' }).content, { 'content-encoding': 'gzip' });
+  assert.deepEqual(objectHeadersFrom({ 'content-encoding': 'gzip, AWS-Chunked' }).content, { 'content-encoding': 'gzip' });
+  assert.deepEqual(objectHeadersFrom({ 'content-encoding': 'br' }).content, { 'content-encoding': 'br' });
+});
