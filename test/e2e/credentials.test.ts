@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 
 import { runCli } from '../helpers/cli.js';
 import { journalRows } from '../helpers/journal-db.js';
-import { listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
+import { getObject, listKeys, putObject, startTestS3 } from '../helpers/local-s3.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testConfigDocument, writeTestConfig } from '../helpers/test-config.js';
 
@@ -28,7 +28,14 @@ for (const side of ['core', 'edge'] as const) {
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, new RegExp(`the ${side} rejected the credentials \\(InvalidAccessKeyId\\); check ${side}\\.credentials`));
     assert.doesNotMatch(result.stderr + result.stdout, /not-the-secret/);
-    assert.deepEqual(await listKeys(core, 'lake'), []);
+    // No object; for a refused edge, the run's heartbeat, so the fleet shows the site degraded (auth).
+    assert.deepEqual(await listKeys(core, 'lake'), side === 'edge' ? ['_tributary/sites/site-a/heartbeat.json'] : []);
+    if (side === 'edge') {
+      const beat = JSON.parse((await getObject(core, 'lake', '_tributary/sites/site-a/heartbeat.json')).toString()) as {
+        endpoints: { edge: { reachable: boolean; reason: string } };
+      };
+      assert.deepEqual([beat.endpoints.edge.reachable, beat.endpoints.edge.reason], [false, 'auth']);
+    }
     // The credentials are checked before the scan: the run stops with the journal open and empty.
     assert.deepEqual(journalRows(join(dir, 'journal')), []);
   });
