@@ -32,6 +32,7 @@ export function manifestLine(site: string, coreBucket: string, object: JournalOb
     landed_at: new Date(landedAt).toISOString(),
     lag_seconds: Math.max(0, (landedAt - object.firstSeenAt) / 1000),
     ...(object.landingReason === null ? {} : { relanding: object.landingReason }),
+    ...(object.adoptedBy === null ? {} : { adopted: true as const }),
   };
 }
 

@@ -72,14 +72,24 @@ test('a landing made for a reason says so in its line (`relanding`); an ordinary
   }
 });
 
-test('a line carries the core ETag the copy landed with', () => {
-  const landed = { ...object(4), coreEtag: 'abc-2', landingReason: null } as JournalObject;
-  assert.equal(manifestLine('site-1', 'lake', landed).core_etag, 'abc-2');
+test('a line carries the core ETag the copy landed with, and an adopted copy is marked, at the time it was adopted', () => {
+  const landed = { ...object(4), coreEtag: 'abc-2', landingReason: null, adoptedBy: null } as JournalObject;
+  const line = manifestLine('site-1', 'lake', landed);
+  assert.equal(line.core_etag, 'abc-2');
+  assert.equal('adopted' in line, false);
   assert.equal('core_etag' in manifestLine('site-1', 'lake', { ...landed, coreEtag: null }), false);
+  const adopted = manifestLine('site-1', 'lake', { ...landed, adoptedBy: 'head', landedAt: null, firstSeenAt: Date.UTC(2027, 0, 2) });
+  assert.deepEqual([adopted.adopted, adopted.landed_at, adopted.lag_seconds], [true, '2027-01-02T00:00:00.000Z', 0]);
+  const { files } = manifestFiles('site-1', 'lake', { id: 1, createdAt: 1 }, [{ ...landed, adoptedBy: 'head', landedAt: null }]);
+  assert.deepEqual(
+    [...files.keys()],
+    ['_tributary/manifests/site=site-1/dt=2026-11-02/batch-1-00000001.ndjson'],
+    'filed by its adoption day',
+  );
 });
 
 test('what a line says is read back as it was written; anything else is no manifest line', () => {
-  const landed = { ...object(4), coreEtag: 'abc-2', landingReason: 'repair' } as JournalObject;
+  const landed = { ...object(4), coreEtag: 'abc-2', landingReason: 'repair', adoptedBy: null } as JournalObject;
   const text = JSON.stringify(manifestLine('site-1', 'lake', landed));
   assert.deepEqual(parseManifestLine(text), {
     coreKey: landed.coreKey,
