@@ -296,10 +296,24 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     coreEtagsFromMd5: config.core.encryption.mode !== 'aws:kms',
     pageSize: config.scan.pageSize,
     concurrency: config.transfer.concurrency,
+    targets,
     onListingRefused: (target, error) =>
       log.warn(
         { bucket: target.name, prefix: target.prefix, code: error.code, err: error.message },
         'the core refused to list what it holds (s3:ListBucket): this first pass sends every object, none is adopted',
+      ),
+    onManifestsRead: (reading) => {
+      if (reading.skipped > 0 || reading.otherFiles > 0) {
+        log.warn(
+          reading,
+          "some of the site's manifests are not manifest lines of this site and core bucket (lines, or files not .ndjson): skipped; what they would prove takes a HEAD",
+        );
+      } else log.info(reading, "read the site's manifests: what they list as landed is adopted without a request");
+    },
+    onManifestsRefused: (error) =>
+      log.warn(
+        { code: error.code, err: error.message },
+        "the core refused to list or serve the site's manifests (_tributary/manifests/): every object adopted needs a HEAD of its core copy",
       ),
   });
   const repairDeps: RepairDeps = {
@@ -308,7 +322,6 @@ export function buildAgent<Metrics extends MetricsSink = MetricsSink>(config: Co
     source,
     keys: { site: config.site, keyTemplate: config.core.keyTemplate },
     rules: config.rules,
-    coreEtagsFromMd5: config.core.encryption.mode !== 'aws:kms',
   };
   let deletionRound: Promise<DeletionRound> | undefined;
   const retention = retentionPolicy(config.retention, config.rules);

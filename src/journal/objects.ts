@@ -66,7 +66,7 @@ export function createObjectJournal(
     // landing_reason stays: the manifest line of this landing, written later, carries it.
     landed: db.prepare<[string, string, string | null, number, number, number, number], { landing_reason: LandingReason | null }>(
       `UPDATE objects SET state = 'done', core_key = ?, sha256 = ?, core_etag = ?, core_size = ?,
-         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL
+         landed_at = ?, updated_at = ?, last_error_code = NULL, last_error = NULL, adopted_by = NULL
        WHERE id = ? RETURNING landing_reason`,
     ),
     failed: db.prepare<[{ state: string; consume: number; code: string; message: string; next: number; now: number; id: number }]>(

@@ -33,6 +33,7 @@ export interface ObjectRow {
   forgotten_at: number | null;
   forget_reason: string | null;
   landing_reason: LandingReason | null;
+  adopted_by: JournalObject['adoptedBy'];
 }
 
 export function toObject(row: ObjectRow): JournalObject {
@@ -63,6 +64,7 @@ export function toObject(row: ObjectRow): JournalObject {
     forgottenAt: row.forgotten_at,
     forgetReason: row.forget_reason,
     landingReason: row.landing_reason,
+    adoptedBy: row.adopted_by,
   };
 }
 

@@ -2,38 +2,19 @@
  * Manifest lines: one flat JSON object per landed object (NDJSON), so DuckDB, Spark or Athena read
  * the files as they are (DuckDB: `read_json_auto` over the manifests prefix, a glob per level). Files live
  * under `_tributary/manifests/site=<site>/dt=<yyyy-mm-dd>/` (Hive-style partitions, by landing day
- * in UTC), one per batch and day, named after the batch so a rewrite lands on the same key.
+ * in UTC), one per batch and day, named after the batch so a rewrite lands on the same key. The
+ * line's fields are in core/manifest-line.ts: a new journal reads them back to adopt what landed.
  */
-import type { LandingReason } from '../core/object-state.js';
+import { siteManifestPrefix, type ManifestLine } from '../core/manifest-line.js';
 import type { JournalObject } from '../ports/journal.js';
 
-export interface ManifestLine {
-  readonly site: string;
-  readonly source_bucket: string;
-  readonly source_key: string;
-  readonly source_etag: string;
-  readonly source_mtime: string;
-  readonly core_bucket: string;
-  readonly core_key: string;
-  readonly size: number;
-  readonly core_size: number;
-  readonly sha256: string;
-  readonly detected_by: string;
-  readonly first_seen_at: string;
-  readonly landed_at: string;
-  readonly lag_seconds: number;
-  /**
-   * Only on a landing made for a reason: `repair` (queued by `verify --repair`), `core-copy-missing`
-   * (landed again after edge retention found the core copy gone). A re-landing of an object listed
-   * before has a line of its own, with its new `landed_at`.
-   */
-  readonly relanding?: LandingReason;
+/** When the object landed; an adopted one has no landing of its own: when it was adopted. */
+function landedAtOf(object: JournalObject): number {
+  return object.landedAt ?? object.firstSeenAt;
 }
 
-export const MANIFEST_PREFIX = '_tributary/manifests/';
-
 export function manifestLine(site: string, coreBucket: string, object: JournalObject): ManifestLine {
-  const landedAt = object.landedAt ?? 0;
+  const landedAt = landedAtOf(object);
   return {
     site,
     source_bucket: object.bucket,
@@ -44,12 +25,14 @@ export function manifestLine(site: string, coreBucket: string, object: JournalOb
     core_key: object.coreKey ?? '',
     size: object.size,
     core_size: object.coreSize ?? object.size,
+    ...(object.coreEtag === null ? {} : { core_etag: object.coreEtag }),
     sha256: object.sha256 ?? '',
     detected_by: object.detectedBy,
     first_seen_at: new Date(object.firstSeenAt).toISOString(),
     landed_at: new Date(landedAt).toISOString(),
     lag_seconds: Math.max(0, (landedAt - object.firstSeenAt) / 1000),
     ...(object.landingReason === null ? {} : { relanding: object.landingReason }),
+    ...(object.adoptedBy === null ? {} : { adopted: true as const }),
   };
 }
 
@@ -92,13 +75,13 @@ export function manifestFiles(
   let lines = 0;
   for (const object of objects) {
     lines += 1;
-    const day = new Date(object.landedAt ?? 0).toISOString().slice(0, 10);
+    const day = new Date(landedAtOf(object)).toISOString().slice(0, 10);
     let body = byDay.get(day);
     if (body === undefined) byDay.set(day, (body = new NdjsonBuilder()));
     body.append(JSON.stringify(manifestLine(site, coreBucket, object)));
   }
   const name = `batch-${batch.createdAt}-${String(batch.id).padStart(8, '0')}.ndjson`;
   const files = new Map<string, Buffer>();
-  for (const [day, body] of byDay) files.set(`${MANIFEST_PREFIX}site=${site}/dt=${day}/${name}`, body.finish());
+  for (const [day, body] of byDay) files.set(`${siteManifestPrefix(site)}dt=${day}/${name}`, body.finish());
   return { files, lines };
 }

@@ -5,8 +5,8 @@
  *      it landed and since its Last-Modified;
  *   2. it is the latest version the journal knows of the key;
  *   3. a HEAD of its core copy shows the recorded size, ETag and SHA-256 (lineage metadata); for
- *      a version adopted from the core by its plain-MD5 ETag (no SHA-256 recorded), that ETag, which
- *      is the edge version's;
+ *      a version adopted from the core by its plain-MD5 ETag before migration 0015 (no SHA-256
+ *      recorded), that ETag, which is the edge version's;
  *   4. a HEAD at the edge shows that same version (ETag, size, Last-Modified) still there;
  * then the row is marked `deleting` in a commit synced to disk (still done, still the latest
  * version), and only then is the DELETE sent, conditional on the ETag (If-Match) for servers
@@ -93,7 +93,8 @@ const DEFAULT_HOLD_RECHECK_MS = 24 * 60 * 60_000;
 type Check = RetentionOutcome | { readonly outcome: 'requeued'; readonly note: string } | { readonly outcome: 'ready' };
 
 /**
- * For a version adopted from the core by its ETag (no SHA-256 recorded): the core copy still shows
+ * For a version adopted from the core by its ETag before migration 0015 (no SHA-256 recorded; an
+ * adoption records one now): the core copy still shows
  * the recorded plain-MD5 ETag, derived from the bytes, and that MD5 is the edge version's ETag.
  */
 function adoptedByMd5Holds(c: RetentionCandidate, core: LakeHead): boolean {

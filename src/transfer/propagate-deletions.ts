@@ -18,7 +18,8 @@ export interface DeletionRound {
 
 /**
  * Whether the core copy is the replicated version: its lineage shows the journaled SHA-256, or,
- * for a version adopted from the core by its ETag (no SHA-256 recorded), it still shows that ETag.
+ * for a version adopted from the core by its ETag before migration 0015 (no SHA-256 recorded), it
+ * still shows that ETag.
  */
 function isReplicatedCopy(request: PendingDeletion, head: LakeHead): boolean {
   if (request.sha256 !== null) return head.metadata[META.sha256] === request.sha256;

@@ -8,8 +8,9 @@
  *            the wrong copy it would find with a HEAD for ours.
  *   requeue  a dead, vanished or forgotten version the edge still holds: queued with fresh attempts.
  *   journal  an edge version the journal lacks (or newer than the one it holds): adopted when the
- *            core copy at its key is proven to be it (its lineage by a HEAD, or the same plain MD5)
- *            with the edge object's headers, as a new journal's first pass would; else journaled
+ *            core copy at its key is proven to be it by a HEAD of its lineage, with the edge
+ *            object's headers, as a new journal's first pass would without a manifest line (but
+ *            no manifest line is written for it: a manifest may list it already); else journaled
  *            and queued, its core key suspect if some other copy is there.
  */
 import { decide, type Rule } from '../core/rules.js';
@@ -18,7 +19,7 @@ import { headerDifferences } from '../land/object-metadata.js';
 import type { Journal, JournalObject } from '../ports/journal.js';
 import type { LakeHead, LakeStore } from '../ports/lake-store.js';
 import type { SourceObject, SourceStore } from '../ports/source-store.js';
-import { headProof, listingProof } from './adopt.js';
+import { headProof } from './adopt.js';
 
 export type RepairAction =
   | { readonly kind: 'reland'; readonly row: JournalObject; readonly coreCopy: 'missing' | 'different'; readonly detail: string }
@@ -37,28 +38,25 @@ export interface RepairDeps {
   readonly source: SourceStore;
   readonly keys: KeyTemplateSettings;
   readonly rules: readonly Rule[];
-  /** False when core ETags are opaque (SSE-KMS): only the lineage proves a copy. */
-  readonly coreEtagsFromMd5: boolean;
 }
 
 /**
  * Whether the core copy holds `object` with the edge object's headers: the SHA-256 its lineage
- * vouches for (null when the same plain MD5 proves the bytes), or undefined when not proven.
+ * vouches for (headProof: this site, source bucket, key, ETag and Last-Modified), or undefined
+ * when not proven. The same bytes without that lineage (another tool's copy, or the copy of an
+ * older version whose headers changed at the edge) are not this version: it lands again.
  */
 async function provenCopy(
   deps: RepairDeps,
   object: SourceObject,
   head: LakeHead,
   signal: AbortSignal | undefined,
-): Promise<{ readonly sha256: string | null } | undefined> {
+): Promise<{ readonly sha256: string } | undefined> {
   const sha256 = headProof(head, object, deps.keys.site);
-  const sameBytes =
-    sha256 !== undefined ||
-    (head.etag !== undefined && listingProof(object, { etag: head.etag, size: head.size }, deps.coreEtagsFromMd5) === 'same');
-  if (!sameBytes) return undefined;
+  if (sha256 === undefined) return undefined;
   const edge = await deps.source.head(object, { signal });
   if (edge.etag !== object.etag || edge.size !== object.size) return undefined;
-  return headerDifferences(edge.headers, head).length === 0 ? { sha256: sha256 ?? null } : undefined;
+  return headerDifferences(edge.headers, head).length === 0 ? { sha256 } : undefined;
 }
 
 async function journalVersion(deps: RepairDeps, object: SourceObject, signal: AbortSignal | undefined): Promise<RepairOutcome> {
@@ -76,8 +74,18 @@ async function journalVersion(deps: RepairDeps, object: SourceObject, signal: Ab
     const proven = await provenCopy(deps, object, head, signal);
     if (proven !== undefined) {
       // Only a key the journal has never seen is adopted (journal.adopt): a row of it may land.
+      // The manifests are not read here: whether one lists it cannot be told, and none lists it twice.
       const adopted = journal.adopt([
-        { object, priority: decision.priority, coreKey, coreEtag: head.etag ?? '', coreSize: head.size, sha256: proven.sha256 },
+        {
+          object,
+          priority: decision.priority,
+          coreKey,
+          coreEtag: head.etag ?? '',
+          coreSize: head.size,
+          sha256: proven.sha256,
+          proof: 'head',
+          listInManifest: false,
+        },
       ]);
       if (adopted.objects > 0) return 'adopted';
     } else {

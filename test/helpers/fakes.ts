@@ -128,7 +128,7 @@ export class FakeLake implements LakeStore {
   }
 
   failNext(
-    operation: 'put' | 'head' | 'list' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete',
+    operation: 'put' | 'head' | 'list' | 'read' | 'uploadPart' | 'complete' | 'create' | 'probe' | 'delete',
     error: () => unknown,
     times = 1,
   ): void {
@@ -175,6 +175,7 @@ export class FakeLake implements LakeStore {
   }
 
   async read(key: string) {
+    this.maybeFail('read');
     const o = this.objects.get(key);
     if (!o) throw new Error(`no ${key}`);
     return { body: Readable.from([o.data]), size: o.data.length };

@@ -99,7 +99,8 @@ async function headersProblem(
 /** `--deep`: the core copy re-read, against the SHA-256 recorded when it landed. */
 async function coreShaProblem(row: JournalObject, coreKey: string, lake: LakeStore, signal: AbortSignal): Promise<Finding | undefined> {
   if (row.sha256 === null) {
-    // Adopted by its plain-MD5 core ETag, with no SHA-256 recorded: the bytes against that MD5.
+    // Adopted by its plain-MD5 core ETag, with no SHA-256 recorded (a journal older than migration
+    // 0015; adoption now always records one): the bytes against that MD5.
     const md5 = await digestOf(() => lake.read(coreKey, { signal }), 'md5');
     return md5 === row.coreEtag?.toLowerCase()
       ? undefined
@@ -209,8 +210,8 @@ async function checkOne(
   if (deep) {
     const edgeSha = await digestOf(() => source.read(object, undefined, { signal }));
     if (row.sha256 === null) {
-      // Adopted from the core by its plain-MD5 ETag: no SHA-256 was recorded, so both sides are
-      // read and compared with each other.
+      // Adopted from the core by its plain-MD5 ETag before migration 0015: no SHA-256 was
+      // recorded, so both sides are read and compared with each other.
       const coreSha = await digestOf(() => lake.read(row.coreKey!, { signal }));
       return coreSha === edgeSha
         ? undefined

@@ -1,9 +1,10 @@
 /**
  * Adoption: the first scan pass of a target that this journal never completed (a new journal, a
  * reinstalled site, a bucket newly in the config) takes what the core already holds for the
- * versions it lists, instead of sending them again. The core's listing of the target is kept in
- * the journal while that pass runs.
+ * versions it lists, instead of sending them again. The core's listing of the target, and what the
+ * site's manifests say landed at each core key, are kept in the journal while that pass runs.
  */
+import type { ManifestLanding } from '../../core/manifest-line.js';
 import type { SourceObject } from '../source-store.js';
 
 /** One core object of a target's listing. */
@@ -13,6 +14,13 @@ export interface CoreListingEntry {
   readonly size: number;
 }
 
+/**
+ * How a core copy was proven to hold an edge version: `manifest`, a manifest line of the site names
+ * this version at its key and the listing shows the copy that line left (a manifest lists it
+ * already); `head`, a HEAD of the copy shows its lineage.
+ */
+export type AdoptionProof = 'manifest' | 'head';
+
 /** An edge version whose core copy is proven to hold it. */
 export interface AdoptedVersion {
   readonly object: SourceObject;
@@ -20,12 +28,14 @@ export interface AdoptedVersion {
   readonly coreKey: string;
   readonly coreEtag: string;
   readonly coreSize: number;
+  /** From the manifest line or the lineage that proved it. */
+  readonly sha256: string;
+  readonly proof: AdoptionProof;
   /**
-   * The SHA-256 from the core copy's lineage when a HEAD read it; null when the listing alone
-   * proved the bytes (a plain-MD5 core ETag equal to the edge's): its readers then rely on that
-   * recorded core ETag.
+   * True: a manifest line is written for it (marked `adopted`), as no manifest is known to list
+   * it. False: none is (a manifest lists it already, or a repair cannot tell and lists nothing twice).
    */
-  readonly sha256: string | null;
+  readonly listInManifest: boolean;
 }
 
 export interface AdoptionTotals {
@@ -43,10 +53,20 @@ export interface AdoptionJournal {
   /** Adds one page of the core's listing of the target. */
   recordCoreListing(bucket: string, prefix: string, entries: readonly CoreListingEntry[]): void;
   coreListed(bucket: string, prefix: string, coreKey: string): CoreListingEntry | undefined;
+  /** Drops what the manifests said: a process reads them anew before it relies on them. */
+  clearManifestLandings(): void;
+  /** Adds landings read from manifest lines; per core key the latest (by landed_at) is kept. */
+  recordManifestLandings(landings: readonly ManifestLanding[]): void;
   /**
-   * Journals each version as done, with its core copy's facts, in a manifest batch of its own that
-   * is never written (the journal that landed it listed it) — unless the journal already holds a
-   * row of its key, which then goes the usual way. Counted in agent_meta. Returns what it adopted.
+   * The latest landing the manifests list at `coreKey`; undefined when none does, or when two
+   * lines of the same landing time disagree (neither proves anything then).
+   */
+  manifestLanding(coreKey: string): ManifestLanding | undefined;
+  /**
+   * Journals each version as done, with its core copy's facts and how it was proven (`adopted_by`):
+   * one not to be listed goes into a manifest batch of its own that is never written; one to be
+   * listed is left for the next manifest batch. A version whose key the journal already holds a
+   * row of is skipped (that row goes the usual way). Counted in agent_meta. Returns what it adopted.
    */
   adopt(versions: readonly AdoptedVersion[]): AdoptionTotals;
   /** The target's first pass is complete: it adopts no more, and its listing is dropped. */

@@ -5,7 +5,7 @@ export interface PendingDeletion {
   readonly bucket: string;
   readonly key: string;
   readonly coreKey: string;
-  /** Null for a version adopted from the core by its ETag: coreEtag tells its copy then. */
+  /** Null for a version adopted from the core by its ETag before migration 0015: coreEtag tells its copy then. */
   readonly sha256: string | null;
   readonly coreEtag: string | null;
   readonly attempts: number;

@@ -38,6 +38,11 @@ export interface JournalObject {
   readonly forgetReason: string | null;
   /** Why it is queued to land again, or was landed so (see core/object-state.ts); null for an ordinary landing. */
   readonly landingReason: LandingReason | null;
+  /**
+   * How a new journal proved the core already held it, instead of landing it (see
+   * ports/journal/adoption.ts; 'listing': adopted before manifests were read); null when it landed.
+   */
+  readonly adoptedBy: 'listing' | 'manifest' | 'head' | null;
 }
 
 export type SeenOutcome = 'new' | 'changed' | 'unchanged';

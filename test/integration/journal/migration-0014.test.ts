@@ -226,9 +226,10 @@ test('migration 0014 keeps every row, id, column and index, and makes objects de
   db.close();
 
   readJournal(folder, (after) => {
-    assert.deepEqual(
-      (after.prepare('SELECT name FROM schema_migrations ORDER BY name').all() as { name: string }[]).map((r) => r.name).at(-1),
-      '0014_vanished_forgotten_relandings.sql',
+    assert.ok(
+      (after.prepare('SELECT name FROM schema_migrations ORDER BY name').all() as { name: string }[])
+        .map((r) => r.name)
+        .includes('0014_vanished_forgotten_relandings.sql'),
     );
     const objects = everything(after, 'objects', 'id');
     assert.deepEqual(

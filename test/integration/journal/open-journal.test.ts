@@ -64,6 +64,7 @@ test('migrations are applied once and the schema is versioned', (t) => {
       '0012_suspect_core_copies.sql',
       '0013_adoption.sql',
       '0014_vanished_forgotten_relandings.sql',
+      '0015_adoption_manifests.sql',
     ],
   );
 });

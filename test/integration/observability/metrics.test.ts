@@ -77,7 +77,9 @@ test("what a new journal adopted counts as already in the core (how=adopted), fr
     coreKey: `s/b/${key}`,
     coreEtag: 'e'.repeat(32),
     coreSize: size,
-    sha256: null,
+    sha256: 'a'.repeat(64),
+    proof: 'manifest' as const,
+    listInManifest: false,
   });
   journal.adopt([adopted('a', 1000), adopted('b', 500)]);
   assert.match(await metrics.registry.metrics(), /^tributary_already_in_core_bytes_total\{how="adopted"\} 1500$/m);
