@@ -116,6 +116,7 @@ test('hashPass: holds one hashing slot while it reads, and gives it back after a
   });
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(done, false, 'waits for the slot');
+  assert.equal(source.reads, 0, 'and has not started reading');
   held();
   assert.equal((await pass).sha256.toString('hex'), sha256Hex('bytes'));
   assert.equal(hashPasses.inUse, 0);
