@@ -13,6 +13,15 @@ import { deleteWrongCopy } from './clean-up.js';
 import type { ReplicateContext, ReplicateResult } from './context.js';
 import { etagContradicts, isOurs } from './core-copy.js';
 
+/** How long a landing is waited for: this many HEADs, the wait after each twice the one before. */
+export interface LandingPatience {
+  readonly heads: number;
+  readonly firstWaitMs: number;
+}
+
+/** Eight HEADs, 50 ms to 6.4 s apart: under 13 s of waiting before a short copy counts as wrong. */
+export const LANDING_PATIENCE: LandingPatience = { heads: 8, firstWaitMs: 50 };
+
 /**
  * HEAD until the core shows our object. Some servers acknowledge a write before a read can see
  * it whole, so a short object is re-read a few times before it counts as a mismatch.
@@ -24,15 +33,16 @@ export async function confirmLanded(
   sha256Hex: string,
   md5Hex: string | undefined,
   signal: AbortSignal | undefined,
+  patience: LandingPatience = LANDING_PATIENCE,
 ): Promise<{ etag: string | undefined }> {
   const { lake } = context;
   const size = job.size;
   let last: LakeHead | undefined;
-  for (let attempt = 0; attempt < 8; attempt += 1) {
+  for (let attempt = 0; attempt < patience.heads; attempt += 1) {
     last = await lake.head(key, { signal });
     if (isOurs(last, size, sha256Hex, md5Hex)) return { etag: last?.etag };
     if (last !== undefined && (last.size > size || etagContradicts(last, md5Hex))) break;
-    await sleep(50 * 2 ** attempt, undefined, signal ? { signal } : undefined);
+    await sleep(patience.firstWaitMs * 2 ** attempt, undefined, signal ? { signal } : undefined);
   }
   const mismatch = new TributaryError(
     'TRIB_ERR_LAND_MISMATCH',

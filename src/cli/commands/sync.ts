@@ -1,19 +1,13 @@
 /**
- * `tributary sync --once`: one edge retention round when retention is configured, one scan of
- * every configured bucket, then transfers until every object found has landed or failed. Exit 0
- * only when nothing is pending, failed or dead (vanished and forgotten objects are neither).
+ * `tributary sync --once`: one pass (agent/sync-once.ts) with a progress bar on a terminal, then
+ * its summary line. Exit 0 only when nothing is pending, failed or dead (vanished and forgotten
+ * objects are neither).
  */
-import { buildAgent, type Agent } from '../../agent/build-agent.js';
-import { createHeartbeatWriter } from '../../agent/heartbeat-writer.js';
-import { systemClock } from '../../ports/clock.js';
-import { coerceError, outageOf } from '../../core/errors.js';
-import type { RetentionRound } from '../../agent/build-agent.js';
+import { runSyncOnce } from '../../agent/sync-once.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import type { Logger } from '../../observability/logger.js';
-import { createWaker } from '../../core/waker.js';
-import { createSyncProgress } from '../progress.js';
 import { EXIT, loadConfigOrFail, type Output } from '../context.js';
-import { backlogOf } from '../../report/status-report.js';
+import { createSyncProgress } from '../progress.js';
 
 export interface SyncOptions {
   readonly configFile: string;
@@ -26,165 +20,31 @@ export interface SyncOptions {
   readonly forceSignal?: AbortSignal;
 }
 
-/**
- * Edge retention, before the pass: what earlier passes landed and is now due is deleted from the
- * edge (after every check of docs/operations.md), and an object whose core copy has gone missing
- * is queued again and copied in this same pass. Undefined when retention is not configured. Only a
- * fatal error (the journal) ends the pass; anything else leaves the edge as it is until next time.
- */
-async function expireDueEdgeObjects(agent: Agent, signal: AbortSignal, log: Logger): Promise<RetentionRound | undefined> {
-  if (!agent.retentionEnabled) return undefined;
-  try {
-    return await agent.expireEdgeObjects(signal);
-  } catch (error) {
-    const err = coerceError(error);
-    if (err.errorClass === 'fatal') throw err;
-    if (err.errorClass === 'cancelled' || signal.aborted) return undefined;
-    log.warn({ code: err.code, err: err.message }, 'edge retention failed; the edge is left as it is until the next pass');
-    return undefined;
-  }
-}
-
-/** Which endpoint stopped the pass, and why (the endpoint health record). */
-function outageNote(agent: Agent): string {
-  const side = agent.breaker.side ?? (agent.health.isReachable('edge') ? 'core' : 'edge');
-  const { reason } = agent.health.state(side);
-  return `${side} unreachable${reason === undefined ? '' : ` (${reason})`}`;
-}
-
 export async function syncOnce(options: SyncOptions, output: Output, log: Logger): Promise<number> {
   const config = loadConfigOrFail(options.configFile);
-  const runStartedAt = Date.now();
   const progress = createSyncProgress(options.interactive);
-  let landedBytes = 0;
-  let landedObjects = 0;
-  let alreadyPresent = 0;
-  const agent = buildAgent(config, {
-    logger: log,
-    journalAccess: { owner: 'tributary sync --once' },
-    onBytesSent: (bytes) => progress.bytesSent(bytes),
-    hooks: {
-      onLanded: (job, result) => {
-        landedBytes += job.size;
-        landedObjects += 1;
-        if (result.alreadyPresent) alreadyPresent += 1;
-        progress.objectDone(job.size, result.alreadyPresent);
-      },
-    },
-  });
-  // The fleet sees a site run from cron by the heartbeat each run writes at its end, outages of the
-  // edge included; only a core that does not answer gets none (the fleet then sees it stale).
-  const writeRunHeartbeat = () => createHeartbeatWriter(agent, { clock: systemClock, log, mode: 'once', startedAt: runStartedAt }).stop();
-  try {
-    return await passOnce();
-  } catch (error) {
-    // A run that an endpoint stopped (at preflight, in the scan) says so where the fleet and
-    // `status` look, at once: there is no second check in a one-shot run.
-    const err = coerceError(error);
-    const outage = outageOf(err);
-    if (outage !== undefined) {
-      agent.health.markUnreachable(outage.side, outage.reason, err.message);
-      if (outage.side === 'edge' && agent.health.isReachable('core')) await writeRunHeartbeat();
-    }
-    throw err;
-  } finally {
-    progress.stop();
-    await agent.close();
-  }
-
-  async function passOnce(): Promise<number> {
-    await agent.preflight(options.signal);
-    const retention = await expireDueEdgeObjects(agent, options.signal, log);
-    // Transfers start with the first page of the scan, not after the last.
-    const waker = createWaker();
-    const stopScan = new AbortController();
-    let scanning = true;
-    const showTotals = () => {
-      if (!progress.interactive) return;
-      const backlog = backlogOf(agent.journal);
-      progress.setTotals(landedObjects + backlog.pendingObjects + backlog.failedObjects, landedBytes + backlog.pendingBytes);
-    };
-    const scanSignal = AbortSignal.any([options.signal, stopScan.signal]);
-    const onPage = () => {
-      showTotals();
-      waker.notify();
-    };
-    // A pass that resumed an interrupted one did not list the keys before its checkpoint in this
-    // run (some may be new): one fresh pass more makes this run's listing whole.
-    const scanned = agent
-      .scan(scanSignal, onPage)
-      .then(async (first) => {
-        if (!first.resumed) return first;
-        log.info({ listed: first.listed }, 'finished the scan pass an earlier run left unfinished; listing once more from the start');
-        const fresh = await agent.scan(scanSignal, onPage);
-        return {
-          ...fresh,
-          queued: first.queued + fresh.queued,
-          changed: first.changed + fresh.changed,
-          skipped: first.skipped + fresh.skipped,
-          adopted: first.adopted + fresh.adopted,
-          adoptedBytes: first.adoptedBytes + fresh.adoptedBytes,
-          adopting: first.adopting || fresh.adopting,
-          resumed: true,
-        };
-      })
-      .finally(() => {
-        scanning = false;
-        waker.notify();
-      });
-    const running = agent.runner
-      .run({
-        mode: 'once',
-        retryHorizonMs: options.retryWindowMs,
-        maxOutageMs: options.maxOutageMs,
-        signal: options.signal,
-        drainMs: 5000,
-        wake: () => waker.wait(),
-        moreComing: () => scanning,
-        ...(options.forceSignal === undefined ? {} : { forceSignal: options.forceSignal }),
-      })
-      .then((summary) => {
-        // No point listing on when transfers cannot continue.
-        if (summary.stoppedBy !== 'idle') stopScan.abort();
-        return summary;
-      });
-    const [scanOutcome, runOutcome] = await Promise.allSettled([scanned, running]);
-    if (runOutcome.status === 'rejected') throw runOutcome.reason;
-    const summary = runOutcome.value;
-    if (summary.fatal) throw summary.fatal;
-    if (scanOutcome.status === 'rejected' && summary.stoppedBy === 'idle') throw scanOutcome.reason;
-    const scan =
-      scanOutcome.status === 'fulfilled' ? scanOutcome.value : { listed: 0, queued: 0, changed: 0, skipped: 0, resumed: false, adopted: 0 };
-    log.info(
-      { listed: scan.listed, queued: scan.queued, changed: scan.changed, skipped: scan.skipped, resumed: scan.resumed },
-      'scan complete',
-    );
-    progress.stop();
-    if (summary.stoppedBy === 'idle') await agent.propagateDeletions(options.signal);
-    if (summary.stoppedBy === 'signal') {
-      log.info(
-        { landed: summary.landed, reason: (options.signal.reason as Error | undefined)?.message ?? 'signal' },
-        'sync stopped by a signal: objects in flight were released for the next run (no attempt used); listing what landed',
-      );
-    }
-    // What landed is listed even after a stop signal: the manifest goes out with its own deadline
-    // (a second signal still cuts it short), so an orderly stop leaves nothing unlisted.
-    const listed = await agent.manifests.flush(
-      AbortSignal.any([AbortSignal.timeout(10_000), ...(options.forceSignal ? [options.forceSignal] : [])]),
-    );
-    if (listed > 0) log.info({ objects: listed }, 'manifests written');
-    if (!(summary.stoppedBy === 'outage' && agent.breaker.side === 'core')) await writeRunHeartbeat();
-    const after = backlogOf(agent.journal);
-    const elapsed = progress.elapsedMs;
-    output.out(
-      `sync: listed ${scan.listed}${scan.adopted > 0 ? `, adopted ${scan.adopted} the core already holds` : ''}, landed ${summary.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
-        `, ${formatBytes(elapsed > 0 ? (landedBytes * 1000) / elapsed : 0)}/s; pending ${after.pendingObjects}, failed ${after.failedObjects}, dead ${after.deadObjects}` +
-        // Deleted at the edge before they could be read in this run: not a failure of the run.
-        (summary.vanished > 0 ? `, vanished ${summary.vanished} (deleted at the edge before they could be read)` : '') +
-        (retention === undefined ? '' : `; deleted from the edge ${retention.deleted}`) +
-        (summary.stoppedBy === 'outage' ? `; stopped: ${outageNote(agent)}` : '') +
-        (summary.stoppedBy === 'signal' ? '; interrupted' : ''),
-    );
-    return after.pendingObjects + after.failedObjects + after.deadObjects === 0 ? EXIT.ok : EXIT.incomplete;
-  }
+  const {
+    scan,
+    run,
+    landedBytes,
+    alreadyPresent,
+    backlog: after,
+    retention,
+    outage,
+  } = await runSyncOnce(
+    config,
+    { retryWindowMs: options.retryWindowMs, maxOutageMs: options.maxOutageMs, signal: options.signal, forceSignal: options.forceSignal },
+    { logger: log, progress },
+  );
+  const elapsed = progress.elapsedMs;
+  output.out(
+    `sync: listed ${scan.listed}${scan.adopted > 0 ? `, adopted ${scan.adopted} the core already holds` : ''}, landed ${run.landed} (${formatBytes(landedBytes)}${alreadyPresent ? `, ${alreadyPresent} already in the core` : ''}) in ${formatDuration(elapsed)}` +
+      `, ${formatBytes(elapsed > 0 ? (landedBytes * 1000) / elapsed : 0)}/s; pending ${after.pendingObjects}, failed ${after.failedObjects}, dead ${after.deadObjects}` +
+      // Deleted at the edge before they could be read in this run: not a failure of the run.
+      (run.vanished > 0 ? `, vanished ${run.vanished} (deleted at the edge before they could be read)` : '') +
+      (retention === undefined ? '' : `; deleted from the edge ${retention.deleted}`) +
+      (outage === undefined ? '' : `; stopped: ${outage}`) +
+      (run.stoppedBy === 'signal' ? '; interrupted' : ''),
+  );
+  return after.pendingObjects + after.failedObjects + after.deadObjects === 0 ? EXIT.ok : EXIT.incomplete;
 }
