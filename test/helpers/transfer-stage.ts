@@ -122,6 +122,7 @@ export function jobOf(object: SourceObject, overrides: Partial<JournalObject> = 
     forgottenAt: null,
     forgetReason: null,
     landingReason: null,
+    adoptedBy: null,
     ...overrides,
   };
 }
